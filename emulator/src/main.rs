@@ -4,7 +4,8 @@ use std::io::Write;
 
 use cloudtrail_emulator::{Emulator, EmulatorConfig};
 
-const USAGE: &str = "usage: cloudtrail-emulator [--port N] [--regions r1,r2] [--events-per-region N]
+const USAGE: &str =
+    "usage: cloudtrail-emulator [--port N] [--regions r1,r2] [--events-per-region N]
   [--span-hours H] [--min-age-minutes M] [--seed N] [--late-fraction F] [--late-max-secs S]
   [--throttle-rps R] [--access-key-id K] [--secret-access-key S]
 Prints one JSON line {\"endpoint\": URL} once listening; control API under URL/_emulator/.";
@@ -26,7 +27,10 @@ fn run() -> Result<(), String> {
             return Ok(());
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let num = |v: &str| v.parse::<f64>().map_err(|_| format!("{flag}: not a number: {v}"));
+        let num = |v: &str| {
+            v.parse::<f64>()
+                .map_err(|_| format!("{flag}: not a number: {v}"))
+        };
         match flag.as_str() {
             "--port" => port = num(&value)? as u16,
             "--regions" => cfg.regions = value.split(',').map(String::from).collect(),

@@ -68,18 +68,53 @@ pub struct GeneratedEvent {
 
 /// (eventSource, eventName, readOnly, resource type) combinations seen in real management events.
 const CALLS: &[(&str, &str, bool, &str)] = &[
-    ("ec2.amazonaws.com", "DescribeInstances", true, "AWS::EC2::Instance"),
-    ("ec2.amazonaws.com", "RunInstances", false, "AWS::EC2::Instance"),
-    ("ec2.amazonaws.com", "CreateTags", false, "AWS::EC2::Instance"),
+    (
+        "ec2.amazonaws.com",
+        "DescribeInstances",
+        true,
+        "AWS::EC2::Instance",
+    ),
+    (
+        "ec2.amazonaws.com",
+        "RunInstances",
+        false,
+        "AWS::EC2::Instance",
+    ),
+    (
+        "ec2.amazonaws.com",
+        "CreateTags",
+        false,
+        "AWS::EC2::Instance",
+    ),
     ("s3.amazonaws.com", "ListBuckets", true, "AWS::S3::Bucket"),
     ("s3.amazonaws.com", "CreateBucket", false, "AWS::S3::Bucket"),
     ("iam.amazonaws.com", "GetRole", true, "AWS::IAM::Role"),
-    ("iam.amazonaws.com", "AttachRolePolicy", false, "AWS::IAM::Role"),
+    (
+        "iam.amazonaws.com",
+        "AttachRolePolicy",
+        false,
+        "AWS::IAM::Role",
+    ),
     ("sts.amazonaws.com", "AssumeRole", true, "AWS::IAM::Role"),
     ("kms.amazonaws.com", "Decrypt", true, "AWS::KMS::Key"),
-    ("lambda.amazonaws.com", "ListFunctions20150331", true, "AWS::Lambda::Function"),
-    ("cloudtrail.amazonaws.com", "LookupEvents", true, "AWS::CloudTrail::Trail"),
-    ("signin.amazonaws.com", "ConsoleLogin", false, "AWS::IAM::User"),
+    (
+        "lambda.amazonaws.com",
+        "ListFunctions20150331",
+        true,
+        "AWS::Lambda::Function",
+    ),
+    (
+        "cloudtrail.amazonaws.com",
+        "LookupEvents",
+        true,
+        "AWS::CloudTrail::Trail",
+    ),
+    (
+        "signin.amazonaws.com",
+        "ConsoleLogin",
+        false,
+        "AWS::IAM::User",
+    ),
 ];
 
 const USER_AGENTS: &[&str] = &[
@@ -150,7 +185,15 @@ pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> Generat
             Some("root".to_string()),
         ),
     };
-    let resource_name = format!("{}-{:06x}", resource_type.rsplit("::").next().unwrap_or("r").to_lowercase(), rng.below(0xffffff));
+    let resource_name = format!(
+        "{}-{:06x}",
+        resource_type
+            .rsplit("::")
+            .next()
+            .unwrap_or("r")
+            .to_lowercase(),
+        rng.below(0xffffff)
+    );
     // Polymorphic on purpose: requestParameters is an object, null or a string across events,
     // which is what breaks typed schemas in the wild.
     let request_parameters = match rng.below(6) {
@@ -186,7 +229,9 @@ pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> Generat
     });
     if failed {
         record["errorCode"] = json!("AccessDenied");
-        record["errorMessage"] = json!(format!("User: arn:aws:iam::{ACCOUNT}:user/{user} is not authorized to perform: {name}"));
+        record["errorMessage"] = json!(format!(
+            "User: arn:aws:iam::{ACCOUNT}:user/{user} is not authorized to perform: {name}"
+        ));
     }
     GeneratedEvent {
         event_id,

@@ -198,7 +198,13 @@ impl Emulator {
     }
 
     /// Accepts another key pair; `denied` lists operations it may not call.
-    pub fn add_credentials(&self, key_id: &str, secret: &str, session_token: Option<&str>, denied: &[&str]) {
+    pub fn add_credentials(
+        &self,
+        key_id: &str,
+        secret: &str,
+        session_token: Option<&str>,
+        denied: &[&str],
+    ) {
         self.inner.credentials.lock().unwrap().insert(
             key_id.to_string(),
             Credential {
@@ -271,7 +277,13 @@ impl Emulator {
     }
 
     fn count(&self, region: &str, f: impl FnOnce(&mut RegionStats)) {
-        f(self.inner.stats.lock().unwrap().entry(region.to_string()).or_default());
+        f(self
+            .inner
+            .stats
+            .lock()
+            .unwrap()
+            .entry(region.to_string())
+            .or_default());
     }
 
     fn chance(&self, p: f64) -> bool {
@@ -289,7 +301,10 @@ impl Emulator {
         };
         let burst = rps.max(1.0);
         let mut buckets = self.inner.buckets.lock().unwrap();
-        let b = buckets.entry(region.to_string()).or_insert(Bucket { tokens: burst, at: t });
+        let b = buckets.entry(region.to_string()).or_insert(Bucket {
+            tokens: burst,
+            at: t,
+        });
         b.tokens = (b.tokens + (t - b.at) * rps).min(burst);
         b.at = t;
         if b.tokens >= 1.0 {
@@ -333,14 +348,18 @@ impl Emulator {
                     .build()
                     .expect("emulator runtime");
                 rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                    let listener =
+                        tokio::net::TcpListener::from_std(std_listener).expect("listener");
                     self.serve(listener).await
                 })
             })?;
         Ok(format!("http://{addr}"))
     }
 
-    async fn handle(&self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    async fn handle(
+        &self,
+        req: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, std::io::Error> {
         let (parts, body) = req.into_parts();
         let body = body
             .collect()
@@ -354,7 +373,12 @@ impl Emulator {
         let headers: Vec<(String, String)> = parts
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let signed = SignedRequest {
             method: parts.method.as_str(),
@@ -365,7 +389,11 @@ impl Emulator {
         };
         let scope = {
             let creds = self.inner.credentials.lock().unwrap();
-            sigv4::verify(&signed, |k| creds.get(k).map(|c| (c.secret.clone(), c.session_token.clone())))
+            sigv4::verify(&signed, |k| {
+                creds
+                    .get(k)
+                    .map(|c| (c.secret.clone(), c.session_token.clone()))
+            })
         };
         let scope = match scope {
             Ok(s) => s,
@@ -379,7 +407,9 @@ impl Emulator {
         let (faults, set_at) = self.inner.faults.lock().unwrap().clone();
         if faults.unreachable_regions.contains(&region) || self.chance(faults.drop_rate) {
             self.count(&region, |s| s.dropped += 1);
-            return Err(std::io::Error::other("connection dropped by the fault knob"));
+            return Err(std::io::Error::other(
+                "connection dropped by the fault knob",
+            ));
         }
         if faults.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(faults.delay_ms)).await;
@@ -406,10 +436,13 @@ impl Emulator {
         }
         if !self.admit(&region, &faults, set_at) {
             self.count(&region, |s| s.throttled += 1);
-            return Ok(json_error(StatusCode::BAD_REQUEST, &ApiError {
-                code: "ThrottlingException",
-                message: "Rate exceeded".into(),
-            }));
+            return Ok(json_error(
+                StatusCode::BAD_REQUEST,
+                &ApiError {
+                    code: "ThrottlingException",
+                    message: "Rate exceeded".into(),
+                },
+            ));
         }
         if self.chance(faults.error_5xx_rate) {
             self.count(&region, |s| s.errors += 1);
@@ -418,12 +451,26 @@ impl Emulator {
             } else {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
             };
-            return Ok(json_error(status, &ApiError { code, message: "Service is unavailable".into() }));
+            return Ok(json_error(
+                status,
+                &ApiError {
+                    code,
+                    message: "Service is unavailable".into(),
+                },
+            ));
         }
         let answer = match operation {
             "LookupEvents" => match serde_json::from_slice::<LookupRequest>(&body) {
-                Ok(lookup) => self.inner.store.read().unwrap().lookup(&region, &lookup, now()),
-                Err(e) => Err(ApiError { code: "SerializationException", message: e.to_string() }),
+                Ok(lookup) => self
+                    .inner
+                    .store
+                    .read()
+                    .unwrap()
+                    .lookup(&region, &lookup, now()),
+                Err(e) => Err(ApiError {
+                    code: "SerializationException",
+                    message: e.to_string(),
+                }),
             },
             _ => Err(ApiError {
                 code: "UnknownOperationException",
@@ -448,7 +495,11 @@ impl Emulator {
 
     fn assume_role(&self, caller: &str, body: &[u8]) -> Response<Full<Bytes>> {
         let form = parse_form(body);
-        let get = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            form.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         let role = get("RoleArn").unwrap_or("");
         let allowed = match self.inner.roles.lock().unwrap().get(role) {
             Some(None) => true,
@@ -467,7 +518,11 @@ impl Emulator {
             (
                 format!("ASIA{:016X}", rng.next_u64()),
                 format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()),
-                format!("FwoGZXIvYXdzE{:016x}{:016x}", rng.next_u64(), rng.next_u64()),
+                format!(
+                    "FwoGZXIvYXdzE{:016x}{:016x}",
+                    rng.next_u64(),
+                    rng.next_u64()
+                ),
             )
         };
         self.add_credentials(&key_id, &secret, Some(&token), &[]);
@@ -481,9 +536,21 @@ impl Emulator {
         response(StatusCode::OK, "text/xml", xml)
     }
 
-    fn control(&self, method: &str, path: &str, query: Option<&str>, body: &[u8]) -> Response<Full<Bytes>> {
+    fn control(
+        &self,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Response<Full<Bytes>> {
         let ok = |v: serde_json::Value| response(StatusCode::OK, "application/json", v.to_string());
-        let bad = |m: String| response(StatusCode::BAD_REQUEST, "application/json", json!({"error": m}).to_string());
+        let bad = |m: String| {
+            response(
+                StatusCode::BAD_REQUEST,
+                "application/json",
+                json!({"error": m}).to_string(),
+            )
+        };
         match (method, path) {
             ("GET", "health") => ok(json!("ok")),
             ("GET", "stats") => ok(json!(self.stats())),
@@ -577,5 +644,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -79,7 +79,12 @@ pub fn verify(
     }
     let amz_date = header("x-amz-date").ok_or(AuthFailure::MissingAuthenticationToken)?;
 
-    let mut canonical = format!("{}\n{}\n{}\n", req.method, req.path, canonical_query(req.query));
+    let mut canonical = format!(
+        "{}\n{}\n{}\n",
+        req.method,
+        req.path,
+        canonical_query(req.query)
+    );
     for name in signed_headers.split(';') {
         let value = header(name).unwrap_or("");
         canonical.push_str(name);

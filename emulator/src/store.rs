@@ -92,7 +92,11 @@ impl EventStore {
     }
 
     /// Bulk load, sorted once: for generating large data sets quickly.
-    pub fn extend(&mut self, region: &str, events: impl IntoIterator<Item = (GeneratedEvent, f64)>) {
+    pub fn extend(
+        &mut self,
+        region: &str,
+        events: impl IntoIterator<Item = (GeneratedEvent, f64)>,
+    ) {
         let list = self.regions.entry(region.to_string()).or_default();
         for (event, visible_at) in events {
             self.next_seq += 1;
@@ -144,7 +148,11 @@ impl EventStore {
         }
         let attribute = req.lookup_attributes.first();
         if let Some(a) = attribute {
-            let allowed = if insight { INSIGHT_KEYS } else { MANAGEMENT_KEYS };
+            let allowed = if insight {
+                INSIGHT_KEYS
+            } else {
+                MANAGEMENT_KEYS
+            };
             if !allowed.contains(&a.attribute_key.as_str()) {
                 return Err(api_error(
                     "InvalidLookupAttributesException",
@@ -281,14 +289,24 @@ mod tests {
         let mut s = EventStore::default();
         let mut rng = Rng::new(1);
         for &t in times {
-            s.insert("us-east-1", management_event(&mut rng, "us-east-1", t), t as f64, false);
+            s.insert(
+                "us-east-1",
+                management_event(&mut rng, "us-east-1", t),
+                t as f64,
+                false,
+            );
         }
         s
     }
 
     fn ids(body: &str) -> (Vec<f64>, Option<String>) {
         let v: serde_json::Value = serde_json::from_str(body).unwrap();
-        let times = v["Events"].as_array().unwrap().iter().map(|e| e["EventTime"].as_f64().unwrap()).collect();
+        let times = v["Events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["EventTime"].as_f64().unwrap())
+            .collect();
         (times, v["NextToken"].as_str().map(String::from))
     }
 
@@ -306,9 +324,13 @@ mod tests {
     #[test]
     fn pages_newest_first_with_inclusive_bounds() {
         let s = store(&[10, 11, 11, 12, 13, 14]);
-        let (t, tok) = ids(&s.lookup("us-east-1", &req(11.0, 13.0, 2, None), 100.0).unwrap());
+        let (t, tok) = ids(&s
+            .lookup("us-east-1", &req(11.0, 13.0, 2, None), 100.0)
+            .unwrap());
         assert_eq!(t, vec![13.0, 12.0]);
-        let (t, tok) = ids(&s.lookup("us-east-1", &req(11.0, 13.0, 2, tok), 100.0).unwrap());
+        let (t, tok) = ids(&s
+            .lookup("us-east-1", &req(11.0, 13.0, 2, tok), 100.0)
+            .unwrap());
         assert_eq!(t, vec![11.0, 11.0]);
         assert!(tok.is_none());
     }
@@ -316,8 +338,12 @@ mod tests {
     #[test]
     fn token_is_bound_to_its_parameters() {
         let s = store(&[10, 11, 12]);
-        let (_, tok) = ids(&s.lookup("us-east-1", &req(10.0, 12.0, 1, None), 100.0).unwrap());
-        let err = s.lookup("us-east-1", &req(10.0, 11.0, 1, tok), 100.0).unwrap_err();
+        let (_, tok) = ids(&s
+            .lookup("us-east-1", &req(10.0, 12.0, 1, None), 100.0)
+            .unwrap());
+        let err = s
+            .lookup("us-east-1", &req(10.0, 11.0, 1, tok), 100.0)
+            .unwrap_err();
         assert_eq!(err.code, "InvalidNextTokenException");
     }
 
@@ -325,8 +351,15 @@ mod tests {
     fn invisible_events_are_hidden() {
         let mut s = store(&[10]);
         let mut rng = Rng::new(2);
-        s.insert("us-east-1", management_event(&mut rng, "us-east-1", 11), 500.0, false);
-        let (t, _) = ids(&s.lookup("us-east-1", &req(0.0, 20.0, 50, None), 100.0).unwrap());
+        s.insert(
+            "us-east-1",
+            management_event(&mut rng, "us-east-1", 11),
+            500.0,
+            false,
+        );
+        let (t, _) = ids(&s
+            .lookup("us-east-1", &req(0.0, 20.0, 50, None), 100.0)
+            .unwrap());
         assert_eq!(t, vec![10.0]);
     }
 }

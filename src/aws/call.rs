@@ -1,0 +1,223 @@
+//! The one retry layer for AWS calls: pace, send, classify the outcome, back off and retry what
+//! may succeed later (throttling, 5xx, network, timeouts) until a time budget runs out; fail at
+//! once on what cannot (credentials, permissions, parameters). The SDK's own retries are off.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use tokio::time::Instant;
+
+use super::pacer::Pacer;
+use crate::error::{AwsFailure, AwsProblem};
+
+/// What a call is, for messages.
+#[derive(Debug, Clone)]
+pub struct CallSite {
+    pub region: String,
+    pub call: &'static str,
+    pub endpoint: String,
+}
+
+/// How long to keep retrying a call that keeps failing transiently.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryBudget {
+    pub give_up_after: Duration,
+    pub max_backoff: Duration,
+}
+
+impl RetryBudget {
+    /// Syncs ride out outages and throttling storms of several minutes.
+    pub const SYNC: RetryBudget = RetryBudget {
+        give_up_after: Duration::from_secs(600),
+        max_backoff: Duration::from_secs(20),
+    };
+    /// `check` answers within seconds.
+    pub const CHECK: RetryBudget = RetryBudget {
+        give_up_after: Duration::from_secs(8),
+        max_backoff: Duration::from_secs(2),
+    };
+}
+
+/// Exponential backoff with "equal jitter": half fixed, half random, capped.
+pub fn backoff(attempt: u32, max: Duration, jitter: f64) -> Duration {
+    let base = Duration::from_millis(250).saturating_mul(1u32 << attempt.min(16));
+    let capped = base.min(max);
+    capped.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
+fn jitter() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos.wrapping_mul(2_654_435_761) % 1_000_000) / 1_000_000.0
+}
+
+/// Sends `send()` through the pacer until it succeeds, fails permanently or the budget is spent.
+/// `on_retry` hears about each failure that will be retried.
+pub async fn call_with_retries<T, E, F, Fut>(
+    pacer: &Pacer,
+    budget: RetryBudget,
+    site: &CallSite,
+    mut on_retry: impl FnMut(&AwsFailure, Duration),
+    mut send: F,
+) -> Result<T, AwsFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let started = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        pacer.acquire().await;
+        let failure = match send().await {
+            Ok(v) => return Ok(v),
+            Err(e) => classify(&e, site),
+        };
+        let pause = backoff(attempt, budget.max_backoff, jitter());
+        if !failure.is_retryable() || started.elapsed() + pause > budget.give_up_after {
+            return Err(failure);
+        }
+        if failure.problem == AwsProblem::Throttled {
+            pacer.hold_off(pause).await;
+        } else {
+            tokio::time::sleep(pause).await;
+        }
+        on_retry(&failure, pause);
+        attempt += 1;
+    }
+}
+
+/// Classifies an SDK error by AWS error code, HTTP status and transport cause.
+pub fn classify<E>(err: &SdkError<E, HttpResponse>, site: &CallSite) -> AwsFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let failure = |problem, code: Option<&str>, detail: String| AwsFailure {
+        problem,
+        region: site.region.clone(),
+        call: site.call,
+        endpoint: site.endpoint.clone(),
+        code: code.map(String::from),
+        detail,
+    };
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let code = ctx.err().code();
+            let message = ctx.err().message().unwrap_or("").to_string();
+            failure(problem_of(code, status), code, message)
+        }
+        SdkError::TimeoutError(_) => failure(AwsProblem::Timeout, None, root_cause(err)),
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            failure(AwsProblem::Timeout, None, root_cause(err))
+        }
+        SdkError::DispatchFailure(d) if d.is_user() => {
+            failure(AwsProblem::Other, None, root_cause(err))
+        }
+        SdkError::DispatchFailure(_) => failure(AwsProblem::Unreachable, None, root_cause(err)),
+        // A body that ends early or is not the JSON AWS sends: a proxy or a dropped connection.
+        SdkError::ResponseError(r) => {
+            let status = r.raw().status().as_u16();
+            failure(
+                AwsProblem::ServiceFault { status },
+                None,
+                format!("unreadable answer: {}", root_cause(err)),
+            )
+        }
+        _ => failure(AwsProblem::Other, None, root_cause(err)),
+    }
+}
+
+fn problem_of(code: Option<&str>, status: u16) -> AwsProblem {
+    match code.unwrap_or("") {
+        "ThrottlingException"
+        | "Throttling"
+        | "ThrottledException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded" => AwsProblem::Throttled,
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "MissingAuthenticationTokenException" => AwsProblem::UnknownAccessKey,
+        "InvalidSignatureException" | "SignatureDoesNotMatch" => AwsProblem::WrongSecret,
+        "ExpiredTokenException" | "ExpiredToken" | "RequestExpired" => AwsProblem::ExpiredToken,
+        c if c.contains("AccessDenied")
+            || c == "OperationNotPermittedException"
+            || c == "UnauthorizedOperation"
+            || c == "NotOrganizationMasterAccountException" =>
+        {
+            AwsProblem::AccessDenied
+        }
+        c if (c.starts_with("Invalid") && c.ends_with("Exception"))
+            || c == "ValidationException" =>
+        {
+            AwsProblem::InvalidParameter
+        }
+        _ if status == 429 => AwsProblem::Throttled,
+        _ if status >= 500 => AwsProblem::ServiceFault { status },
+        _ => AwsProblem::Other,
+    }
+}
+
+/// The innermost cause of an error chain, e.g. "Connection refused (os error 111)".
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn codes_map_to_problems() {
+        assert_eq!(
+            problem_of(Some("ThrottlingException"), 400),
+            AwsProblem::Throttled
+        );
+        assert_eq!(
+            problem_of(Some("UnrecognizedClientException"), 400),
+            AwsProblem::UnknownAccessKey
+        );
+        assert_eq!(
+            problem_of(Some("InvalidSignatureException"), 400),
+            AwsProblem::WrongSecret
+        );
+        assert_eq!(
+            problem_of(Some("AccessDeniedException"), 400),
+            AwsProblem::AccessDenied
+        );
+        assert_eq!(
+            problem_of(Some("InvalidLookupAttributesException"), 400),
+            AwsProblem::InvalidParameter
+        );
+        assert_eq!(
+            problem_of(Some("InternalFailure"), 500),
+            AwsProblem::ServiceFault { status: 500 }
+        );
+        assert_eq!(
+            problem_of(None, 503),
+            AwsProblem::ServiceFault { status: 503 }
+        );
+        assert_eq!(problem_of(None, 429), AwsProblem::Throttled);
+        assert_eq!(problem_of(Some("Weird"), 400), AwsProblem::Other);
+    }
+
+    proptest! {
+        #[test]
+        fn backoff_grows_and_stays_capped(attempt in 0u32..100, jitter in 0.0f64..1.0) {
+            let max = Duration::from_secs(20);
+            let b = backoff(attempt, max, jitter);
+            prop_assert!(b <= max);
+            prop_assert!(b >= backoff(attempt, max, 0.0));
+            prop_assert!(backoff(attempt, max, 0.0) <= backoff(attempt + 1, max, 0.0));
+        }
+    }
+}

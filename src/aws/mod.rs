@@ -1,0 +1,128 @@
+//! AWS plumbing: credentials (static keys, session tokens, the default chain, an assumed role),
+//! one CloudTrail client and one pacer per region, endpoints and timeouts.
+
+pub mod call;
+pub mod pacer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_sdk_cloudtrail::error::DisplayErrorContext;
+
+use crate::config::{Config, CredentialSource};
+use crate::error::Error;
+use pacer::Pacer;
+
+/// Everything needed to call CloudTrail in one region.
+#[derive(Clone)]
+pub struct RegionClient {
+    pub region: String,
+    pub client: aws_sdk_cloudtrail::Client,
+    /// Shared by every stream of the region: the quota is per account and region.
+    pub pacer: Arc<Pacer>,
+    /// The endpoint called, for messages.
+    pub endpoint: String,
+}
+
+/// Each attempt gets this long; a slower answer is retried like a dropped connection.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Resolves credentials once (so a bad role or missing credentials fail now, with a clear
+/// message) and builds a client per configured region.
+pub async fn connect(config: &Config) -> Result<Vec<RegionClient>, Error> {
+    let home = Region::new(config.regions[0].clone());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(home);
+    if let CredentialSource::Static {
+        key_id,
+        secret,
+        session_token,
+    } = &config.credentials
+    {
+        loader = loader.credentials_provider(Credentials::new(
+            key_id.expose(),
+            secret.expose(),
+            session_token.as_ref().map(|t| t.expose().to_string()),
+            None,
+            "airbyte-config",
+        ));
+    }
+    let sdk = loader.load().await;
+    let provider = match &config.role {
+        Some(role) => {
+            let mut builder = AssumeRoleProvider::builder(&role.arn)
+                .session_name(&role.session_name)
+                .configure(&sdk);
+            if let Some(id) = &role.external_id {
+                builder = builder.external_id(id.expose());
+            }
+            SharedCredentialsProvider::new(builder.build().await)
+        }
+        None => sdk.credentials_provider().ok_or_else(|| {
+            Error::Credentials("no AWS credentials: set aws_key_id and aws_secret_key".into())
+        })?,
+    };
+    if let Err(e) = provider.provide_credentials().await {
+        let cause = DisplayErrorContext(&e).to_string();
+        return Err(Error::Credentials(match &config.role {
+            Some(role) => format!(
+                "cannot assume role {}: {cause}. Check role_arn, role_external_id and the role's trust policy",
+                role.arn
+            ),
+            None => format!(
+                "cannot obtain AWS credentials: {cause}. Set aws_key_id and aws_secret_key, or provide credentials to the AWS default chain (environment, profile, web identity, container or instance role)"
+            ),
+        }));
+    }
+
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build();
+    Ok(config
+        .regions
+        .iter()
+        .map(|region| {
+            let mut builder = aws_sdk_cloudtrail::config::Builder::from(&sdk)
+                .region(Region::new(region.clone()))
+                .credentials_provider(provider.clone())
+                .retry_config(RetryConfig::disabled())
+                .timeout_config(timeouts.clone());
+            if let Some(url) = &config.endpoint_url {
+                builder = builder.endpoint_url(url);
+            }
+            RegionClient {
+                region: region.clone(),
+                client: aws_sdk_cloudtrail::Client::from_conf(builder.build()),
+                pacer: Arc::new(Pacer::new(config.requests_per_second)),
+                endpoint: endpoint_for(config, region),
+            }
+        })
+        .collect())
+}
+
+/// The endpoint a region's calls go to, as far as messages need it.
+fn endpoint_for(config: &Config, region: &str) -> String {
+    if let Some(url) = &config.endpoint_url {
+        return url.clone();
+    }
+    for var in ["AWS_ENDPOINT_URL_CLOUDTRAIL", "AWS_ENDPOINT_URL"] {
+        if let Ok(url) = std::env::var(var) {
+            if !url.is_empty() {
+                return url;
+            }
+        }
+    }
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://cloudtrail.{region}.{suffix}")
+}

@@ -1,0 +1,153 @@
+//! `read`: validate config, catalog and state up front, then read each configured stream,
+//! its regions concurrently, with stream statuses around it and TRACE errors for what failed.
+
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use super::{runtime, Outcome};
+use crate::aws::{self, RegionClient};
+use crate::config::Config;
+use crate::emit::{Emitter, LogLevel, StreamStatus};
+use crate::error::Error;
+use crate::protocol::{read_input, ConfiguredCatalog, SyncMode};
+use crate::state::{EventStreamState, InputState};
+use crate::streams::lookup::{lookup_attribute, RegionRead, StateBook, SyncRange};
+use crate::streams::{self, management_events};
+use crate::time::now_secs;
+
+pub fn read(
+    config: &Path,
+    catalog: &Path,
+    state: Option<&Path>,
+    emitter: &Arc<Emitter>,
+) -> Result<Outcome, Error> {
+    let config = Config::load(config)?;
+    let catalog = ConfiguredCatalog::load(catalog)?;
+    let input_state = match state {
+        Some(path) => InputState::parse(&read_input(path, "state")?)?,
+        None => InputState::default(),
+    };
+    let offered = streams::names();
+    let (known, unknown): (Vec<_>, Vec<_>) = catalog
+        .streams
+        .iter()
+        .partition(|s| offered.contains(&s.stream.name.as_str()));
+
+    // Every state is checked before anything is read: a corrupt one stops the sync at once.
+    let mut plans = Vec::new();
+    for configured in known {
+        let incremental = configured.sync_mode == SyncMode::Incremental;
+        let state = match input_state.streams.get(&configured.stream.name) {
+            Some(v) if incremental => EventStreamState::from_json(v, &config.regions, config.max_event_delay_secs)
+                .map_err(|e| {
+                    Error::config(format!(
+                        "the saved state of stream {} is not valid: {e}. Fix the state or reset the stream",
+                        configured.stream.name
+                    ))
+                })?,
+            _ => EventStreamState::default(),
+        };
+        plans.push((incremental, state));
+    }
+
+    let mut outcome = Outcome::Success;
+    if !plans.is_empty() {
+        let rt = runtime()?;
+        let clients = match rt.block_on(aws::connect(&config)) {
+            Ok(c) => c,
+            Err(e) => {
+                for _ in &plans {
+                    emitter.stream_status(management_events::NAME, StreamStatus::Started);
+                    emitter.stream_status(management_events::NAME, StreamStatus::Incomplete);
+                }
+                return Err(e);
+            }
+        };
+        for (incremental, state) in plans {
+            if !rt.block_on(read_management_events(
+                &config,
+                &clients,
+                incremental,
+                state,
+                emitter,
+            )) {
+                outcome = Outcome::Failed;
+            }
+        }
+    }
+    for s in unknown {
+        emitter.error(
+            &Error::config(format!(
+                "the catalog names stream '{}', which this source does not offer (it offers: {}); refresh the source schema",
+                s.stream.name,
+                offered.join(", ")
+            )),
+            Some(&s.stream.name),
+        );
+        outcome = Outcome::Failed;
+    }
+    Ok(outcome)
+}
+
+/// Reads `management_events` in every region; returns whether every region completed.
+async fn read_management_events(
+    config: &Config,
+    clients: &[RegionClient],
+    incremental: bool,
+    state: EventStreamState,
+    emitter: &Arc<Emitter>,
+) -> bool {
+    let name = management_events::NAME;
+    emitter.stream_status(name, StreamStatus::Started);
+    emitter.stream_status(name, StreamStatus::Running);
+    let range = SyncRange::new(config, incremental, now_secs(), emitter);
+    let book = Arc::new(StateBook::new(name, state));
+    let warnings = Arc::new(AtomicU64::new(0));
+    let filter = lookup_attribute(config);
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|client| {
+            let read = RegionRead {
+                client: client.clone(),
+                emitter: emitter.clone(),
+                book: book.clone(),
+                range,
+                filter: filter.clone(),
+                warnings: warnings.clone(),
+            };
+            (client.region.clone(), tokio::spawn(read.run()))
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for (region, task) in tasks {
+        match task.await {
+            Ok(Ok(records)) => emitter.log(
+                LogLevel::Info,
+                &format!("{name} in {region}: {records} records"),
+            ),
+            Ok(Err(e)) => failures.push(e),
+            Err(e) => failures.push(Error::Internal(format!(
+                "the reader of {region} stopped: {e}"
+            ))),
+        }
+    }
+    let unparsable = warnings.load(std::sync::atomic::Ordering::Relaxed);
+    if unparsable > 0 {
+        emitter.log(
+            LogLevel::Warn,
+            &format!("{name}: {unparsable} events had a CloudTrailEvent that is not a JSON object"),
+        );
+    }
+    book.emit(emitter);
+    if failures.is_empty() {
+        emitter.stream_status(name, StreamStatus::Complete);
+        true
+    } else {
+        emitter.stream_status(name, StreamStatus::Incomplete);
+        for e in &failures {
+            emitter.error(e, Some(name));
+        }
+        false
+    }
+}

@@ -1,0 +1,474 @@
+//! The connector's configuration in two phases: `RawConfig`, exactly what users write (serde +
+//! schemars; its doc comments are the spec's descriptions), and `Config`, validated once.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::Path;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer};
+
+use crate::error::Error;
+use crate::time;
+
+/// A credential: never shown by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+impl JsonSchema for Secret {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "Secret".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        String::json_schema(generator)
+    }
+}
+
+/// AWS CloudTrail
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(title = "AWS CloudTrail Spec", extend("additionalProperties" = true))]
+pub struct RawConfig {
+    /// AWS access key id. Leave empty to use the standard AWS credential chain (environment,
+    /// shared profile, web identity, container or instance role).
+    #[schemars(title = "Key ID", extend("airbyte_secret" = true, "order" = 0))]
+    pub aws_key_id: Option<Secret>,
+
+    /// AWS secret access key of `aws_key_id`.
+    #[schemars(title = "Secret Key", extend("airbyte_secret" = true, "order" = 1))]
+    pub aws_secret_key: Option<Secret>,
+
+    /// Session token, for temporary credentials (keys starting with ASIA).
+    #[schemars(title = "Session Token", extend("airbyte_secret" = true, "order" = 2))]
+    pub aws_session_token: Option<Secret>,
+
+    /// The region to read when `regions` is not set.
+    #[serde(default = "default_region")]
+    #[schemars(title = "Region Name", extend("order" = 3, "examples" = ["us-east-1", "eu-west-1"]))]
+    pub aws_region_name: String,
+
+    /// Regions to read in one connection, concurrently (default: `aws_region_name` alone).
+    /// Events of global services (IAM, STS, CloudFront) are recorded in us-east-1.
+    #[schemars(title = "Regions", extend("order" = 4))]
+    pub regions: Option<Vec<String>>,
+
+    /// UTC date (YYYY-MM-DD) from which to read events. LookupEvents keeps 90 days: an older or
+    /// missing date starts 90 days ago.
+    #[schemars(title = "Start Date", regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), extend("order" = 5, "examples" = ["2024-01-01"]))]
+    pub start_date: Option<String>,
+
+    /// Read only the events matching one lookup attribute.
+    #[schemars(title = "Filter applied while fetching records based on AttributeKey and AttributeValue", extend("order" = 6))]
+    pub lookup_attributes_filter: Option<RawLookupFilter>,
+
+    /// ARN of an IAM role to assume (through STS) on top of the credentials above.
+    #[schemars(title = "Role ARN", extend("order" = 7, "examples" = ["arn:aws:iam::123456789012:role/cloudtrail-reader"]))]
+    pub role_arn: Option<String>,
+
+    /// External id required by the role's trust policy, if any.
+    #[schemars(title = "Role External ID", extend("airbyte_secret" = true, "order" = 8))]
+    pub role_external_id: Option<Secret>,
+
+    /// Session name used when assuming `role_arn` (default: airbyte-source-aws-cloudtrail).
+    #[schemars(title = "Role Session Name", extend("order" = 9))]
+    pub role_session_name: Option<String>,
+
+    /// Custom CloudTrail endpoint (VPC endpoint, FIPS endpoint, local emulator). The SDK variables
+    /// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_CLOUDTRAIL are honoured too.
+    #[schemars(title = "Endpoint URL", extend("order" = 10, "examples" = ["https://cloudtrail-fips.us-east-1.amazonaws.com"]))]
+    pub endpoint_url: Option<String>,
+
+    /// How many minutes CloudTrail may take to make an event visible. Incremental syncs read up
+    /// to this long before now, so late events are never skipped.
+    #[schemars(title = "Maximum Event Delay (minutes)", range(min = 0, max = 129_600), extend("default" = 15, "order" = 11))]
+    pub max_event_delay_minutes: Option<i64>,
+
+    /// LookupEvents calls per second and region. AWS allows 2 per account and region, shared by
+    /// every client: lower it when other tools read the same account.
+    #[schemars(title = "Requests per Second", extend("default" = 2, "exclusiveMinimum" = 0, "order" = 12))]
+    pub requests_per_second: Option<f64>,
+}
+
+/// A LookupEvents attribute filter.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RawLookupFilter {
+    /// One of EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource,
+    /// AccessKeyId.
+    #[schemars(title = "Attribute Key", extend("examples" = ["EventName"]))]
+    pub attribute_key: String,
+    #[schemars(title = "Attribute Value", extend("examples" = ["ConsoleLogin"]))]
+    pub attribute_value: String,
+}
+
+fn default_region() -> String {
+    "us-east-1".to_string()
+}
+
+/// Where credentials come from.
+#[derive(Debug, Clone)]
+pub enum CredentialSource {
+    Static {
+        key_id: Secret,
+        secret: Secret,
+        session_token: Option<Secret>,
+    },
+    /// The standard AWS chain: environment, profile, web identity, container, instance metadata.
+    DefaultChain,
+}
+
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub arn: String,
+    pub external_id: Option<Secret>,
+    pub session_name: String,
+}
+
+/// The attribute keys LookupEvents accepts.
+pub const LOOKUP_KEYS: &[&str] = &[
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "Username",
+    "ResourceType",
+    "ResourceName",
+    "EventSource",
+    "AccessKeyId",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupFilter {
+    /// One of `LOOKUP_KEYS`.
+    pub key: &'static str,
+    pub value: String,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub credentials: CredentialSource,
+    pub role: Option<Role>,
+    /// At least one, no duplicates.
+    pub regions: Vec<String>,
+    /// Epoch second of `start_date`'s midnight UTC (not yet clamped to the 90 days).
+    pub start_date: Option<i64>,
+    pub lookup_filter: Option<LookupFilter>,
+    pub endpoint_url: Option<String>,
+    pub max_event_delay_secs: i64,
+    pub requests_per_second: f64,
+}
+
+pub const DEFAULT_ROLE_SESSION_NAME: &str = "airbyte-source-aws-cloudtrail";
+
+impl Config {
+    /// Reads and validates the config file.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!(
+                "cannot read the config file {}: {e}",
+                path.display()
+            ))
+        })?;
+        Config::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Config, Error> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                Error::config(format!(
+                    "the config is not a valid JSON object: {}",
+                    e.inner()
+                ))
+            } else {
+                Error::config(format!("config field {path}: {}", e.inner()))
+            }
+        })?;
+        Config::try_from(raw)
+    }
+}
+
+/// `Some(s)` unless `s` is missing or blank: the Airbyte UI sends "" for cleared fields.
+fn present(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn present_secret(s: Option<Secret>) -> Option<Secret> {
+    s.filter(|s| !s.0.trim().is_empty())
+}
+
+fn is_region_name(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts[0].len() == 2
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = Error;
+
+    fn try_from(raw: RawConfig) -> Result<Config, Error> {
+        let key_id = present_secret(raw.aws_key_id);
+        let secret = present_secret(raw.aws_secret_key);
+        let session_token = present_secret(raw.aws_session_token);
+        let credentials = match (key_id, secret) {
+            (Some(key_id), Some(secret)) => CredentialSource::Static {
+                key_id,
+                secret,
+                session_token,
+            },
+            (Some(_), None) => {
+                return Err(Error::config(
+                    "aws_secret_key is missing: it is required when aws_key_id is set",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Error::config(
+                    "aws_key_id is missing: it is required when aws_secret_key is set",
+                ))
+            }
+            (None, None) if session_token.is_some() => {
+                return Err(Error::config(
+                    "aws_session_token is set without aws_key_id and aws_secret_key",
+                ))
+            }
+            (None, None) => CredentialSource::DefaultChain,
+        };
+
+        let role = match present(raw.role_arn) {
+            Some(arn) if !arn.starts_with("arn:") || arn.split(':').count() < 6 => {
+                return Err(Error::config(format!(
+                    "role_arn must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME, got '{arn}'"
+                )))
+            }
+            Some(arn) => Some(Role {
+                arn,
+                external_id: present_secret(raw.role_external_id),
+                session_name: present(raw.role_session_name).unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
+            }),
+            None if present_secret(raw.role_external_id).is_some() => {
+                return Err(Error::config("role_external_id is set without role_arn"))
+            }
+            None => None,
+        };
+
+        let mut regions = Vec::new();
+        let listed = raw.regions.unwrap_or_default();
+        let wanted: Vec<String> = if listed.iter().any(|r| !r.trim().is_empty()) {
+            listed
+        } else {
+            vec![raw.aws_region_name]
+        };
+        for r in wanted {
+            let r = r.trim().to_string();
+            if r.is_empty() {
+                continue;
+            }
+            if !is_region_name(&r) {
+                return Err(Error::config(format!(
+                    "'{r}' is not an AWS region name (like us-east-1): check aws_region_name and regions"
+                )));
+            }
+            if !regions.contains(&r) {
+                regions.push(r);
+            }
+        }
+        if regions.is_empty() {
+            return Err(Error::config(
+                "aws_region_name is empty: set a region such as us-east-1",
+            ));
+        }
+
+        let start_date = match present(raw.start_date) {
+            Some(d) => Some(time::parse_date(&d).ok_or_else(|| {
+                Error::config(format!(
+                    "start_date must be a real date written YYYY-MM-DD, got '{d}'"
+                ))
+            })?),
+            None => None,
+        };
+
+        let lookup_filter = match raw.lookup_attributes_filter {
+            None => None,
+            Some(f) => {
+                let key = LOOKUP_KEYS.iter().find(|k| **k == f.attribute_key.trim()).ok_or_else(|| {
+                    Error::config(format!(
+                        "lookup_attributes_filter.attribute_key '{}' is not a LookupEvents attribute: use one of {}",
+                        f.attribute_key,
+                        LOOKUP_KEYS.join(", ")
+                    ))
+                })?;
+                if f.attribute_value.is_empty() {
+                    return Err(Error::config(
+                        "lookup_attributes_filter.attribute_value is empty",
+                    ));
+                }
+                Some(LookupFilter {
+                    key,
+                    value: f.attribute_value,
+                })
+            }
+        };
+
+        let endpoint_url = match present(raw.endpoint_url) {
+            Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() < 10 => {
+                return Err(Error::config(format!(
+                    "endpoint_url must be an http:// or https:// URL, got '{u}'"
+                )))
+            }
+            Some(u) => Some(u.trim_end_matches('/').to_string()),
+            None => None,
+        };
+
+        let delay_minutes = raw.max_event_delay_minutes.unwrap_or(15);
+        if !(0..=129_600).contains(&delay_minutes) {
+            return Err(Error::config(format!(
+                "max_event_delay_minutes must be between 0 and 129600 (90 days), got {delay_minutes}"
+            )));
+        }
+        let requests_per_second = raw.requests_per_second.unwrap_or(2.0);
+        if !(requests_per_second.is_finite() && requests_per_second > 0.0) {
+            return Err(Error::config(format!(
+                "requests_per_second must be a positive number, got {requests_per_second}"
+            )));
+        }
+
+        Ok(Config {
+            credentials,
+            role,
+            regions,
+            start_date,
+            lookup_filter,
+            endpoint_url,
+            max_event_delay_secs: delay_minutes * 60,
+            requests_per_second,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: serde_json::Value) -> Result<Config, Error> {
+        Config::parse(&v.to_string())
+    }
+
+    #[test]
+    fn accepts_the_existing_connectors_configs() {
+        let c = parse(serde_json::json!({
+            "aws_key_id": "AKIA1", "aws_secret_key": "s", "aws_region_name": "eu-west-1",
+            "start_date": "2021-06-10", "records_limit": 100, "something_else": true,
+            "lookup_attributes_filter": {"attribute_key": "EventName", "attribute_value": "ConsoleLogin"}
+        }))
+        .unwrap();
+        assert_eq!(c.regions, vec!["eu-west-1"]);
+        assert_eq!(c.start_date, Some(1_623_283_200));
+        assert_eq!(
+            c.lookup_filter,
+            Some(LookupFilter {
+                key: "EventName",
+                value: "ConsoleLogin".into()
+            })
+        );
+        assert_eq!(c.max_event_delay_secs, 900);
+        assert_eq!(c.requests_per_second, 2.0);
+        assert!(matches!(c.credentials, CredentialSource::Static { .. }));
+    }
+
+    #[test]
+    fn rejects_what_cannot_work_naming_the_field() {
+        let cases = [
+            (serde_json::json!({"aws_key_id": "A"}), "aws_secret_key"),
+            (
+                serde_json::json!({"lookup_attributes_filter": {"attribute_key": "Nope", "attribute_value": "x"}}),
+                "attribute_key",
+            ),
+            (
+                serde_json::json!({"start_date": "2021-02-30"}),
+                "start_date",
+            ),
+            (serde_json::json!({"regions": ["us-east1"]}), "us-east1"),
+            (
+                serde_json::json!({"max_event_delay_minutes": -1}),
+                "max_event_delay_minutes",
+            ),
+            (
+                serde_json::json!({"requests_per_second": 0}),
+                "requests_per_second",
+            ),
+            (
+                serde_json::json!({"requests_per_second": "fast"}),
+                "requests_per_second",
+            ),
+            (
+                serde_json::json!({"endpoint_url": "localhost:4566"}),
+                "endpoint_url",
+            ),
+            (
+                serde_json::json!({"role_arn": "cloudtrail-reader"}),
+                "role_arn",
+            ),
+        ];
+        for (config, field) in cases {
+            let message = parse(config.clone()).unwrap_err().to_string();
+            assert!(message.contains(field), "{config} -> {message}");
+        }
+        assert!(Config::parse("[1,2]")
+            .unwrap_err()
+            .to_string()
+            .contains("not a valid JSON object"));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let c = parse(serde_json::json!({"aws_key_id": "AKIAMARKER", "aws_secret_key": "SECRETMARKER", "aws_session_token": "TOKENMARKER",
+            "role_arn": "arn:aws:iam::1:role/x", "role_external_id": "EXTERNALMARKER"})).unwrap();
+        let text = format!("{c:?}");
+        for marker in [
+            "AKIAMARKER",
+            "SECRETMARKER",
+            "TOKENMARKER",
+            "EXTERNALMARKER",
+        ] {
+            assert!(!text.contains(marker), "{text}");
+        }
+    }
+
+    #[test]
+    fn regions_default_to_aws_region_name_and_are_deduplicated() {
+        let c =
+            parse(serde_json::json!({"regions": ["us-east-1", "eu-west-1", "us-east-1"]})).unwrap();
+        assert_eq!(c.regions, vec!["us-east-1", "eu-west-1"]);
+        let c = parse(serde_json::json!({})).unwrap();
+        assert_eq!(c.regions, vec!["us-east-1"]);
+        assert!(matches!(c.credentials, CredentialSource::DefaultChain));
+    }
+}

@@ -1,0 +1,231 @@
+//! Every failure the connector can report, with its context, its Airbyte `failure_type` and the
+//! wording a person reads; the one place where failures are classified.
+
+use std::fmt;
+
+/// Airbyte's `failure_type`: who has to act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureType {
+    /// The user must change the config, the catalog, the state or the AWS permissions.
+    Config,
+    /// Retrying later may succeed (throttling, outages, network).
+    Transient,
+    /// A defect or an answer the connector does not understand.
+    System,
+}
+
+impl FailureType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureType::Config => "config_error",
+            FailureType::Transient => "transient_error",
+            FailureType::System => "system_error",
+        }
+    }
+}
+
+/// What went wrong on one AWS call, as far as the connector needs to distinguish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsProblem {
+    /// `UnrecognizedClientException`: the access key id (or session token) is unknown.
+    UnknownAccessKey,
+    /// `InvalidSignatureException` / `SignatureDoesNotMatch`: wrong secret.
+    WrongSecret,
+    /// `ExpiredTokenException`.
+    ExpiredToken,
+    /// `AccessDeniedException` and friends.
+    AccessDenied,
+    /// An `Invalid…Exception` about a parameter we sent.
+    InvalidParameter,
+    /// `ThrottlingException` (or HTTP 429).
+    Throttled,
+    /// HTTP 5xx.
+    ServiceFault { status: u16 },
+    /// No connection could be made, or it was dropped.
+    Unreachable,
+    /// No answer in time.
+    Timeout,
+    /// Anything else AWS answered.
+    Other,
+}
+
+/// One failed AWS call with everything needed to explain it.
+#[derive(Debug, Clone)]
+pub struct AwsFailure {
+    pub problem: AwsProblem,
+    pub region: String,
+    /// The API call, e.g. `LookupEvents`.
+    pub call: &'static str,
+    /// The endpoint called, for network problems.
+    pub endpoint: String,
+    /// AWS error code, when AWS answered.
+    pub code: Option<String>,
+    /// AWS's message or the transport's cause.
+    pub detail: String,
+}
+
+impl AwsFailure {
+    /// Worth trying again after a pause.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.problem,
+            AwsProblem::Throttled
+                | AwsProblem::ServiceFault { .. }
+                | AwsProblem::Unreachable
+                | AwsProblem::Timeout
+        )
+    }
+
+    fn code_suffix(&self) -> String {
+        self.code
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Display for AwsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (region, call, code) = (&self.region, self.call, self.code_suffix());
+        match &self.problem {
+            AwsProblem::UnknownAccessKey => write!(
+                f,
+                "AWS rejected the access key id{code} in {region}: check aws_key_id (and aws_session_token for temporary credentials)"
+            ),
+            AwsProblem::WrongSecret => write!(
+                f,
+                "the secret key does not match the access key id{code} in {region}: check aws_secret_key"
+            ),
+            AwsProblem::ExpiredToken => write!(
+                f,
+                "the credentials have expired{code} in {region}: renew aws_session_token or use long-lived keys or a role"
+            ),
+            AwsProblem::AccessDenied => write!(
+                f,
+                "no permission cloudtrail:{call}{code} in {region}: grant it to these credentials. AWS said: {}",
+                self.detail
+            ),
+            AwsProblem::InvalidParameter => write!(
+                f,
+                "CloudTrail rejected the {call} parameters{code} in {region}: {}",
+                self.detail
+            ),
+            AwsProblem::Throttled => write!(
+                f,
+                "CloudTrail kept throttling {call}{code} in {region}: other clients may be using the account's quota of 2 requests/s per region; lower requests_per_second or retry later"
+            ),
+            AwsProblem::ServiceFault { status } => write!(
+                f,
+                "CloudTrail failed with HTTP {status}{code} on {call} in {region}: {}",
+                self.detail
+            ),
+            AwsProblem::Unreachable => write!(
+                f,
+                "cannot reach {}: {} ({call} in {region}); check endpoint_url, the network and proxies",
+                self.endpoint, self.detail
+            ),
+            AwsProblem::Timeout => write!(
+                f,
+                "no answer from {} in time ({call} in {region}): {}",
+                self.endpoint, self.detail
+            ),
+            AwsProblem::Other => write!(f, "{call} failed in {region}{code}: {}", self.detail),
+        }
+    }
+}
+
+/// Every failure the connector reports.
+#[derive(Debug, Clone)]
+pub enum Error {
+    /// Bad config, catalog or state: the message says which field and why.
+    Config(String),
+    /// Credentials could not be obtained (no credentials, a role that cannot be assumed…).
+    Credentials(String),
+    /// A failed AWS call, for a stream when known.
+    Aws {
+        stream: Option<String>,
+        failure: AwsFailure,
+    },
+    /// Stdout could not be written (e.g. the reader went away).
+    Output(String),
+    /// A defect: should never happen.
+    Internal(String),
+}
+
+impl Error {
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config(message.into())
+    }
+
+    pub fn aws(failure: AwsFailure) -> Self {
+        Error::Aws {
+            stream: None,
+            failure,
+        }
+    }
+
+    pub fn for_stream(self, name: &str) -> Self {
+        match self {
+            Error::Aws { failure, .. } => Error::Aws {
+                stream: Some(name.to_string()),
+                failure,
+            },
+            other => other,
+        }
+    }
+
+    pub fn stream(&self) -> Option<&str> {
+        match self {
+            Error::Aws { stream, .. } => stream.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The one classification of failures into Airbyte failure types.
+    pub fn failure_type(&self) -> FailureType {
+        match self {
+            Error::Config(_) | Error::Credentials(_) => FailureType::Config,
+            Error::Aws { failure, .. } => match failure.problem {
+                AwsProblem::UnknownAccessKey
+                | AwsProblem::WrongSecret
+                | AwsProblem::ExpiredToken
+                | AwsProblem::AccessDenied
+                | AwsProblem::InvalidParameter => FailureType::Config,
+                AwsProblem::Throttled
+                | AwsProblem::ServiceFault { .. }
+                | AwsProblem::Unreachable
+                | AwsProblem::Timeout => FailureType::Transient,
+                AwsProblem::Other => FailureType::System,
+            },
+            Error::Output(_) | Error::Internal(_) => FailureType::System,
+        }
+    }
+
+    /// Technical detail for `internal_message`.
+    pub fn internal_message(&self) -> String {
+        match self {
+            Error::Aws { failure, .. } => format!(
+                "{} {} in {} -> {:?} {}: {}",
+                failure.call,
+                failure.endpoint,
+                failure.region,
+                failure.problem,
+                failure.code.as_deref().unwrap_or("-"),
+                failure.detail
+            ),
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(m) | Error::Credentials(m) | Error::Output(m) => f.write_str(m),
+            Error::Aws { failure, .. } => failure.fmt(f),
+            Error::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,256 @@
+//! Reading a LookupEvents stream: every region concurrently, each in ascending time windows
+//! drained page by page (newest first inside a window), a checkpoint after each window, and
+//! windows that end `max_event_delay` before now so late events are never skipped.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_cloudtrail::primitives::DateTime;
+use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+
+use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
+use crate::aws::RegionClient;
+use crate::config::Config;
+use crate::emit::{Emitter, LogLevel};
+use crate::error::{AwsProblem, Error};
+use crate::state::{EventStreamState, RegionCursor};
+use crate::streams::management_events::{ManagementEvent, NAME};
+use crate::time::{format_epoch, now_millis, DAY_SECS};
+use crate::window::{next_len, next_window, FIRST_WINDOW_SECS};
+
+/// LookupEvents serves the last 90 days.
+pub const RETENTION_SECS: i64 = 90 * DAY_SECS;
+/// Unparsable records are each logged up to this many times per sync, then counted.
+const MAX_RECORD_WARNINGS: u64 = 20;
+
+/// The time range one sync reads, the same for every region.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncRange {
+    /// First second to read when a region has no cursor.
+    pub first: i64,
+    /// Oldest second LookupEvents still serves.
+    pub oldest: i64,
+    /// Last second to read (inclusive).
+    pub horizon: i64,
+}
+
+impl SyncRange {
+    /// Incremental syncs stop `max_event_delay` before now; a full refresh reads up to now.
+    pub fn new(config: &Config, incremental: bool, now: i64, emitter: &Emitter) -> SyncRange {
+        let oldest = now - RETENTION_SECS;
+        let first = match config.start_date {
+            Some(start) if start < oldest => {
+                emitter.log(
+                    LogLevel::Info,
+                    &format!(
+                        "start_date {} is older than the 90 days LookupEvents keeps: reading from {}",
+                        format_epoch(start),
+                        format_epoch(oldest)
+                    ),
+                );
+                oldest
+            }
+            Some(start) => start,
+            None => oldest,
+        };
+        let horizon = if incremental {
+            now - config.max_event_delay_secs
+        } else {
+            now
+        };
+        SyncRange {
+            first,
+            oldest,
+            horizon,
+        }
+    }
+}
+
+/// The stream's state while a sync runs; every window closed by any region emits it whole.
+pub struct StateBook {
+    stream: &'static str,
+    state: Mutex<EventStreamState>,
+}
+
+impl StateBook {
+    pub fn new(stream: &'static str, state: EventStreamState) -> Self {
+        StateBook {
+            stream,
+            state: Mutex::new(state),
+        }
+    }
+
+    pub fn cursor(&self, region: &str) -> Option<RegionCursor> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .regions
+            .get(region)
+            .copied()
+    }
+
+    /// Records that `region` is read through `read_through` and emits the state.
+    pub fn advance(&self, emitter: &Emitter, region: &str, read_through: i64) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state
+            .regions
+            .insert(region.to_string(), RegionCursor { read_through });
+        emitter.state(self.stream, &state.to_json());
+    }
+
+    /// Emits the state as it is (a sync must emit at least one per stream).
+    pub fn emit(&self, emitter: &Emitter) -> bool {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        emitter.state(self.stream, &state.to_json())
+    }
+}
+
+/// What one region's reader needs.
+pub struct RegionRead {
+    pub client: RegionClient,
+    pub emitter: Arc<Emitter>,
+    pub book: Arc<StateBook>,
+    pub range: SyncRange,
+    pub filter: Option<LookupAttribute>,
+    pub warnings: Arc<AtomicU64>,
+}
+
+pub fn lookup_attribute(config: &Config) -> Option<LookupAttribute> {
+    config.lookup_filter.as_ref().map(|f| {
+        LookupAttribute::builder()
+            .attribute_key(LookupAttributeKey::from(f.key))
+            .attribute_value(&f.value)
+            .build()
+            .expect("key and value are set")
+    })
+}
+
+impl RegionRead {
+    /// Reads the region from its cursor to the horizon; returns the number of records.
+    pub async fn run(self) -> Result<u64, Error> {
+        let region = self.client.region.clone();
+        let mut read_through = match self.book.cursor(&region) {
+            Some(c) if c.read_through < self.range.oldest - 1 => {
+                self.emitter.log(
+                    LogLevel::Warn,
+                    &format!(
+                        "{NAME} in {region}: the saved cursor ({}) is older than the 90 days LookupEvents keeps; events before {} can no longer be read",
+                        format_epoch(c.read_through),
+                        format_epoch(self.range.oldest)
+                    ),
+                );
+                self.range.oldest - 1
+            }
+            Some(c) => c.read_through,
+            None => self.range.first - 1,
+        };
+        let mut len = FIRST_WINDOW_SECS;
+        let mut total = 0;
+        while let Some(window) = next_window(read_through, self.range.horizon, len) {
+            let events = self.drain_window(window.start, window.end).await?;
+            total += events;
+            read_through = window.end;
+            self.book.advance(&self.emitter, &region, read_through);
+            len = next_len(window.len_secs(), events);
+        }
+        Ok(total)
+    }
+
+    /// Emits every event of `[start, end]`. A NextToken that expires midway restarts the window,
+    /// skipping the events already emitted.
+    async fn drain_window(&self, start: i64, end: i64) -> Result<u64, Error> {
+        let site = CallSite {
+            region: self.client.region.clone(),
+            call: "LookupEvents",
+            endpoint: self.client.endpoint.clone(),
+        };
+        let mut emitted: HashSet<String> = HashSet::new();
+        let mut token: Option<String> = None;
+        let mut restarts = 0;
+        let mut in_window = 0u64;
+        let mut buf = Vec::with_capacity(256 * 1024);
+        loop {
+            let request = self
+                .client
+                .client
+                .lookup_events()
+                .start_time(DateTime::from_secs(start))
+                .end_time(DateTime::from_secs(end))
+                .max_results(50)
+                .set_lookup_attributes(self.filter.clone().map(|a| vec![a]))
+                .set_next_token(token.clone());
+            let on_retry = |f: &crate::error::AwsFailure, pause: std::time::Duration| {
+                if f.problem != AwsProblem::Throttled {
+                    self.emitter.log(
+                        LogLevel::Warn,
+                        &format!("{f}; retrying in {:.1}s", pause.as_secs_f64()),
+                    );
+                }
+            };
+            let page = call_with_retries(
+                &self.client.pacer,
+                RetryBudget::SYNC,
+                &site,
+                on_retry,
+                || request.clone().send(),
+            )
+            .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(f)
+                    if token.is_some()
+                        && f.code.as_deref() == Some("InvalidNextTokenException")
+                        && restarts < 3 =>
+                {
+                    restarts += 1;
+                    self.emitter.log(
+                        LogLevel::Warn,
+                        &format!("{NAME} in {}: the NextToken expired, re-reading the window from its start", site.region),
+                    );
+                    token = None;
+                    continue;
+                }
+                Err(f) => return Err(Error::aws(f).for_stream(NAME)),
+            };
+            buf.clear();
+            let emitted_at = now_millis();
+            let mut count = 0;
+            for event in page.events() {
+                if let Some(id) = event.event_id() {
+                    if !emitted.insert(id.to_string()) {
+                        continue;
+                    }
+                }
+                let (record, problem) = ManagementEvent::from_event(event);
+                if let Some(problem) = problem {
+                    self.warn_unparsable(event.event_id().unwrap_or("?"), &problem.0);
+                }
+                buf.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":{\"stream\":\"");
+                buf.extend_from_slice(NAME.as_bytes());
+                buf.extend_from_slice(b"\",\"data\":");
+                serde_json::to_writer(&mut buf, &record)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let _ = writeln!(buf, ",\"emitted_at\":{emitted_at}}}}}");
+                count += 1;
+            }
+            self.emitter.records(NAME, &buf, count);
+            in_window += count;
+            token = page.next_token().map(String::from);
+            if token.is_none() {
+                return Ok(in_window);
+            }
+        }
+    }
+
+    fn warn_unparsable(&self, event_id: &str, problem: &str) {
+        let n = self.warnings.fetch_add(1, Ordering::Relaxed);
+        if n < MAX_RECORD_WARNINGS {
+            self.emitter.log(
+                LogLevel::Warn,
+                &format!("{NAME}: event {event_id} has a CloudTrailEvent that is not a JSON object ({problem}); it is emitted with the parsed columns empty"),
+            );
+        }
+    }
+}

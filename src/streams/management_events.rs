@@ -1,0 +1,465 @@
+//! The `management_events` record: every column of the connector it replaces (same names and
+//! JSON types) plus columns flattened from the CloudTrail record inside `CloudTrailEvent`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use aws_sdk_cloudtrail::types::Event;
+use schemars::JsonSchema;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+pub const NAME: &str = "management_events";
+
+/// A CloudTrail management event from LookupEvents.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+#[schemars(extend("additionalProperties" = true))]
+pub struct ManagementEvent<'a> {
+    /// Access key id used to make the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<&'a str>,
+    /// The full CloudTrail record as JSON text, exactly as AWS returned it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_trail_event: Option<&'a str>,
+    /// Unique id of the event (the primary key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<&'a str>,
+    /// The API call, e.g. ConsoleLogin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<&'a str>,
+    /// The service called, e.g. signin.amazonaws.com.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_source: Option<&'a str>,
+    /// When the event happened, epoch seconds (the cursor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<f64>,
+    /// "true" or "false": whether the call only reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<&'a str>,
+    /// Resources the call referenced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<EventResource<'a>>>,
+    /// User name or role session name of the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<&'a str>,
+
+    /// Region the call was made in (`awsRegion`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_region: Option<Cow<'a, str>>,
+    /// `sourceIPAddress`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip_address: Option<Cow<'a, str>>,
+    /// `userAgent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<Cow<'a, str>>,
+    /// `errorCode`, when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<Cow<'a, str>>,
+    /// `errorMessage`, when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<Cow<'a, str>>,
+    /// `eventType`: AwsApiCall, AwsServiceEvent, AwsConsoleAction, AwsConsoleSignIn…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<Cow<'a, str>>,
+    /// `eventCategory`: Management, Data, NetworkActivity, Insight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_category: Option<Cow<'a, str>>,
+    /// `eventVersion`, as written in the record (e.g. "1.08").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_version: Option<Cow<'a, str>>,
+    /// `recipientAccountId`: the account that received the event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient_account_id: Option<Cow<'a, str>>,
+    /// `requestID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<Cow<'a, str>>,
+    /// `sharedEventID`, for events delivered to several accounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_event_id: Option<Cow<'a, str>>,
+    /// `vpcEndpointId`, for calls through a VPC endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<Cow<'a, str>>,
+    /// `managementEvent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_event: Option<bool>,
+    /// `userIdentity.type`: Root, IAMUser, AssumedRole, AWSService…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity_type: Option<Cow<'a, str>>,
+    /// `userIdentity.arn`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity_arn: Option<Cow<'a, str>>,
+    /// `userIdentity.accountId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity_account_id: Option<Cow<'a, str>>,
+    /// `userIdentity.principalId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity_principal_id: Option<Cow<'a, str>>,
+    /// `userIdentity.userName`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity_user_name: Option<Cow<'a, str>>,
+    /// `userIdentity.invokedBy`: the AWS service that made the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity_invoked_by: Option<Cow<'a, str>>,
+    /// `userIdentity.sessionContext.sessionIssuer.arn`: the role behind a session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_issuer_arn: Option<Cow<'a, str>>,
+    /// `userIdentity.sessionContext.sessionIssuer.userName`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_issuer_user_name: Option<Cow<'a, str>>,
+    /// `userIdentity.sessionContext.attributes.mfaAuthenticated`, "true" or "false".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_authenticated: Option<Cow<'a, str>>,
+    /// `tlsDetails.tlsVersion`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<Cow<'a, str>>,
+}
+
+/// A resource an event referenced.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventResource<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<&'a str>,
+}
+
+/// The parts of a CloudTrail record that become columns. Strings are borrowed from the record
+/// text when they hold no escapes; a field of an unexpected type becomes null, not an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordFields<'a> {
+    #[serde(borrow, default)]
+    aws_region: Text<'a>,
+    #[serde(borrow, default, rename = "sourceIPAddress")]
+    source_ip_address: Text<'a>,
+    #[serde(borrow, default)]
+    user_agent: Text<'a>,
+    #[serde(borrow, default)]
+    error_code: Text<'a>,
+    #[serde(borrow, default)]
+    error_message: Text<'a>,
+    #[serde(borrow, default)]
+    event_type: Text<'a>,
+    #[serde(borrow, default)]
+    event_category: Text<'a>,
+    #[serde(borrow, default)]
+    event_version: Text<'a>,
+    #[serde(borrow, default)]
+    recipient_account_id: Text<'a>,
+    #[serde(borrow, default, rename = "requestID")]
+    request_id: Text<'a>,
+    #[serde(borrow, default, rename = "sharedEventID")]
+    shared_event_id: Text<'a>,
+    #[serde(borrow, default)]
+    vpc_endpoint_id: Text<'a>,
+    #[serde(default)]
+    management_event: Flag,
+    #[serde(borrow, default)]
+    user_identity: Lenient<Identity<'a>>,
+    #[serde(borrow, default)]
+    tls_details: Lenient<TlsDetails<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Text<'a>,
+    #[serde(borrow, default)]
+    arn: Text<'a>,
+    #[serde(borrow, default)]
+    account_id: Text<'a>,
+    #[serde(borrow, default)]
+    principal_id: Text<'a>,
+    #[serde(borrow, default)]
+    user_name: Text<'a>,
+    #[serde(borrow, default)]
+    invoked_by: Text<'a>,
+    #[serde(borrow, default)]
+    session_context: Lenient<SessionContext<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    #[serde(borrow, default)]
+    session_issuer: Lenient<SessionIssuer<'a>>,
+    #[serde(borrow, default)]
+    attributes: Lenient<SessionAttributes<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuer<'a> {
+    #[serde(borrow, default)]
+    arn: Text<'a>,
+    #[serde(borrow, default)]
+    user_name: Text<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionAttributes<'a> {
+    #[serde(borrow, default)]
+    mfa_authenticated: Text<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TlsDetails<'a> {
+    #[serde(borrow, default)]
+    tls_version: Text<'a>,
+}
+
+/// A string field that tolerates any JSON: numbers and booleans become their text, objects and
+/// arrays become null (skipped without allocation).
+#[derive(Debug, Default)]
+struct Text<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v))))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A boolean field that tolerates any JSON ("true" strings included); anything else is null.
+#[derive(Debug, Default)]
+struct Flag(Option<bool>);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Text::deserialize(d)?.0.as_deref() {
+            Some("true") => Flag(Some(true)),
+            Some("false") => Flag(Some(false)),
+            _ => Flag(None),
+        })
+    }
+}
+
+/// An object field that becomes empty when it is not an object (e.g. `"userIdentity": null`).
+#[derive(Debug, Default)]
+struct Lenient<T>(T);
+
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for V<T> {
+            type Value = Lenient<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Lenient)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Lenient(T::default()))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Lenient(T::default()))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Lenient(T::default()))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Lenient(T::default()))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Lenient(T::default()))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Lenient(T::default()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(T::default()))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// Why the record's columns are missing: the caller logs it.
+#[derive(Debug)]
+pub struct UnparsableRecord(pub String);
+
+impl<'a> ManagementEvent<'a> {
+    /// Builds the record of one LookupEvents event. The flattened columns stay null, and the
+    /// record still goes out, when `CloudTrailEvent` is not a JSON object.
+    pub fn from_event(e: &'a Event) -> (Self, Option<UnparsableRecord>) {
+        let (fields, problem) = match e.cloud_trail_event() {
+            Some(text) => match serde_json::from_str::<RecordFields<'a>>(text) {
+                Ok(f) => (f, None),
+                Err(err) => (
+                    RecordFields::default(),
+                    Some(UnparsableRecord(err.to_string())),
+                ),
+            },
+            None => (RecordFields::default(), None),
+        };
+        let identity = fields.user_identity.0;
+        let session = identity.session_context.0;
+        let issuer = session.session_issuer.0;
+        let record = ManagementEvent {
+            access_key_id: e.access_key_id(),
+            cloud_trail_event: e.cloud_trail_event(),
+            event_id: e.event_id(),
+            event_name: e.event_name(),
+            event_source: e.event_source(),
+            event_time: e.event_time().map(|t| t.as_secs_f64()),
+            read_only: e.read_only(),
+            resources: Some(
+                e.resources()
+                    .iter()
+                    .map(|r| EventResource {
+                        resource_name: r.resource_name(),
+                        resource_type: r.resource_type(),
+                    })
+                    .collect(),
+            ),
+            username: e.username(),
+            aws_region: fields.aws_region.0,
+            source_ip_address: fields.source_ip_address.0,
+            user_agent: fields.user_agent.0,
+            error_code: fields.error_code.0,
+            error_message: fields.error_message.0,
+            event_type: fields.event_type.0,
+            event_category: fields.event_category.0,
+            event_version: fields.event_version.0,
+            recipient_account_id: fields.recipient_account_id.0,
+            request_id: fields.request_id.0,
+            shared_event_id: fields.shared_event_id.0,
+            vpc_endpoint_id: fields.vpc_endpoint_id.0,
+            management_event: fields.management_event.0,
+            user_identity_type: identity.kind.0,
+            user_identity_arn: identity.arn.0,
+            user_identity_account_id: identity.account_id.0,
+            user_identity_principal_id: identity.principal_id.0,
+            user_identity_user_name: identity.user_name.0,
+            user_identity_invoked_by: identity.invoked_by.0,
+            session_issuer_arn: issuer.arn.0,
+            session_issuer_user_name: issuer.user_name.0,
+            mfa_authenticated: session.attributes.0.mfa_authenticated.0,
+            tls_version: fields.tls_details.0.tls_version.0,
+        };
+        (record, problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudtrail::primitives::DateTime;
+    use serde_json::{json, Value};
+
+    fn event(record: &str) -> Event {
+        Event::builder()
+            .event_id("e1")
+            .event_name("ConsoleLogin")
+            .read_only("false")
+            .event_time(DateTime::from_secs(1_704_996_177))
+            .cloud_trail_event(record)
+            .build()
+    }
+
+    fn to_json(e: &Event) -> (Value, bool) {
+        let (r, problem) = ManagementEvent::from_event(e);
+        (serde_json::to_value(&r).unwrap(), problem.is_some())
+    }
+
+    #[test]
+    fn flattens_the_record_exactly() {
+        let record = json!({
+            "eventVersion": "1.08", "awsRegion": "us-east-1", "sourceIPAddress": "1.2.3.4",
+            "userAgent": "aws-cli/2 \"quoted\"", "errorCode": "AccessDenied", "eventType": "AwsApiCall",
+            "eventCategory": "Management", "recipientAccountId": "123", "requestID": "r-1", "managementEvent": true,
+            "userIdentity": {"type": "AssumedRole", "arn": "arn:x", "accountId": "123", "principalId": "P:s",
+                "sessionContext": {"sessionIssuer": {"arn": "arn:role", "userName": "Admin"}, "attributes": {"mfaAuthenticated": "false"}}},
+            "tlsDetails": {"tlsVersion": "TLSv1.3"}
+        })
+        .to_string();
+        let (v, problem) = to_json(&event(&record));
+        assert!(!problem);
+        assert_eq!(v["EventTime"], json!(1_704_996_177.0));
+        assert_eq!(v["ReadOnly"], "false");
+        assert_eq!(v["EventVersion"], "1.08");
+        assert_eq!(v["UserAgent"], "aws-cli/2 \"quoted\"");
+        assert_eq!(v["SourceIpAddress"], "1.2.3.4");
+        assert_eq!(v["RequestId"], "r-1");
+        assert_eq!(v["ManagementEvent"], true);
+        assert_eq!(v["UserIdentityType"], "AssumedRole");
+        assert_eq!(v["SessionIssuerArn"], "arn:role");
+        assert_eq!(v["MfaAuthenticated"], "false");
+        assert_eq!(v["TlsVersion"], "TLSv1.3");
+        assert_eq!(v["CloudTrailEvent"], record.as_str());
+    }
+
+    #[test]
+    fn odd_shapes_become_nulls_and_broken_json_is_reported() {
+        let (v, problem) = to_json(&event(
+            r#"{"userIdentity": null, "errorMessage": {"x": [1]}, "eventVersion": 1.08, "tlsDetails": "x"}"#,
+        ));
+        assert!(!problem);
+        assert_eq!(v.get("ErrorMessage"), None);
+        assert_eq!(v["EventVersion"], "1.08");
+        let (v, problem) = to_json(&event("{not json"));
+        assert!(problem);
+        assert_eq!(v["EventId"], "e1");
+        assert_eq!(v.get("AwsRegion"), None);
+    }
+
+    #[test]
+    fn no_two_columns_differ_only_by_case() {
+        let schema = crate::schema::schema_for::<ManagementEvent>();
+        let names: Vec<String> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.to_lowercase())
+            .collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len());
+    }
+}
