@@ -192,18 +192,13 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, Error> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            if path == "." {
-                Error::config(format!(
-                    "the config is not a valid JSON object: {}",
-                    e.inner()
-                ))
-            } else {
-                Error::config(format!("config field {path}: {}", e.inner()))
-            }
-        })?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::config(format!("the config is not valid JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(Error::config("the config is not a valid JSON object"));
+        }
+        let raw: RawConfig = serde_path_to_error::deserialize(value)
+            .map_err(|e| Error::config(format!("config field {}: {}", e.path(), e.inner())))?;
         Config::try_from(raw)
     }
 }

@@ -144,7 +144,7 @@ pub enum Error {
     /// A failed AWS call, for a stream when known.
     Aws {
         stream: Option<String>,
-        failure: AwsFailure,
+        failure: Box<AwsFailure>,
     },
     /// Stdout could not be written (e.g. the reader went away).
     Output(String),
@@ -158,10 +158,7 @@ impl Error {
     }
 
     pub fn aws(failure: AwsFailure) -> Self {
-        Error::Aws {
-            stream: None,
-            failure,
-        }
+        Error::Aws { stream: None, failure: Box::new(failure) }
     }
 
     pub fn for_stream(self, name: &str) -> Self {

@@ -135,7 +135,7 @@ pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> Generat
     let event_id = rng.uuid();
     let request_id = rng.uuid();
     let user = *rng.pick(USERS);
-    let access_key = format!("ASIA{:016X}", rng.next_u64() & 0xFFFF_FFFF_FFFF_FFFF);
+    let access_key = format!("ASIA{:016X}", rng.next_u64());
     let kind = rng.below(10);
     let (identity, username) = match kind {
         0..=4 => (

@@ -86,6 +86,9 @@ pub struct RegionStats {
     pub errors: u64,
     pub dropped: u64,
     pub events_returned: u64,
+    /// Epoch seconds of the first and last successful call, to measure the sustained rate.
+    pub first_ok_at: Option<f64>,
+    pub last_ok_at: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -400,7 +403,7 @@ impl Emulator {
             Err(f) => return Ok(auth_error(f)),
         };
         if scope.service == "sts" {
-            return Ok(self.assume_role(&scope.access_key_id, &body));
+            return Ok(self.assume_role(&body));
         }
         let region = scope.region.clone();
         self.count(&region, |s| s.requests += 1);
@@ -480,9 +483,12 @@ impl Emulator {
         match answer {
             Ok(body) => {
                 let n = body.matches("\"EventId\"").count() as u64;
+                let t = now();
                 self.count(&region, |s| {
                     s.ok += 1;
                     s.events_returned += n;
+                    s.first_ok_at.get_or_insert(t);
+                    s.last_ok_at = Some(t);
                 });
                 Ok(response(StatusCode::OK, "application/x-amz-json-1.1", body))
             }
@@ -493,7 +499,7 @@ impl Emulator {
         }
     }
 
-    fn assume_role(&self, caller: &str, body: &[u8]) -> Response<Full<Bytes>> {
+    fn assume_role(&self, body: &[u8]) -> Response<Full<Bytes>> {
         let form = parse_form(body);
         let get = |k: &str| {
             form.iter()
@@ -508,7 +514,7 @@ impl Emulator {
         };
         if get("Action") != Some("AssumeRole") || !allowed {
             let xml = format!(
-                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::{ACCOUNT}:user/{caller} is not authorized to perform: sts:AssumeRole on resource: {}</Message></Error><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>",
+                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::{ACCOUNT}:user/emulated is not authorized to perform: sts:AssumeRole on resource: {}</Message></Error><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>",
                 xml_escape(role)
             );
             return response(StatusCode::FORBIDDEN, "text/xml", xml);

@@ -109,7 +109,7 @@ impl EventStore {
                 insight: false,
             });
         }
-        list.sort_by(|a, b| (b.event.event_time, b.seq).cmp(&(a.event.event_time, a.seq)));
+        list.sort_by_key(|e| std::cmp::Reverse((e.event.event_time, e.seq)));
     }
 
     /// Every stored event of a region, newest first, visible or not.

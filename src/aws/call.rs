@@ -35,7 +35,7 @@ impl RetryBudget {
     };
     /// `check` answers within seconds.
     pub const CHECK: RetryBudget = RetryBudget {
-        give_up_after: Duration::from_secs(8),
+        give_up_after: Duration::from_secs(4),
         max_backoff: Duration::from_secs(2),
     };
 }

@@ -13,10 +13,13 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sdk_cloudtrail::error::DisplayErrorContext;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::config::{Config, CredentialSource};
 use crate::error::Error;
+use call::root_cause;
 use pacer::Pacer;
 
 /// Everything needed to call CloudTrail in one region.
@@ -69,7 +72,7 @@ pub async fn connect(config: &Config) -> Result<Vec<RegionClient>, Error> {
         })?,
     };
     if let Err(e) = provider.provide_credentials().await {
-        let cause = DisplayErrorContext(&e).to_string();
+        let cause = credentials_cause(&e);
         return Err(Error::Credentials(match &config.role {
             Some(role) => format!(
                 "cannot assume role {}: {cause}. Check role_arn, role_external_id and the role's trust policy",
@@ -105,6 +108,22 @@ pub async fn connect(config: &Config) -> Result<Vec<RegionClient>, Error> {
             }
         })
         .collect())
+}
+
+/// Why credentials could not be had, in AWS's words: the STS error code and message when STS
+/// answered, else the innermost cause.
+fn credentials_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(sdk) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+            return match sdk.as_service_error() {
+                Some(s) => format!("{}: {}", s.code().unwrap_or("error"), s.message().unwrap_or("")),
+                None => format!("STS: {}", root_cause(sdk)),
+            };
+        }
+        cur = e.source();
+    }
+    root_cause(err)
 }
 
 /// The endpoint a region's calls go to, as far as messages need it.

@@ -1,0 +1,8 @@
+//! Integration tests: the real binary against the in-process CloudTrail emulator.
+
+mod check;
+mod faults;
+mod incremental;
+mod protocol;
+mod read;
+mod support;
