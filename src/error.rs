@@ -158,7 +158,10 @@ impl Error {
     }
 
     pub fn aws(failure: AwsFailure) -> Self {
-        Error::Aws { stream: None, failure: Box::new(failure) }
+        Error::Aws {
+            stream: None,
+            failure: Box::new(failure),
+        }
     }
 
     pub fn for_stream(self, name: &str) -> Self {

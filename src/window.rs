@@ -48,6 +48,99 @@ pub fn next_len(len: i64, events: u64) -> i64 {
         .clamp(1, MAX_WINDOW_SECS)
 }
 
+/// A window holding more events than this is split instead of drained whole: after an empty
+/// stretch windows are long, and one dense window must not go without a checkpoint.
+pub const SPLIT_AFTER_EVENTS: u64 = 2 * TARGET_EVENTS_PER_WINDOW;
+
+/// Part of a split window already emitted: every event in `(boundary, top]`, and the events at
+/// second `boundary` described by `emitted_at_boundary` (the reader's skip list).
+#[derive(Debug)]
+struct EmittedAbove<T> {
+    boundary: i64,
+    top: i64,
+    emitted_at_boundary: T,
+}
+
+/// What a region's reader does next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Drain this window (newest first).
+    Read(LookupWindow),
+    /// Everything up to this second is now emitted: checkpoint.
+    Checkpoint(i64),
+}
+
+/// The plan of one region's sync: ascending windows from its cursor to the horizon, adapting
+/// their length to the density met, and splitting a window found too dense.
+///
+/// LookupEvents answers newest first, so when a window is split after some pages, its upper
+/// part `(boundary, end]` is already emitted while its lower part is not: the lower part is read
+/// next in smaller windows, with checkpoints, then the cursor jumps over the upper part.
+#[derive(Debug)]
+pub struct RegionPlan<T> {
+    read_through: i64,
+    horizon: i64,
+    len: i64,
+    above: Vec<EmittedAbove<T>>,
+}
+
+impl<T> RegionPlan<T> {
+    pub fn new(read_through: i64, horizon: i64) -> Self {
+        RegionPlan {
+            read_through,
+            horizon,
+            len: FIRST_WINDOW_SECS,
+            above: Vec::new(),
+        }
+    }
+
+    pub fn next_step(&mut self) -> Option<Step> {
+        let limit = self.above.last().map_or(self.horizon, |a| a.boundary);
+        if let Some(w) = next_window(self.read_through, limit, self.len) {
+            return Some(Step::Read(w));
+        }
+        let done = self.above.pop()?;
+        self.read_through = done.top;
+        Some(Step::Checkpoint(done.top))
+    }
+
+    /// `window` was drained whole and held `events`: returns the second to checkpoint.
+    pub fn drained(&mut self, window: LookupWindow, events: u64) -> i64 {
+        self.read_through = window.end;
+        self.len = next_len(window.len_secs(), events);
+        window.end
+    }
+
+    /// Whether a window should be split after `events` of it were emitted, the oldest at second
+    /// `oldest_seen`: only when it is too dense and the split leaves a smaller window to read.
+    pub fn should_split(window: LookupWindow, events: u64, oldest_seen: i64) -> bool {
+        events >= SPLIT_AFTER_EVENTS && oldest_seen > window.start && oldest_seen <= window.end
+    }
+
+    /// `window` was abandoned after `events` events from `oldest_seen` up to its end were
+    /// emitted (the ones at `oldest_seen` possibly not all): read below it next.
+    pub fn split(
+        &mut self,
+        window: LookupWindow,
+        events: u64,
+        oldest_seen: i64,
+        emitted_at_boundary: T,
+    ) {
+        let seen_secs = window.end - oldest_seen + 1;
+        self.len = next_len(seen_secs, events).min(oldest_seen - window.start + 1);
+        self.above.push(EmittedAbove {
+            boundary: oldest_seen,
+            top: window.end,
+            emitted_at_boundary,
+        });
+    }
+
+    /// What split windows already emitted at their boundary seconds: to skip when met again.
+    pub fn emitted_at_boundaries(&self) -> impl Iterator<Item = &T> {
+        self.above.iter().map(|a| &a.emitted_at_boundary)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,7 +176,88 @@ mod tests {
         assert_eq!(next_len(1, 1_000_000), 1);
     }
 
+    /// Replays a sync over `times` (event seconds, any order) the way the reader does: windows
+    /// drained newest first, split when too dense. Returns the emitted events (as indexes into
+    /// `times`) and the checkpoints.
+    fn simulate(times: &[i64], read_through: i64, horizon: i64) -> (Vec<usize>, Vec<(i64, usize)>) {
+        let mut order: Vec<usize> = (0..times.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse((times[i], i)));
+        let mut plan: RegionPlan<Vec<usize>> = RegionPlan::new(read_through, horizon);
+        let (mut emitted, mut checkpoints) = (vec![], vec![]);
+        let mut steps = 0;
+        while let Some(step) = plan.next_step() {
+            steps += 1;
+            assert!(steps < 1_000_000, "the plan does not end");
+            let w = match step {
+                Step::Checkpoint(c) => {
+                    checkpoints.push((c, emitted.len()));
+                    continue;
+                }
+                Step::Read(w) => w,
+            };
+            let skip: Vec<usize> = plan.emitted_at_boundaries().flatten().copied().collect();
+            let mut events = 0;
+            let mut at_oldest: Vec<usize> = vec![];
+            let mut oldest = i64::MAX;
+            let mut split = false;
+            for &i in order
+                .iter()
+                .filter(|&&i| times[i] >= w.start && times[i] <= w.end)
+            {
+                if skip.contains(&i) {
+                    continue;
+                }
+                // Pages of 50: a split is decided between pages.
+                if events % 50 == 0 && RegionPlan::<Vec<usize>>::should_split(w, events, oldest) {
+                    split = true;
+                    break;
+                }
+                if times[i] < oldest {
+                    oldest = times[i];
+                    at_oldest.clear();
+                }
+                at_oldest.push(i);
+                emitted.push(i);
+                events += 1;
+            }
+            if split {
+                plan.split(w, events, oldest, at_oldest);
+            } else {
+                checkpoints.push((plan.drained(w, events), emitted.len()));
+            }
+        }
+        (emitted, checkpoints)
+    }
+
     proptest! {
+        /// Whatever the distribution of events, a sync emits each event of `(cursor, horizon]`
+        /// exactly once, checkpoints only ever move forward, and at each checkpoint every event
+        /// up to it has been emitted.
+        #[test]
+        fn a_plan_emits_everything_once_and_checkpoints_only_what_is_done(
+            bursts in proptest::collection::vec((0i64..200_000, 1usize..4_000, 0i64..600), 0..6),
+            scattered in proptest::collection::vec(0i64..200_000, 0..300),
+        ) {
+            let mut times = scattered;
+            for (at, n, spread) in bursts {
+                times.extend((0..n as i64).map(|k| at + k % (spread + 1)));
+            }
+            let (read_through, horizon) = (999, 190_000);
+            let (emitted, checkpoints) = simulate(&times, read_through, horizon);
+            let mut seen = std::collections::HashSet::new();
+            for &i in &emitted {
+                prop_assert!(seen.insert(i), "event {} emitted twice", i);
+            }
+            let expected: std::collections::HashSet<usize> = (0..times.len()).filter(|&i| times[i] > read_through && times[i] <= horizon).collect();
+            prop_assert_eq!(&seen, &expected);
+            prop_assert!(checkpoints.windows(2).all(|c| c[0].0 < c[1].0));
+            prop_assert_eq!(checkpoints.last().map_or(horizon, |c| c.0), horizon);
+            for &(c, n) in &checkpoints {
+                let done: std::collections::HashSet<usize> = emitted[..n].iter().copied().collect();
+                prop_assert!(expected.iter().filter(|&&i| times[i] <= c).all(|i| done.contains(i)), "checkpoint {} before its events", c);
+            }
+        }
+
         /// Consecutive windows tile `[from, horizon]` with no gap and no overlap, whatever the
         /// densities met on the way.
         #[test]

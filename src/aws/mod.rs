@@ -117,7 +117,11 @@ fn credentials_cause(err: &(dyn std::error::Error + 'static)) -> String {
     while let Some(e) = cur {
         if let Some(sdk) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
             return match sdk.as_service_error() {
-                Some(s) => format!("{}: {}", s.code().unwrap_or("error"), s.message().unwrap_or("")),
+                Some(s) => format!(
+                    "{}: {}",
+                    s.code().unwrap_or("error"),
+                    s.message().unwrap_or("")
+                ),
                 None => format!("STS: {}", root_cause(sdk)),
             };
         }

@@ -18,7 +18,7 @@ use crate::error::{AwsProblem, Error};
 use crate::state::{EventStreamState, RegionCursor};
 use crate::streams::management_events::{ManagementEvent, NAME};
 use crate::time::{format_epoch, now_millis, DAY_SECS};
-use crate::window::{next_len, next_window, FIRST_WINDOW_SECS};
+use crate::window::{LookupWindow, RegionPlan, Step};
 
 /// LookupEvents serves the last 90 days.
 pub const RETENTION_SECS: i64 = 90 * DAY_SECS;
@@ -107,6 +107,20 @@ impl StateBook {
     }
 }
 
+/// How draining a window ended.
+enum WindowEnd {
+    Drained {
+        events: u64,
+    },
+    /// Too dense: stopped after emitting every event above `oldest_seen` and, of second
+    /// `oldest_seen`, those in `emitted_at_oldest`.
+    Split {
+        events: u64,
+        oldest_seen: i64,
+        emitted_at_oldest: HashSet<String>,
+    },
+}
+
 /// What one region's reader needs.
 pub struct RegionRead {
     pub client: RegionClient,
@@ -131,7 +145,7 @@ impl RegionRead {
     /// Reads the region from its cursor to the horizon; returns the number of records.
     pub async fn run(self) -> Result<u64, Error> {
         let region = self.client.region.clone();
-        let mut read_through = match self.book.cursor(&region) {
+        let read_through = match self.book.cursor(&region) {
             Some(c) if c.read_through < self.range.oldest - 1 => {
                 self.emitter.log(
                     LogLevel::Warn,
@@ -146,21 +160,45 @@ impl RegionRead {
             Some(c) => c.read_through,
             None => self.range.first - 1,
         };
-        let mut len = FIRST_WINDOW_SECS;
+        let mut plan: RegionPlan<HashSet<String>> =
+            RegionPlan::new(read_through, self.range.horizon);
         let mut total = 0;
-        while let Some(window) = next_window(read_through, self.range.horizon, len) {
-            let events = self.drain_window(window.start, window.end).await?;
-            total += events;
-            read_through = window.end;
-            self.book.advance(&self.emitter, &region, read_through);
-            len = next_len(window.len_secs(), events);
+        while let Some(step) = plan.next_step() {
+            let window = match step {
+                Step::Checkpoint(second) => {
+                    self.book.advance(&self.emitter, &region, second);
+                    continue;
+                }
+                Step::Read(window) => window,
+            };
+            match self.drain_window(window, &plan).await? {
+                WindowEnd::Drained { events } => {
+                    total += events;
+                    let second = plan.drained(window, events);
+                    self.book.advance(&self.emitter, &region, second);
+                }
+                WindowEnd::Split {
+                    events,
+                    oldest_seen,
+                    emitted_at_oldest,
+                } => {
+                    total += events;
+                    plan.split(window, events, oldest_seen, emitted_at_oldest);
+                }
+            }
         }
         Ok(total)
     }
 
-    /// Emits every event of `[start, end]`. A NextToken that expires midway restarts the window,
-    /// skipping the events already emitted.
-    async fn drain_window(&self, start: i64, end: i64) -> Result<u64, Error> {
+    /// Emits the events of `window`, newest first, skipping those that split windows above
+    /// already emitted. Stops early (a split) when the window is too dense to go without a
+    /// checkpoint. A NextToken that expires midway restarts the window, skipping the events
+    /// already emitted.
+    async fn drain_window(
+        &self,
+        window: LookupWindow,
+        plan: &RegionPlan<HashSet<String>>,
+    ) -> Result<WindowEnd, Error> {
         let site = CallSite {
             region: self.client.region.clone(),
             call: "LookupEvents",
@@ -169,15 +207,17 @@ impl RegionRead {
         let mut emitted: HashSet<String> = HashSet::new();
         let mut token: Option<String> = None;
         let mut restarts = 0;
-        let mut in_window = 0u64;
+        let mut events = 0u64;
+        let mut oldest_seen = i64::MAX;
+        let mut emitted_at_oldest: HashSet<String> = HashSet::new();
         let mut buf = Vec::with_capacity(256 * 1024);
         loop {
             let request = self
                 .client
                 .client
                 .lookup_events()
-                .start_time(DateTime::from_secs(start))
-                .end_time(DateTime::from_secs(end))
+                .start_time(DateTime::from_secs(window.start))
+                .end_time(DateTime::from_secs(window.end))
                 .max_results(50)
                 .set_lookup_attributes(self.filter.clone().map(|a| vec![a]))
                 .set_next_token(token.clone());
@@ -219,8 +259,18 @@ impl RegionRead {
             let mut count = 0;
             for event in page.events() {
                 if let Some(id) = event.event_id() {
-                    if !emitted.insert(id.to_string()) {
+                    if plan.emitted_at_boundaries().any(|skip| skip.contains(id))
+                        || !emitted.insert(id.to_string())
+                    {
                         continue;
+                    }
+                    let second = event.event_time().map_or(window.start, |t| t.secs());
+                    if second < oldest_seen {
+                        oldest_seen = second;
+                        emitted_at_oldest.clear();
+                    }
+                    if second == oldest_seen {
+                        emitted_at_oldest.insert(id.to_string());
                     }
                 }
                 let (record, problem) = ManagementEvent::from_event(event);
@@ -236,10 +286,17 @@ impl RegionRead {
                 count += 1;
             }
             self.emitter.records(NAME, &buf, count);
-            in_window += count;
+            events += count;
             token = page.next_token().map(String::from);
             if token.is_none() {
-                return Ok(in_window);
+                return Ok(WindowEnd::Drained { events });
+            }
+            if RegionPlan::<HashSet<String>>::should_split(window, events, oldest_seen) {
+                return Ok(WindowEnd::Split {
+                    events,
+                    oldest_seen,
+                    emitted_at_oldest,
+                });
             }
         }
     }

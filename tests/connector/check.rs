@@ -9,7 +9,12 @@ use serde_json::json;
 use crate::support::*;
 
 fn failed(run: &Run, words: &[&str]) {
-    assert_eq!(run.code, Some(0), "check exits 0 even when FAILED: {}", run.stdout);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "check exits 0 even when FAILED: {}",
+        run.stdout
+    );
     let (status, message) = run.connection_status();
     assert_eq!(status, "FAILED", "{message}");
     for w in words {
@@ -27,7 +32,10 @@ fn timed(f: impl FnOnce() -> Run) -> (Run, Duration) {
 #[test]
 fn succeeds_in_every_region() {
     let env = Env::with_events(&["us-east-1", "eu-west-1"], 10, 3600, 0);
-    let run = env.check(&env.config(json!({"regions": ["us-east-1", "eu-west-1"]})), &[]);
+    let run = env.check(
+        &env.config(json!({"regions": ["us-east-1", "eu-west-1"]})),
+        &[],
+    );
     assert_eq!(run.connection_status().0, "SUCCEEDED");
     let stats = env.emulator.stats();
     assert_eq!(stats["us-east-1"].ok, 1);
@@ -38,9 +46,13 @@ fn succeeds_in_every_region() {
 fn bad_credentials_fail_fast_with_the_field_to_fix() {
     let env = Env::new(Default::default());
     let (run, took) = timed(|| env.check(&env.config(json!({"aws_key_id": "AKIAUNKNOWN"})), &[]));
-    failed(&run, &["UnrecognizedClientException", "us-east-1", "aws_key_id"]);
+    failed(
+        &run,
+        &["UnrecognizedClientException", "us-east-1", "aws_key_id"],
+    );
     assert!(took < Duration::from_secs(10), "{took:?}");
-    let (run, took) = timed(|| env.check(&env.config(json!({"aws_secret_key": "wrong-secret"})), &[]));
+    let (run, took) =
+        timed(|| env.check(&env.config(json!({"aws_secret_key": "wrong-secret"})), &[]));
     failed(&run, &["InvalidSignatureException", "aws_secret_key"]);
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
@@ -48,8 +60,12 @@ fn bad_credentials_fail_fast_with_the_field_to_fix() {
 #[test]
 fn a_missing_permission_is_named() {
     let env = Env::new(Default::default());
-    env.emulator.add_credentials("AKIANOPERMISSION", "secret-np", None, &["LookupEvents"]);
-    let run = env.check(&env.config(json!({"aws_key_id": "AKIANOPERMISSION", "aws_secret_key": "secret-np"})), &[]);
+    env.emulator
+        .add_credentials("AKIANOPERMISSION", "secret-np", None, &["LookupEvents"]);
+    let run = env.check(
+        &env.config(json!({"aws_key_id": "AKIANOPERMISSION", "aws_secret_key": "secret-np"})),
+        &[],
+    );
     failed(&run, &["cloudtrail:LookupEvents", "AccessDeniedException"]);
 }
 
@@ -67,8 +83,13 @@ fn an_unreachable_endpoint_is_named() {
 #[test]
 fn a_bad_filter_is_a_config_problem() {
     let env = Env::new(Default::default());
-    let config = env.config(json!({"lookup_attributes_filter": {"attribute_key": "EventNam", "attribute_value": "x"}}));
-    failed(&env.check(&config, &[]), &["lookup_attributes_filter", "EventName"]);
+    let config = env.config(
+        json!({"lookup_attributes_filter": {"attribute_key": "EventNam", "attribute_value": "x"}}),
+    );
+    failed(
+        &env.check(&config, &[]),
+        &["lookup_attributes_filter", "EventName"],
+    );
     let config = env.config(json!({"lookup_attributes_filter": {"attribute_key": "EventName", "attribute_value": "ConsoleLogin"}}));
     assert_eq!(env.check(&config, &[]).connection_status().0, "SUCCEEDED");
 }
@@ -86,7 +107,10 @@ fn roles_are_assumed_through_sts() {
     failed(&run, &["cannot assume role", role, "AccessDenied"]);
     assert!(took < Duration::from_secs(10), "{took:?}");
 
-    env.emulator.add_role("arn:aws:iam::123456789012:role/with-external-id", Some("EXTERNAL-ID-MARKER"));
+    env.emulator.add_role(
+        "arn:aws:iam::123456789012:role/with-external-id",
+        Some("EXTERNAL-ID-MARKER"),
+    );
     let config = env.config(json!({"role_arn": "arn:aws:iam::123456789012:role/with-external-id", "role_external_id": "wrong"}));
     failed(&env.check(&config, &sts), &["AccessDenied"]);
     let config = env.config(json!({"role_arn": "arn:aws:iam::123456789012:role/with-external-id", "role_external_id": "EXTERNAL-ID-MARKER"}));
@@ -98,10 +122,12 @@ fn roles_are_assumed_through_sts() {
 #[test]
 fn session_tokens_are_sent() {
     let env = Env::new(Default::default());
-    env.emulator.add_credentials("ASIATEMPORARY", "temp-secret", Some("TOKEN-MARKER"), &[]);
+    env.emulator
+        .add_credentials("ASIATEMPORARY", "temp-secret", Some("TOKEN-MARKER"), &[]);
     let good = env.config(json!({"aws_key_id": "ASIATEMPORARY", "aws_secret_key": "temp-secret", "aws_session_token": "TOKEN-MARKER"}));
     assert_eq!(env.check(&good, &[]).connection_status().0, "SUCCEEDED");
-    let missing = env.config(json!({"aws_key_id": "ASIATEMPORARY", "aws_secret_key": "temp-secret"}));
+    let missing =
+        env.config(json!({"aws_key_id": "ASIATEMPORARY", "aws_secret_key": "temp-secret"}));
     failed(&env.check(&missing, &[]), &["UnrecognizedClientException"]);
 }
 

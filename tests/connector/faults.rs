@@ -8,7 +8,10 @@ use crate::support::*;
 #[test]
 fn the_two_requests_per_second_quota_is_used_fully_without_throttles() {
     let env = Env::with_events(&["us-east-1"], 1000, 600, 0);
-    env.emulator.set_faults(Faults { throttle_rps: Some(2.0), ..Faults::default() });
+    env.emulator.set_faults(Faults {
+        throttle_rps: Some(2.0),
+        ..Faults::default()
+    });
     let yesterday = cloudtrail_emulator::records::iso8601(now() - 86_400)[..10].to_string();
     let config = env.config(json!({"requests_per_second": 2, "start_date": yesterday}));
     let run = env.read(&config, "incremental", None);
@@ -17,7 +20,10 @@ fn the_two_requests_per_second_quota_is_used_fully_without_throttles() {
     let s = &env.emulator.stats()["us-east-1"];
     let rate = (s.ok - 1) as f64 / (s.last_ok_at.unwrap() - s.first_ok_at.unwrap());
     let throttled = s.throttled as f64 / s.requests as f64;
-    eprintln!("paced at 2/s: {} ok, {} throttled, {rate:.3} successful requests/s", s.ok, s.throttled);
+    eprintln!(
+        "paced at 2/s: {} ok, {} throttled, {rate:.3} successful requests/s",
+        s.ok, s.throttled
+    );
     assert!(s.ok >= 20);
     assert!(rate >= 1.9, "sustained {rate:.3} requests/s");
     assert!(throttled <= 0.10, "{:.1}% throttled", throttled * 100.0);
@@ -26,7 +32,10 @@ fn the_two_requests_per_second_quota_is_used_fully_without_throttles() {
 #[test]
 fn a_client_over_the_quota_is_throttled_but_completes() {
     let env = Env::with_events(&["us-east-1"], 600, 600, 0);
-    env.emulator.set_faults(Faults { throttle_rps: Some(4.0), ..Faults::default() });
+    env.emulator.set_faults(Faults {
+        throttle_rps: Some(4.0),
+        ..Faults::default()
+    });
     let yesterday = cloudtrail_emulator::records::iso8601(now() - 86_400)[..10].to_string();
     let config = env.config(json!({"requests_per_second": 20, "start_date": yesterday}));
     let run = env.read(&config, "incremental", None);
@@ -34,13 +43,20 @@ fn a_client_over_the_quota_is_throttled_but_completes() {
     let ids = run.ids();
     assert_unique(&ids);
     assert_same_ids(&id_set(&ids), &env.visible_ids(now()));
-    assert!(env.emulator.stats()["us-east-1"].throttled > 0, "the test did hit throttling");
+    assert!(
+        env.emulator.stats()["us-east-1"].throttled > 0,
+        "the test did hit throttling"
+    );
 }
 
 #[test]
 fn server_errors_and_dropped_connections_are_retried() {
     let env = Env::with_events(&["us-east-1", "eu-west-1"], 1500, 3 * 3600, 0);
-    env.emulator.set_faults(Faults { error_5xx_rate: 0.2, drop_rate: 0.1, ..Faults::default() });
+    env.emulator.set_faults(Faults {
+        error_5xx_rate: 0.2,
+        drop_rate: 0.1,
+        ..Faults::default()
+    });
     let config = env.config(json!({"regions": ["us-east-1", "eu-west-1"]}));
     let run = env.read(&config, "incremental", None);
     assert_eq!(run.code, Some(0), "{:?}", run.errors());

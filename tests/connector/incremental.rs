@@ -17,16 +17,30 @@ fn consecutive_syncs_emit_every_event_exactly_once() {
     assert_eq!(first.code, Some(0));
     first.assert_protocol();
     let cursor = |region: &str| {
-        first.states().last().unwrap()["state"]["stream"]["stream_state"]["regions"][region]["read_through"].as_i64().unwrap()
+        first.states().last().unwrap()["state"]["stream"]["stream_state"]["regions"][region]
+            ["read_through"]
+            .as_i64()
+            .unwrap()
     };
     std::thread::sleep(Duration::from_millis(1100));
     // New events after the first sync, all after its cursors (with max_event_delay 0 an older
     // one would be "late" beyond the delay): many share the second right after the cursor.
     let t = now() - 1;
     let after = |region: &str, i: i64| json!({"time": cursor(region) + 1 + i % (t - cursor(region)).max(1)});
-    env.add("us-east-1", (0..120).map(|_| json!({"time": cursor("us-east-1") + 1})).collect());
-    env.add("us-east-1", (0..30).map(|i| after("us-east-1", i)).collect());
-    env.add("eu-west-1", (0..30).map(|i| after("eu-west-1", i)).collect());
+    env.add(
+        "us-east-1",
+        (0..120)
+            .map(|_| json!({"time": cursor("us-east-1") + 1}))
+            .collect(),
+    );
+    env.add(
+        "us-east-1",
+        (0..30).map(|i| after("us-east-1", i)).collect(),
+    );
+    env.add(
+        "eu-west-1",
+        (0..30).map(|i| after("eu-west-1", i)).collect(),
+    );
     let second = env.read(&config, "incremental", Some(&first.last_state()));
     assert_eq!(second.code, Some(0));
     second.assert_protocol();
@@ -49,17 +63,29 @@ fn events_that_become_visible_late_within_the_delay_are_read() {
     let exactly_delay_old = env.add("us-east-1", vec![json!({"time": t0 - 60})]);
     let first = env.read(&config, "incremental", None);
     assert_eq!(first.code, Some(0));
-    assert!(first.ids().contains(&exactly_delay_old[0].event_id), "an event exactly max_event_delay old is read");
+    assert!(
+        first.ids().contains(&exactly_delay_old[0].event_id),
+        "an event exactly max_event_delay old is read"
+    );
     let a = env.add("us-east-1", vec![json!({"time": t0 - 30})]);
-    let b = env.add("us-east-1", vec![json!({"time": t0 - 40, "visible_at": (t0 + 15) as f64})]);
+    let b = env.add(
+        "us-east-1",
+        vec![json!({"time": t0 - 40, "visible_at": (t0 + 15) as f64})],
+    );
     let mid = env.read(&config, "incremental", Some(&first.last_state()));
-    assert!(mid.ids().is_empty(), "nothing younger than the delay is read yet");
+    assert!(
+        mid.ids().is_empty(),
+        "nothing younger than the delay is read yet"
+    );
     while now() < t0 + 32 {
         std::thread::sleep(Duration::from_millis(500));
     }
     let second = env.read(&config, "incremental", Some(&mid.last_state()));
     let ids: HashSet<String> = second.ids().into_iter().collect();
-    assert!(ids.contains(&a[0].event_id) && ids.contains(&b[0].event_id), "{ids:?}");
+    assert!(
+        ids.contains(&a[0].event_id) && ids.contains(&b[0].event_id),
+        "{ids:?}"
+    );
     let mut all = first.ids();
     all.extend(mid.ids());
     all.extend(second.ids());
@@ -72,7 +98,11 @@ fn the_previous_connectors_states_are_continued() {
     let config = env.config(json!({"max_event_delay_minutes": 0}));
     let events = &env.emulator.events()["us-east-1"];
     let cut = events[300].event_time;
-    let expected: HashSet<String> = events.iter().filter(|e| e.event_time >= cut).map(|e| e.event_id.clone()).collect();
+    let expected: HashSet<String> = events
+        .iter()
+        .filter(|e| e.event_time >= cut)
+        .map(|e| e.event_id.clone())
+        .collect();
     let forms = [
         json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": STREAM}, "stream_state": {"EventTime": cut as f64}}}]),
         json!({STREAM: {"EventTime": cut}}),
@@ -101,9 +131,20 @@ fn full_refresh_ignores_the_state() {
 
 /// Reads until the process has printed `states` STATE lines, then kills it with SIGKILL; returns
 /// the records and the last state seen.
-fn read_and_kill(env: &Env, config: &std::path::Path, state: Option<&Value>, kill_after: Duration) -> (Vec<String>, Option<Value>, bool) {
+fn read_and_kill(
+    env: &Env,
+    config: &std::path::Path,
+    state: Option<&Value>,
+    kill_after: Duration,
+) -> (Vec<String>, Option<Value>, bool) {
     let catalog = env.catalog("incremental");
-    let mut args = vec!["read".to_string(), "--config".into(), config.to_str().unwrap().into(), "--catalog".into(), path(&catalog)];
+    let mut args = vec![
+        "read".to_string(),
+        "--config".into(),
+        config.to_str().unwrap().into(),
+        "--catalog".into(),
+        path(&catalog),
+    ];
     if let Some(s) = state {
         args.push("--state".into());
         args.push(path(&env.file("state.json", &s.to_string())));
@@ -115,16 +156,22 @@ fn read_and_kill(env: &Env, config: &std::path::Path, state: Option<&Value>, kil
         let pid = child.id();
         std::thread::spawn(move || {
             std::thread::sleep(kill_after);
-            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
         })
     };
     let mut ids = vec![];
     let mut last_state = None;
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
-        let Ok(m) = serde_json::from_str::<Value>(&line) else { break }; // a line cut by the kill
+        let Ok(m) = serde_json::from_str::<Value>(&line) else {
+            break;
+        }; // a line cut by the kill
         match m["type"].as_str() {
-            Some("RECORD") => ids.push(m["record"]["data"]["EventId"].as_str().unwrap().to_string()),
+            Some("RECORD") => {
+                ids.push(m["record"]["data"]["EventId"].as_str().unwrap().to_string())
+            }
             Some("STATE") => last_state = Some(json!([m["state"]])),
             _ => {}
         }
@@ -139,7 +186,8 @@ fn read_and_kill(env: &Env, config: &std::path::Path, state: Option<&Value>, kil
 fn kill_9_at_any_moment_then_resume_loses_nothing() {
     let env = Env::with_events(&["us-east-1", "eu-west-1"], 3000, 8 * 3600, 0);
     // Slow enough (100 requests/s) that the kills land inside windows and regions.
-    let config = env.config(json!({"regions": ["us-east-1", "eu-west-1"], "requests_per_second": 100}));
+    let config =
+        env.config(json!({"regions": ["us-east-1", "eu-west-1"], "requests_per_second": 100}));
     let expected = env.visible_ids(now());
     let mut state: Option<Value> = None;
     let mut seen: Vec<String> = vec![];
@@ -159,6 +207,56 @@ fn kill_9_at_any_moment_then_resume_loses_nothing() {
     assert!(kills >= 3, "the kills landed mid-sync ({kills})");
     let seen_set = id_set(&seen);
     let missing: Vec<_> = expected.difference(&seen_set).collect();
-    assert!(missing.is_empty(), "{} events lost after {kills} kills", missing.len());
-    eprintln!("kill -9 x{kills}: {} records for {} events ({} re-emitted after restarts)", seen.len(), expected.len(), seen.len() - seen_set.len());
+    assert!(
+        missing.is_empty(),
+        "{} events lost after {kills} kills",
+        missing.len()
+    );
+    eprintln!(
+        "kill -9 x{kills}: {} records for {} events ({} re-emitted after restarts)",
+        seen.len(),
+        expected.len(),
+        seen.len() - seen_set.len()
+    );
+}
+
+#[test]
+fn a_dense_burst_after_a_quiet_stretch_is_checkpointed_often() {
+    // Windows grow long over the quiet hours; the burst must not become one checkpoint-less window.
+    let env = Env::new(Default::default());
+    let burst_end = now() - 600;
+    env.add(
+        "us-east-1",
+        (0..20_000)
+            .map(|i| json!({"time": burst_end - i % 1800}))
+            .collect(),
+    );
+    env.add(
+        "us-east-1",
+        (0..10)
+            .map(|i| json!({"time": burst_end - 30_000 - i * 1000}))
+            .collect(),
+    );
+    let yesterday = cloudtrail_emulator::records::iso8601(now() - 86_400)[..10].to_string();
+    let run = env.read(
+        &env.config(json!({"start_date": yesterday})),
+        "incremental",
+        None,
+    );
+    assert_eq!(run.code, Some(0));
+    run.assert_protocol();
+    let ids = run.ids();
+    assert_unique(&ids);
+    assert_eq!(ids.len(), 20_010);
+    let biggest = run
+        .states()
+        .iter()
+        .map(|s| s["state"]["sourceStats"]["recordCount"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    // A split window's upper part (5,000) is checkpointed with the first window below it.
+    assert!(
+        biggest <= 10_100.0,
+        "a checkpoint covered {biggest} records"
+    );
+    assert!(run.states().len() >= 4);
 }

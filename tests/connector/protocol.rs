@@ -43,24 +43,59 @@ fn spec_is_generated_draft07_with_every_secret_flagged() {
     assert_eq!(s["additionalProperties"], true);
     assert_airbyte_schema(s);
     let props = s["properties"].as_object().unwrap();
-    for field in ["aws_key_id", "aws_secret_key", "aws_session_token", "role_external_id"] {
+    for field in [
+        "aws_key_id",
+        "aws_secret_key",
+        "aws_session_token",
+        "role_external_id",
+    ] {
         assert_eq!(props[field]["airbyte_secret"], true, "{field}");
     }
     for field in [
-        "aws_region_name", "start_date", "lookup_attributes_filter", "regions", "role_arn", "role_session_name",
-        "endpoint_url", "max_event_delay_minutes", "requests_per_second",
+        "aws_region_name",
+        "start_date",
+        "lookup_attributes_filter",
+        "regions",
+        "role_arn",
+        "role_session_name",
+        "endpoint_url",
+        "max_event_delay_minutes",
+        "requests_per_second",
     ] {
         assert!(props.contains_key(field), "{field}");
-        assert!(props[field]["description"].as_str().is_some_and(|d| d.len() > 10), "{field} is documented");
+        assert!(
+            props[field]["description"]
+                .as_str()
+                .is_some_and(|d| d.len() > 10),
+            "{field} is documented"
+        );
     }
     // The old spec required these; nothing new may be required.
-    let required: Vec<&str> = s["required"].as_array().map(|a| a.iter().map(|v| v.as_str().unwrap()).collect()).unwrap_or_default();
-    assert!(required.iter().all(|r| ["aws_key_id", "aws_secret_key", "aws_region_name", "start_date"].contains(r)), "{required:?}");
-    assert_eq!(props["start_date"]["pattern"], "^[0-9]{4}-[0-9]{2}-[0-9]{2}$");
+    let required: Vec<&str> = s["required"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap()).collect())
+        .unwrap_or_default();
+    assert!(
+        required.iter().all(|r| [
+            "aws_key_id",
+            "aws_secret_key",
+            "aws_region_name",
+            "start_date"
+        ]
+        .contains(r)),
+        "{required:?}"
+    );
+    assert_eq!(
+        props["start_date"]["pattern"],
+        "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    );
     assert_eq!(props["aws_region_name"]["default"], "us-east-1");
     let filter = &props["lookup_attributes_filter"];
     assert_eq!(filter["properties"]["attribute_key"]["type"], "string");
-    assert!(filter["properties"]["attribute_key"].get("enum").is_none(), "no enum: old configs must still validate");
+    assert!(
+        filter["properties"]["attribute_key"].get("enum").is_none(),
+        "no enum: old configs must still validate"
+    );
 }
 
 #[test]
@@ -75,18 +110,44 @@ fn discover_offers_management_events_with_keys_in_the_schema() {
     let s = streams.iter().find(|s| s["name"] == STREAM).unwrap();
     assert_eq!(s["source_defined_primary_key"], json!([["EventId"]]));
     assert_eq!(s["default_cursor_field"], json!(["EventTime"]));
-    assert_eq!(s["supported_sync_modes"], json!(["full_refresh", "incremental"]));
+    assert_eq!(
+        s["supported_sync_modes"],
+        json!(["full_refresh", "incremental"])
+    );
     let schema = &s["json_schema"];
     assert_airbyte_schema(schema);
     let props = schema["properties"].as_object().unwrap();
-    let old = [("AccessKeyId", "string"), ("CloudTrailEvent", "string"), ("EventId", "string"), ("EventName", "string"),
-        ("EventSource", "string"), ("EventTime", "number"), ("ReadOnly", "string"), ("Resources", "array"), ("Username", "string")];
+    let old = [
+        ("AccessKeyId", "string"),
+        ("CloudTrailEvent", "string"),
+        ("EventId", "string"),
+        ("EventName", "string"),
+        ("EventSource", "string"),
+        ("EventTime", "number"),
+        ("ReadOnly", "string"),
+        ("Resources", "array"),
+        ("Username", "string"),
+    ];
     for (name, ty) in old {
         assert_eq!(props[name]["type"], json!([ty, "null"]), "{name}");
     }
-    for name in ["AwsRegion", "SourceIpAddress", "UserAgent", "ErrorCode", "ErrorMessage", "EventType", "EventCategory",
-        "EventVersion", "RecipientAccountId", "RequestId", "UserIdentityType", "UserIdentityArn", "UserIdentityAccountId",
-        "UserIdentityPrincipalId", "SessionIssuerArn"] {
+    for name in [
+        "AwsRegion",
+        "SourceIpAddress",
+        "UserAgent",
+        "ErrorCode",
+        "ErrorMessage",
+        "EventType",
+        "EventCategory",
+        "EventVersion",
+        "RecipientAccountId",
+        "RequestId",
+        "UserIdentityType",
+        "UserIdentityArn",
+        "UserIdentityAccountId",
+        "UserIdentityPrincipalId",
+        "SessionIssuerArn",
+    ] {
         assert!(props.contains_key(name), "{name}");
     }
     let mut lower: Vec<String> = props.keys().map(|k| k.to_lowercase()).collect();
@@ -99,13 +160,23 @@ fn discover_offers_management_events_with_keys_in_the_schema() {
 #[test]
 fn a_bad_config_is_a_config_error_naming_the_field() {
     let env = Env::new(Default::default());
-    let config = env.file("c.json", r#"{"aws_region_name": "us-east-1", "max_event_delay_minutes": "soon"}"#);
+    let config = env.file(
+        "c.json",
+        r#"{"aws_region_name": "us-east-1", "max_event_delay_minutes": "soon"}"#,
+    );
     let run = exec(&["discover", "--config", &path(&config)], &[]);
     assert_eq!(run.code, Some(1));
     let errors = run.errors();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["failure_type"], "config_error");
-    assert!(errors[0]["message"].as_str().unwrap().contains("max_event_delay_minutes"), "{}", errors[0]);
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_event_delay_minutes"),
+        "{}",
+        errors[0]
+    );
     for bad in ["", "not json", "[]", "{\"regions\": 5}"] {
         let config = env.file("c.json", bad);
         let run = exec(&["discover", "--config", &path(&config)], &[]);
@@ -113,7 +184,10 @@ fn a_bad_config_is_a_config_error_naming_the_field() {
         assert_eq!(run.errors()[0]["failure_type"], "config_error", "{bad}");
     }
     let run = exec(&["discover", "--config", "/nonexistent/config.json"], &[]);
-    assert!(run.errors()[0]["message"].as_str().unwrap().contains("/nonexistent/config.json"));
+    assert!(run.errors()[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/nonexistent/config.json"));
 }
 
 #[test]

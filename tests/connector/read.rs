@@ -26,14 +26,20 @@ fn full_refresh_reads_every_event_once_with_flattened_columns() {
         let record: Value = serde_json::from_str(r["CloudTrailEvent"].as_str().unwrap()).unwrap();
         assert_eq!(r["AwsRegion"], record["awsRegion"]);
         assert_eq!(r["EventVersion"], "1.08");
-        assert_eq!(r["EventTime"].as_f64().unwrap(), r["EventTime"].as_f64().unwrap().floor());
+        assert_eq!(
+            r["EventTime"].as_f64().unwrap(),
+            r["EventTime"].as_f64().unwrap().floor()
+        );
         assert!(r["ReadOnly"] == "true" || r["ReadOnly"] == "false");
         assert_eq!(r["UserIdentityType"], record["userIdentity"]["type"]);
         assert_eq!(r["SourceIpAddress"], record["sourceIPAddress"]);
         assert_eq!(r["RequestId"], record["requestID"]);
         assert_eq!(r["EventCategory"], "Management");
         if record["userIdentity"]["type"] == "AssumedRole" {
-            assert_eq!(r["SessionIssuerArn"], record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"]);
+            assert_eq!(
+                r["SessionIssuerArn"],
+                record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"]
+            );
         }
         assert!(r["Resources"].as_array().is_some_and(|a| !a.is_empty()));
     }
@@ -61,7 +67,11 @@ fn the_filter_is_sent_as_a_lookup_attribute() {
     assert!(!records.is_empty());
     assert!(records.iter().all(|r| r["EventName"] == "ConsoleLogin"));
     let all = env.read(&env.config(json!({})), "full_refresh", None);
-    let expected = all.records().iter().filter(|r| r["EventName"] == "ConsoleLogin").count();
+    let expected = all
+        .records()
+        .iter()
+        .filter(|r| r["EventName"] == "ConsoleLogin")
+        .count();
     assert_eq!(records.len(), expected);
 }
 
@@ -69,24 +79,51 @@ fn the_filter_is_sent_as_a_lookup_attribute() {
 fn an_unparsable_record_still_arrives_with_a_warning() {
     let env = Env::new(Default::default());
     let t = now() - 100;
-    env.add("us-east-1", vec![json!({"time": t, "cloudtrail_event": "{this is not json"}), json!({"time": t - 1})]);
+    env.add(
+        "us-east-1",
+        vec![
+            json!({"time": t, "cloudtrail_event": "{this is not json"}),
+            json!({"time": t - 1}),
+        ],
+    );
     let run = env.read(&env.config(json!({})), "full_refresh", None);
     assert_eq!(run.code, Some(0));
     let records = run.records();
     assert_eq!(records.len(), 2);
-    let broken = records.iter().find(|r| r["CloudTrailEvent"] == "{this is not json").unwrap();
+    let broken = records
+        .iter()
+        .find(|r| r["CloudTrailEvent"] == "{this is not json")
+        .unwrap();
     assert!(broken.get("AwsRegion").is_none_or(Value::is_null));
-    assert!(run.logs().iter().any(|l| l.contains("not a JSON object")), "{:?}", run.logs());
+    assert!(
+        run.logs().iter().any(|l| l.contains("not a JSON object")),
+        "{:?}",
+        run.logs()
+    );
 }
 
 #[test]
 fn start_dates_are_clamped_or_respected() {
     let env = Env::with_events(&["us-east-1"], 50, 3600, 0);
-    let run = env.read(&env.config(json!({"start_date": "2020-01-01"})), "incremental", None);
+    let run = env.read(
+        &env.config(json!({"start_date": "2020-01-01"})),
+        "incremental",
+        None,
+    );
     assert_eq!(run.code, Some(0));
     assert_eq!(run.records().len(), 50);
-    assert!(run.logs().iter().any(|l| l.contains("older than the 90 days")), "{:?}", run.logs());
-    let run = env.read(&env.config(json!({"start_date": "2999-01-01"})), "incremental", None);
+    assert!(
+        run.logs()
+            .iter()
+            .any(|l| l.contains("older than the 90 days")),
+        "{:?}",
+        run.logs()
+    );
+    let run = env.read(
+        &env.config(json!({"start_date": "2999-01-01"})),
+        "incremental",
+        None,
+    );
     assert_eq!(run.code, Some(0));
     assert!(run.records().is_empty());
     assert!(!run.states().is_empty());
@@ -95,15 +132,30 @@ fn start_dates_are_clamped_or_respected() {
 #[test]
 fn an_unknown_stream_in_the_catalog_is_a_trace_error() {
     let env = Env::with_events(&["us-east-1"], 10, 3600, 0);
-    let catalog = env.file("cat.json", &catalog_json(&[STREAM, "no_such_stream"], "incremental").to_string());
+    let catalog = env.file(
+        "cat.json",
+        &catalog_json(&[STREAM, "no_such_stream"], "incremental").to_string(),
+    );
     let config = env.config(json!({}));
-    let run = exec(&["read", "--config", &path(&config), "--catalog", &path(&catalog)], &[]);
+    let run = exec(
+        &[
+            "read",
+            "--config",
+            &path(&config),
+            "--catalog",
+            &path(&catalog),
+        ],
+        &[],
+    );
     assert_eq!(run.code, Some(1));
     assert_eq!(run.records().len(), 10, "the known stream is still read");
     let errors = run.errors();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["failure_type"], "config_error");
-    assert!(errors[0]["message"].as_str().unwrap().contains("no_such_stream"));
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no_such_stream"));
 }
 
 #[test]
@@ -112,38 +164,65 @@ fn bad_catalogs_and_states_are_config_errors() {
     let config = env.config(json!({}));
     let good_catalog = env.catalog("incremental");
     let bad_catalogs = [
-        "", "[]", r#"{"streams": [{"stream": {"name": "management_events"}, "sync_mode": "sometimes"}]}"#,
+        "",
+        "[]",
+        r#"{"streams": [{"stream": {"name": "management_events"}, "sync_mode": "sometimes"}]}"#,
         r#"{"streams": 3}"#,
     ];
     for bad in bad_catalogs {
         let cat = env.file("cat.json", bad);
-        let run = exec(&["read", "--config", &path(&config), "--catalog", &path(&cat)], &[]);
+        let run = exec(
+            &["read", "--config", &path(&config), "--catalog", &path(&cat)],
+            &[],
+        );
         assert_eq!(run.code, Some(1), "{bad}");
         assert_eq!(run.errors()[0]["failure_type"], "config_error", "{bad}");
         assert!(run.records().is_empty());
     }
     let bad_states = [
         ("{oops", "not valid JSON"),
-        (r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"management_events"},"stream_state":{"EventTime":"soon"}}}]"#, "EventTime"),
-        (r#"{"management_events": {"regions": {"us-east-1": {}}}}"#, "read_through"),
+        (
+            r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"management_events"},"stream_state":{"EventTime":"soon"}}}]"#,
+            "EventTime",
+        ),
+        (
+            r#"{"management_events": {"regions": {"us-east-1": {}}}}"#,
+            "read_through",
+        ),
         ("7", "state"),
     ];
     for (bad, words) in bad_states {
         let state = env.file("state.json", bad);
-        let run = exec(&["read", "--config", &path(&config), "--catalog", &path(&good_catalog), "--state", &path(&state)], &[]);
+        let run = exec(
+            &[
+                "read",
+                "--config",
+                &path(&config),
+                "--catalog",
+                &path(&good_catalog),
+                "--state",
+                &path(&state),
+            ],
+            &[],
+        );
         assert_eq!(run.code, Some(1), "{bad}");
         let e = &run.errors()[0];
         assert_eq!(e["failure_type"], "config_error", "{bad}");
         assert!(e["message"].as_str().unwrap().contains(words), "{bad}: {e}");
-        assert!(run.records().is_empty(), "nothing is read from a corrupt state");
+        assert!(
+            run.records().is_empty(),
+            "nothing is read from a corrupt state"
+        );
     }
 }
 
 #[test]
 fn permanent_errors_fail_the_stream_with_a_trace_error() {
     let env = Env::with_events(&["us-east-1"], 10, 3600, 0);
-    env.emulator.add_credentials("AKIANOPERMISSION", "secret-np", None, &["LookupEvents"]);
-    let config = env.config(json!({"aws_key_id": "AKIANOPERMISSION", "aws_secret_key": "secret-np"}));
+    env.emulator
+        .add_credentials("AKIANOPERMISSION", "secret-np", None, &["LookupEvents"]);
+    let config =
+        env.config(json!({"aws_key_id": "AKIANOPERMISSION", "aws_secret_key": "secret-np"}));
     let t = std::time::Instant::now();
     let run = env.read(&config, "incremental", None);
     assert!(t.elapsed() < std::time::Duration::from_secs(10));
@@ -152,5 +231,8 @@ fn permanent_errors_fail_the_stream_with_a_trace_error() {
     let e = &run.errors()[0];
     assert_eq!(e["failure_type"], "config_error");
     assert_eq!(e["stream_descriptor"]["name"], STREAM);
-    assert!(e["message"].as_str().unwrap().contains("cloudtrail:LookupEvents"));
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("cloudtrail:LookupEvents"));
 }

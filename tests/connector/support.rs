@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use cloudtrail_emulator::{Emulator, EmulatorConfig, ListedEvent, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY};
+use cloudtrail_emulator::{
+    Emulator, EmulatorConfig, ListedEvent, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY,
+};
 use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_source-aws-cloudtrail");
@@ -27,7 +29,12 @@ impl Env {
     pub fn new(cfg: EmulatorConfig) -> Env {
         let emulator = Emulator::new(&cfg);
         let endpoint = emulator.clone().spawn().expect("emulator starts");
-        Env { emulator, endpoint, dir: tempfile::tempdir().unwrap(), files: std::cell::Cell::new(0) }
+        Env {
+            emulator,
+            endpoint,
+            dir: tempfile::tempdir().unwrap(),
+            files: std::cell::Cell::new(0),
+        }
     }
 
     /// `events` per region in `regions`, spread over the last `span_secs` ending `min_age` ago.
@@ -85,12 +92,20 @@ impl Env {
     }
 
     pub fn add(&self, region: &str, events: Vec<Value>) -> Vec<ListedEvent> {
-        self.emulator.add_events(serde_json::from_value(json!({"region": region, "events": events})).unwrap())
+        self.emulator.add_events(
+            serde_json::from_value(json!({"region": region, "events": events})).unwrap(),
+        )
     }
 
     pub fn read(&self, config: &std::path::Path, mode: &str, state: Option<&Value>) -> Run {
         let catalog = self.catalog(mode);
-        let mut args = vec!["read".to_string(), "--config".into(), path(config), "--catalog".into(), path(&catalog)];
+        let mut args = vec![
+            "read".to_string(),
+            "--config".into(),
+            path(config),
+            "--catalog".into(),
+            path(&catalog),
+        ];
         if let Some(s) = state {
             let p = self.file("state.json", &s.to_string());
             args.push("--state".into());
@@ -126,7 +141,10 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     }
     cmd.env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials");
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        );
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -135,12 +153,20 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
 
 pub fn exec(args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = command(args, env).output().expect("binary runs");
-    Run::decode(&out.stdout, out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    Run::decode(
+        &out.stdout,
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Starts the binary with stdout piped, for tests that kill it.
 pub fn spawn(args: &[&str]) -> Child {
-    command(args, &[]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap()
+    command(args, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 /// A finished run: exit code and every stdout line, each a JSON object.
@@ -158,9 +184,17 @@ impl Run {
         let text = String::from_utf8_lossy(stdout).into_owned();
         let messages = text
             .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
+            .map(|l| {
+                serde_json::from_str::<Value>(l)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
+            })
             .collect();
-        Run { code, messages, stderr, stdout: text }
+        Run {
+            code,
+            messages,
+            stderr,
+            stdout: text,
+        }
     }
 
     pub fn of_type(&self, t: &str) -> Vec<&Value> {
@@ -168,11 +202,17 @@ impl Run {
     }
 
     pub fn records(&self) -> Vec<&Value> {
-        self.of_type("RECORD").into_iter().map(|m| &m["record"]["data"]).collect()
+        self.of_type("RECORD")
+            .into_iter()
+            .map(|m| &m["record"]["data"])
+            .collect()
     }
 
     pub fn ids(&self) -> Vec<String> {
-        self.records().iter().map(|r| r["EventId"].as_str().unwrap().to_string()).collect()
+        self.records()
+            .iter()
+            .map(|r| r["EventId"].as_str().unwrap().to_string())
+            .collect()
     }
 
     pub fn states(&self) -> Vec<&Value> {
@@ -181,31 +221,54 @@ impl Run {
 
     /// The last state message as a one-element state file.
     pub fn last_state(&self) -> Value {
-        let s = self.states().last().copied().expect("a state was emitted").clone();
+        let s = self
+            .states()
+            .last()
+            .copied()
+            .expect("a state was emitted")
+            .clone();
         json!([s["state"]])
     }
 
     pub fn statuses(&self, stream: &str) -> Vec<String> {
         self.of_type("TRACE")
             .into_iter()
-            .filter(|m| m["trace"]["type"] == "STREAM_STATUS" && m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream)
-            .map(|m| m["trace"]["stream_status"]["status"].as_str().unwrap().to_string())
+            .filter(|m| {
+                m["trace"]["type"] == "STREAM_STATUS"
+                    && m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream
+            })
+            .map(|m| {
+                m["trace"]["stream_status"]["status"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     }
 
     pub fn errors(&self) -> Vec<&Value> {
-        self.of_type("TRACE").into_iter().filter(|m| m["trace"]["type"] == "ERROR").map(|m| &m["trace"]["error"]).collect()
+        self.of_type("TRACE")
+            .into_iter()
+            .filter(|m| m["trace"]["type"] == "ERROR")
+            .map(|m| &m["trace"]["error"])
+            .collect()
     }
 
     pub fn logs(&self) -> Vec<String> {
-        self.of_type("LOG").into_iter().map(|m| m["log"]["message"].as_str().unwrap().to_string()).collect()
+        self.of_type("LOG")
+            .into_iter()
+            .map(|m| m["log"]["message"].as_str().unwrap().to_string())
+            .collect()
     }
 
     pub fn connection_status(&self) -> (String, String) {
         let s = self.of_type("CONNECTION_STATUS");
         assert_eq!(s.len(), 1, "exactly one CONNECTION_STATUS: {}", self.stdout);
         let c = &s[0]["connectionStatus"];
-        (c["status"].as_str().unwrap().to_string(), c["message"].as_str().unwrap_or("").to_string())
+        (
+            c["status"].as_str().unwrap().to_string(),
+            c["message"].as_str().unwrap_or("").to_string(),
+        )
     }
 
     /// Protocol invariants every read must satisfy: each STATE's recordCount equals the records
@@ -218,16 +281,29 @@ impl Run {
             match m["type"].as_str().unwrap() {
                 "RECORD" => {
                     assert!(m["record"]["emitted_at"].is_i64(), "{m}");
-                    *since.entry(m["record"]["stream"].as_str().unwrap().to_string()).or_default() += 1;
+                    *since
+                        .entry(m["record"]["stream"].as_str().unwrap().to_string())
+                        .or_default() += 1;
                 }
                 "STATE" => {
                     let s = &m["state"];
                     assert_eq!(s["type"], "STREAM");
-                    let name = s["stream"]["stream_descriptor"]["name"].as_str().unwrap().to_string();
+                    let name = s["stream"]["stream_descriptor"]["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
                     let count = s["sourceStats"]["recordCount"].as_f64().unwrap();
-                    assert_eq!(count, since.remove(&name).unwrap_or(0) as f64, "recordCount of {m}");
+                    assert_eq!(
+                        count,
+                        since.remove(&name).unwrap_or(0) as f64,
+                        "recordCount of {m}"
+                    );
                     let state = s["stream"]["stream_state"].clone();
-                    assert_ne!(last.insert(name, state.clone()), Some(state), "a state repeated");
+                    assert_ne!(
+                        last.insert(name, state.clone()),
+                        Some(state),
+                        "a state repeated"
+                    );
                 }
                 "LOG" | "TRACE" => {}
                 other => panic!("unexpected message type {other}"),
@@ -240,7 +316,12 @@ impl Run {
 pub fn assert_unique(ids: &[String]) {
     let mut seen = HashSet::new();
     let dups: Vec<_> = ids.iter().filter(|id| !seen.insert(*id)).collect();
-    assert!(dups.is_empty(), "{} duplicates, e.g. {:?}", dups.len(), dups.iter().take(3).collect::<Vec<_>>());
+    assert!(
+        dups.is_empty(),
+        "{} duplicates, e.g. {:?}",
+        dups.len(),
+        dups.iter().take(3).collect::<Vec<_>>()
+    );
 }
 
 pub fn id_set(ids: &[String]) -> HashSet<String> {
