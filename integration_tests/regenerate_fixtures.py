@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Rewrites integration_tests/spec.json and expected_records.jsonl from the current binary and the
+seeded emulator. Run after changing the spec or the record; review the diff before committing."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conftest import BIN, Emulator, catalog_for  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    spec = json.loads(subprocess.run([BIN, "spec"], capture_output=True, text=True, check=True).stdout)["spec"]
+    with open(os.path.join(HERE, "spec.json"), "w") as f:
+        json.dump(spec, f, indent=2, sort_keys=True)
+        f.write("\n")
+    emu = Emulator("--seed", "42", "--events-per-region", "300", "--span-hours", "6")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config, catalog = os.path.join(tmp, "c.json"), os.path.join(tmp, "cat.json")
+            json.dump(emu.config(), open(config, "w"))
+            json.dump(catalog_for(["management_events"]), open(catalog, "w"))
+            out = subprocess.run([BIN, "read", "--config", config, "--catalog", catalog], capture_output=True, text=True, check=True)
+    finally:
+        emu.stop()
+    records = [json.loads(line)["record"] for line in out.stdout.splitlines() if line.startswith('{"type":"RECORD"')]
+    records.sort(key=lambda r: r["data"]["EventId"])
+    with open(os.path.join(HERE, "expected_records.jsonl"), "w") as f:
+        for r in records:
+            data = {k: v for k, v in r["data"].items() if k not in ("EventTime", "CloudTrailEvent")}
+            f.write(json.dumps({"stream": r["stream"], "data": data, "emitted_at": 1795500000000}, sort_keys=True) + "\n")
+    print(f"spec.json and {len(records)} expected records written")
+
+
+if __name__ == "__main__":
+    main()
