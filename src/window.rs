@@ -14,9 +14,9 @@ impl LookupWindow {
     }
 }
 
-/// The length of the first window of a region: short, because nothing is known of the density
-/// yet and a dense account (100 events/s) would otherwise go long without a checkpoint.
-pub const FIRST_WINDOW_SECS: i64 = 300;
+/// The length of a region's first window: an hourly incremental sync is one window; a window
+/// found dense is split (`SPLIT_AFTER_EVENTS`), and later ones follow the density met.
+pub const FIRST_WINDOW_SECS: i64 = 3_600;
 /// Windows grow up to a day over empty stretches.
 pub const MAX_WINDOW_SECS: i64 = 86_400;
 /// Events per window aimed for: 50 pages, about 25 s at AWS's 2 requests/s.
@@ -169,6 +169,7 @@ mod tests {
     #[test]
     fn lengths_adapt_to_density() {
         assert_eq!(next_len(300, 0), 600);
+        assert!(FIRST_WINDOW_SECS < MAX_WINDOW_SECS);
         assert_eq!(next_len(MAX_WINDOW_SECS, 0), MAX_WINDOW_SECS);
         assert_eq!(next_len(300, 2_500), 300);
         assert_eq!(next_len(300, 10_000), 75);

@@ -192,8 +192,9 @@ fn kill_9_at_any_moment_then_resume_loses_nothing() {
     let mut state: Option<Value> = None;
     let mut seen: Vec<String> = vec![];
     let mut kills = 0;
-    for i in 0..40u64 {
-        let delay = Duration::from_millis(60 + (i * 7919) % 400);
+    for i in 0..80u64 {
+        // Random-looking moments, later and later so that the sync eventually completes.
+        let delay = Duration::from_millis(60 + (i * 7919) % 400 + i * 15);
         let (ids, last, completed) = read_and_kill(&env, &config, state.as_ref(), delay);
         seen.extend(ids);
         if last.is_some() {
