@@ -1,4 +1,5 @@
 //! The emulator's command line: generate data, listen on a loopback port, print the endpoint.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 

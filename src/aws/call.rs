@@ -24,6 +24,9 @@ pub struct CallSite {
 #[derive(Debug, Clone, Copy)]
 pub struct RetryBudget {
     pub give_up_after: Duration,
+    /// For an endpoint never reached yet: a refused or timed-out connection then means a wrong
+    /// endpoint or network, which waiting does not fix.
+    pub unreachable_give_up_after: Duration,
     pub max_backoff: Duration,
 }
 
@@ -31,11 +34,18 @@ impl RetryBudget {
     /// Syncs ride out outages and throttling storms of several minutes.
     pub const SYNC: RetryBudget = RetryBudget {
         give_up_after: Duration::from_secs(600),
+        unreachable_give_up_after: Duration::from_secs(600),
         max_backoff: Duration::from_secs(20),
+    };
+    /// Until a region has answered once in this sync.
+    pub const SYNC_FIRST_CONTACT: RetryBudget = RetryBudget {
+        unreachable_give_up_after: Duration::from_secs(30),
+        ..RetryBudget::SYNC
     };
     /// `check` answers within seconds.
     pub const CHECK: RetryBudget = RetryBudget {
         give_up_after: Duration::from_secs(4),
+        unreachable_give_up_after: Duration::from_secs(4),
         max_backoff: Duration::from_secs(2),
     };
 }
@@ -78,7 +88,11 @@ where
             Err(e) => classify(&e, site),
         };
         let pause = backoff(attempt, budget.max_backoff, jitter());
-        if !failure.is_retryable() || started.elapsed() + pause > budget.give_up_after {
+        let limit = match failure.problem {
+            AwsProblem::Unreachable | AwsProblem::Timeout => budget.unreachable_give_up_after,
+            _ => budget.give_up_after,
+        };
+        if !failure.is_retryable() || started.elapsed() + pause > limit {
             return Err(failure);
         }
         if failure.problem == AwsProblem::Throttled {

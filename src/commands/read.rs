@@ -2,7 +2,7 @@
 //! its regions concurrently, with stream statuses around it and TRACE errors for what failed.
 
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use super::{runtime, Outcome};
@@ -115,6 +115,7 @@ async fn read_management_events(
                 range,
                 filter: filter.clone(),
                 warnings: warnings.clone(),
+                reached: AtomicBool::new(false),
             };
             (client.region.clone(), tokio::spawn(read.run()))
         })

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_cloudtrail::primitives::DateTime;
@@ -129,6 +129,8 @@ pub struct RegionRead {
     pub range: SyncRange,
     pub filter: Option<LookupAttribute>,
     pub warnings: Arc<AtomicU64>,
+    /// Whether the region has answered in this sync: until then, a refused connection fails soon.
+    pub reached: AtomicBool,
 }
 
 pub fn lookup_attribute(config: &Config) -> Option<LookupAttribute> {
@@ -229,16 +231,22 @@ impl RegionRead {
                     );
                 }
             };
-            let page = call_with_retries(
-                &self.client.pacer,
-                RetryBudget::SYNC,
-                &site,
-                on_retry,
-                || request.clone().send(),
-            )
+            // Until the region has answered once, a refused connection is a wrong endpoint or
+            // network rather than an outage to ride out.
+            let budget = if self.reached.load(Ordering::Relaxed) {
+                RetryBudget::SYNC
+            } else {
+                RetryBudget::SYNC_FIRST_CONTACT
+            };
+            let page = call_with_retries(&self.client.pacer, budget, &site, on_retry, || {
+                request.clone().send()
+            })
             .await;
             let page = match page {
-                Ok(page) => page,
+                Ok(page) => {
+                    self.reached.store(true, Ordering::Relaxed);
+                    page
+                }
                 Err(f)
                     if token.is_some()
                         && f.code.as_deref() == Some("InvalidNextTokenException")

@@ -67,3 +67,61 @@ fn server_errors_and_dropped_connections_are_retried() {
     let stats = env.emulator.stats();
     assert!(stats.values().map(|s| s.errors + s.dropped).sum::<u64>() > 10);
 }
+
+#[test]
+fn an_unreachable_region_fails_alone_while_the_others_complete() {
+    let env = Env::with_events(&["us-east-1", "eu-west-1"], 800, 3 * 3600, 0);
+    env.emulator.set_faults(Faults {
+        unreachable_regions: vec!["eu-west-1".into()],
+        ..Faults::default()
+    });
+    let config = env.config(json!({"regions": ["us-east-1", "eu-west-1"]}));
+    let run = env.read(&config, "incremental", None);
+    assert_eq!(run.code, Some(1));
+    run.assert_protocol();
+    assert_eq!(run.statuses(STREAM), ["STARTED", "RUNNING", "INCOMPLETE"]);
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["failure_type"], "transient_error");
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("eu-west-1"),
+        "{}",
+        errors[0]
+    );
+    // us-east-1 was read whole and its cursor saved; eu-west-1 has none, so the next sync reads it all.
+    let us: std::collections::HashSet<String> = env.emulator.events()["us-east-1"]
+        .iter()
+        .map(|e| e.event_id.clone())
+        .collect();
+    assert_same_ids(&id_set(&run.ids()), &us);
+    let state = run.last_state();
+    let regions = &state[0]["stream"]["stream_state"]["regions"];
+    assert!(
+        regions.get("us-east-1").is_some() && regions.get("eu-west-1").is_none(),
+        "{regions}"
+    );
+    env.emulator.set_faults(Faults::default());
+    let next = env.read(&config, "incremental", Some(&state));
+    assert_eq!(next.code, Some(0));
+    let mut all = run.ids();
+    all.extend(next.ids());
+    assert_unique(&all);
+    assert_same_ids(&id_set(&all), &env.visible_ids(now()));
+}
+
+#[test]
+fn a_throttling_storm_is_ridden_out() {
+    let env = Env::with_events(&["us-east-1"], 500, 3600, 0);
+    env.emulator.set_faults(Faults {
+        throttle_storm_secs: 30.0,
+        ..Faults::default()
+    });
+    let started = std::time::Instant::now();
+    let run = env.read(&env.config(json!({})), "incremental", None);
+    assert_eq!(run.code, Some(0), "{:?}", run.errors());
+    assert!(started.elapsed() >= std::time::Duration::from_secs(30));
+    let ids = run.ids();
+    assert_unique(&ids);
+    assert_same_ids(&id_set(&ids), &env.visible_ids(now()));
+    assert!(env.emulator.stats()["us-east-1"].throttled > 3);
+}

@@ -5,4 +5,5 @@ mod faults;
 mod incremental;
 mod protocol;
 mod read;
+mod secrets;
 mod support;
