@@ -184,35 +184,39 @@ fn read_and_kill(
 
 #[test]
 fn kill_9_at_any_moment_then_resume_loses_nothing() {
-    let env = Env::with_events(&["us-east-1", "eu-west-1"], 3000, 8 * 3600, 0);
-    // Slow enough (100 requests/s) that the kills land inside windows and regions.
-    let config =
-        env.config(json!({"regions": ["us-east-1", "eu-west-1"], "requests_per_second": 100}));
-    let expected = env.visible_ids(now());
+    let env = Env::with_events(&["us-east-1", "eu-west-1"], 20_000, 48 * 3600, 0);
+    // Slow enough (40 requests/s) that kills land inside windows of both regions.
+    let config = env.config(json!({"regions": ["us-east-1", "eu-west-1"], "requests_per_second": 40}));
     let mut state: Option<Value> = None;
     let mut seen: Vec<String> = vec![];
     let mut kills = 0;
-    for i in 0..80u64 {
-        // Random-looking moments, later and later so that the sync eventually completes.
-        let delay = Duration::from_millis(60 + (i * 7919) % 400 + i * 15);
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut i = 0;
+    while kills < 50 {
+        i += 1;
+        assert!(i <= 100, "only {kills} kills in 100 runs: the syncs ended before the kills");
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let delay = Duration::from_millis(30 + rng % 900);
         let (ids, last, completed) = read_and_kill(&env, &config, state.as_ref(), delay);
         seen.extend(ids);
         if last.is_some() {
             state = last;
         }
-        if completed {
-            break;
-        }
-        kills += 1;
+        kills += usize::from(!completed);
+        // Activity goes on between syncs: new events, stamped after every cursor so far.
+        let t = now() + 1;
+        env.add(if i % 2 == 0 { "us-east-1" } else { "eu-west-1" }, (0..5).map(|_| json!({"time": t})).collect());
     }
-    assert!(kills >= 3, "the kills landed mid-sync ({kills})");
+    std::thread::sleep(Duration::from_millis(1100));
+    let last = env.read(&config, "incremental", state.as_ref());
+    assert_eq!(last.code, Some(0));
+    seen.extend(last.ids());
     let seen_set = id_set(&seen);
-    let missing: Vec<_> = expected.difference(&seen_set).collect();
-    assert!(
-        missing.is_empty(),
-        "{} events lost after {kills} kills",
-        missing.len()
-    );
+    let expected = env.visible_ids(now());
+    let lost = expected.difference(&seen_set).count();
+    assert_eq!(lost, 0, "{lost} events lost after {kills} kills");
     eprintln!(
         "kill -9 x{kills}: {} records for {} events ({} re-emitted after restarts)",
         seen.len(),
