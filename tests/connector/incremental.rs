@@ -184,9 +184,9 @@ fn read_and_kill(
 
 #[test]
 fn kill_9_at_any_moment_then_resume_loses_nothing() {
-    let env = Env::with_events(&["us-east-1", "eu-west-1"], 20_000, 48 * 3600, 0);
-    // Slow enough (40 requests/s) that kills land inside windows of both regions.
-    let config = env.config(json!({"regions": ["us-east-1", "eu-west-1"], "requests_per_second": 40}));
+    let env = Env::with_events(&["us-east-1", "eu-west-1"], 30_000, 48 * 3600, 0);
+    // Slow enough (25 requests/s) that kills land inside windows of both regions.
+    let config = env.config(json!({"regions": ["us-east-1", "eu-west-1"], "requests_per_second": 25}));
     let mut state: Option<Value> = None;
     let mut seen: Vec<String> = vec![];
     let mut kills = 0;
