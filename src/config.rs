@@ -457,6 +457,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any text, or any object of known keys with values of any type, is a config or a
+        /// config error naming a field: never a panic.
+        #[test]
+        fn any_config_is_accepted_or_rejected(text in "\\PC{0,60}", values in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(serde_json::json!(null)), proptest::strategy::Just(serde_json::json!(-1)),
+                proptest::strategy::Just(serde_json::json!(1e300)), proptest::strategy::Just(serde_json::json!("")),
+                proptest::strategy::Just(serde_json::json!("us-east-1")), proptest::strategy::Just(serde_json::json!("2024-02-30")),
+                proptest::strategy::Just(serde_json::json!([])), proptest::strategy::Just(serde_json::json!({})),
+                proptest::strategy::Just(serde_json::json!(["eu-west-1", 3])), proptest::strategy::Just(serde_json::json!(true)),
+            ], 13)) {
+            let _ = Config::parse(&text);
+            let keys = ["aws_key_id", "aws_secret_key", "aws_session_token", "aws_region_name", "regions", "start_date",
+                "lookup_attributes_filter", "role_arn", "role_external_id", "role_session_name", "endpoint_url",
+                "max_event_delay_minutes", "requests_per_second"];
+            let config: serde_json::Map<String, serde_json::Value> = keys.iter().map(|k| k.to_string()).zip(values).collect();
+            if let Ok(c) = Config::parse(&serde_json::Value::Object(config).to_string()) {
+                proptest::prop_assert!(!c.regions.is_empty() && c.requests_per_second > 0.0 && c.max_event_delay_secs >= 0);
+            }
+        }
+    }
+
     #[test]
     fn regions_default_to_aws_region_name_and_are_deduplicated() {
         let c =

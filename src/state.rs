@@ -277,7 +277,57 @@ mod tests {
         }
     }
 
+    fn arbitrary_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            any::<i64>().prop_map(Value::from),
+            "[a-zA-Z_]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("type".to_string()),
+                        Just("stream".to_string()),
+                        Just("stream_descriptor".to_string()),
+                        Just("name".to_string()),
+                        Just("stream_state".to_string()),
+                        Just("regions".to_string()),
+                        Just("read_through".to_string()),
+                        Just("EventTime".to_string()),
+                        Just("management_events".to_string()),
+                        Just("us-east-1".to_string()),
+                        Just("global".to_string()),
+                        Just("stream_states".to_string()),
+                        Just("data".to_string())
+                    ],
+                    inner,
+                    0..6,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
+        /// Whatever a state file holds, reading it answers Ok or a config error: never a panic,
+        /// and a cursor read is always a plausible epoch second.
+        #[test]
+        fn any_state_file_is_read_or_rejected(v in arbitrary_json(), text in "\\PC{0,40}") {
+            let _ = InputState::parse(&text);
+            if let Ok(input) = InputState::parse(&v.to_string()) {
+                for s in input.streams.values() {
+                    if let Ok(state) = EventStreamState::from_json(s, &regions(), 900) {
+                        prop_assert!(state.regions.values().all(|c| c.read_through >= -901 && (c.read_through as f64) < MAX_EPOCH_SECS));
+                    }
+                }
+            }
+        }
+
         #[test]
         fn our_state_reads_back_exactly(cursors in proptest::collection::btree_map("[a-z]{2}-[a-z]{4}-[0-9]", 0i64..10_000_000_000, 0..6)) {
             let s = EventStreamState { regions: cursors.into_iter().map(|(r, t)| (r, RegionCursor { read_through: t })).collect() };

@@ -75,6 +75,27 @@ pub struct Faults {
     pub delay_ms: u64,
     /// Regions whose calls are all dropped, as if unreachable.
     pub unreachable_regions: Vec<String>,
+    /// The next N LookupEvents calls that carry a NextToken are told it expired.
+    pub expire_next_tokens: u32,
+    /// The next N calls are answered after `slow_call_ms`.
+    pub slow_next_calls: u32,
+    pub slow_call_ms: u64,
+    /// The next N successful answers are garbled: cut in half, or an HTML page, with status 200.
+    pub garble_next_bodies: u32,
+}
+
+/// Faults that happen a given number of times, counted down as they happen.
+#[derive(Debug, Default)]
+struct OneShots {
+    expire_tokens: u32,
+    slow_calls: u32,
+    garbled_bodies: u32,
+}
+
+fn take(counter: &mut u32) -> bool {
+    let hit = *counter > 0;
+    *counter = counter.saturating_sub(1);
+    hit
 }
 
 /// Per-region request counters.
@@ -118,6 +139,7 @@ struct Inner {
     buckets: Mutex<HashMap<String, Bucket>>,
     stats: Mutex<HashMap<String, RegionStats>>,
     rng: Mutex<Rng>,
+    one_shots: Mutex<OneShots>,
 }
 
 pub fn now() -> f64 {
@@ -196,6 +218,7 @@ impl Emulator {
                 buckets: Mutex::new(HashMap::new()),
                 stats: Mutex::new(HashMap::new()),
                 rng: Mutex::new(rng),
+                one_shots: Mutex::new(OneShots::default()),
             }),
         }
     }
@@ -228,6 +251,11 @@ impl Emulator {
     }
 
     pub fn set_faults(&self, faults: Faults) {
+        *self.inner.one_shots.lock().unwrap() = OneShots {
+            expire_tokens: faults.expire_next_tokens,
+            slow_calls: faults.slow_next_calls,
+            garbled_bodies: faults.garble_next_bodies,
+        };
         *self.inner.faults.lock().unwrap() = (faults, now());
     }
 
@@ -417,6 +445,9 @@ impl Emulator {
         if faults.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(faults.delay_ms)).await;
         }
+        if take(&mut self.inner.one_shots.lock().unwrap().slow_calls) {
+            tokio::time::sleep(Duration::from_millis(faults.slow_call_ms)).await;
+        }
         let target = headers
             .iter()
             .find(|(k, _)| k == "x-amz-target")
@@ -464,6 +495,15 @@ impl Emulator {
         }
         let answer = match operation {
             "LookupEvents" => match serde_json::from_slice::<LookupRequest>(&body) {
+                Ok(lookup)
+                    if lookup.next_token.is_some()
+                        && take(&mut self.inner.one_shots.lock().unwrap().expire_tokens) =>
+                {
+                    Err(ApiError {
+                        code: "InvalidNextTokenException",
+                        message: "The token has expired.".into(),
+                    })
+                }
                 Ok(lookup) => self
                     .inner
                     .store
@@ -482,6 +522,20 @@ impl Emulator {
         };
         match answer {
             Ok(body) => {
+                let garbled = {
+                    let mut shots = self.inner.one_shots.lock().unwrap();
+                    let hit = take(&mut shots.garbled_bodies);
+                    hit.then_some(shots.garbled_bodies.is_multiple_of(2))
+                };
+                if let Some(html) = garbled {
+                    self.count(&region, |s| s.errors += 1);
+                    let body = if html {
+                        "<html><body>502 Bad Gateway</body></html>".to_string()
+                    } else {
+                        body[..body.len() / 2].to_string()
+                    };
+                    return Ok(response(StatusCode::OK, "application/x-amz-json-1.1", body));
+                }
                 let n = body.matches("\"EventId\"").count() as u64;
                 let t = now();
                 self.count(&region, |s| {

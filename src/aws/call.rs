@@ -89,7 +89,7 @@ where
         };
         let pause = backoff(attempt, budget.max_backoff, jitter());
         let limit = match failure.problem {
-            AwsProblem::Unreachable | AwsProblem::Timeout => budget.unreachable_give_up_after,
+            AwsProblem::Unreachable => budget.unreachable_give_up_after,
             _ => budget.give_up_after,
         };
         if !failure.is_retryable() || started.elapsed() + pause > limit {
@@ -119,15 +119,30 @@ where
         detail,
     };
     match err {
+        // A success status whose body is not AWS's JSON: cut short, or a proxy's page.
+        SdkError::ServiceError(ctx)
+            if ctx.err().code().is_none() && ctx.raw().status().is_success() =>
+        {
+            let status = ctx.raw().status().as_u16();
+            failure(
+                AwsProblem::ServiceFault { status },
+                None,
+                format!("unreadable answer: {}", root_cause(err)),
+            )
+        }
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
             let code = ctx.err().code();
-            let message = ctx.err().message().unwrap_or("").to_string();
+            let message = match ctx.err().message() {
+                Some(m) if !m.is_empty() => m.to_string(),
+                _ => root_cause(err),
+            };
             failure(problem_of(code, status), code, message)
         }
         SdkError::TimeoutError(_) => failure(AwsProblem::Timeout, None, root_cause(err)),
+        // A connection that cannot even be opened in time: the endpoint is not reachable.
         SdkError::DispatchFailure(d) if d.is_timeout() => {
-            failure(AwsProblem::Timeout, None, root_cause(err))
+            failure(AwsProblem::Unreachable, None, root_cause(err))
         }
         SdkError::DispatchFailure(d) if d.is_user() => {
             failure(AwsProblem::Other, None, root_cause(err))

@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+const MAX_INTERVAL: Duration = Duration::from_secs(86_400);
+
 #[derive(Debug)]
 pub struct Pacer {
     interval: Duration,
@@ -14,9 +16,13 @@ pub struct Pacer {
 }
 
 impl Pacer {
+    /// Any positive rate; intervals are kept within a day so that absurd rates cannot overflow.
     pub fn new(requests_per_second: f64) -> Self {
+        let interval = Duration::try_from_secs_f64(1.0 / requests_per_second)
+            .unwrap_or(MAX_INTERVAL)
+            .min(MAX_INTERVAL);
         Pacer {
-            interval: Duration::from_secs_f64(1.0 / requests_per_second),
+            interval,
             next_slot: Mutex::new(None),
         }
     }
@@ -53,6 +59,15 @@ mod tests {
             pacer.acquire().await;
         }
         assert_eq!(t0.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absurd_rates_neither_panic_nor_overflow() {
+        for rate in [f64::MIN_POSITIVE, 1e-300, 1e300, f64::MAX] {
+            let pacer = Pacer::new(rate);
+            pacer.acquire().await;
+            assert!(pacer.interval <= MAX_INTERVAL);
+        }
     }
 
     #[tokio::test(start_paused = true)]

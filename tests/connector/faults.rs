@@ -125,3 +125,46 @@ fn a_throttling_storm_is_ridden_out() {
     assert_same_ids(&id_set(&ids), &env.visible_ids(now()));
     assert!(env.emulator.stats()["us-east-1"].throttled > 3);
 }
+
+#[test]
+fn an_expired_next_token_restarts_the_window_without_duplicates() {
+    let env = Env::with_events(&["us-east-1"], 1200, 3600, 0);
+    env.emulator.set_faults(Faults {
+        expire_next_tokens: 2,
+        ..Faults::default()
+    });
+    let run = env.read(&env.config(json!({})), "incremental", None);
+    assert_eq!(run.code, Some(0), "{:?}", run.errors());
+    run.assert_protocol();
+    let ids = run.ids();
+    assert_unique(&ids);
+    assert_same_ids(&id_set(&ids), &env.visible_ids(now()));
+    assert_eq!(
+        run.logs()
+            .iter()
+            .filter(|l| l.contains("NextToken expired"))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn garbled_answers_and_an_answer_slower_than_the_timeout_are_retried() {
+    let env = Env::with_events(&["us-east-1"], 600, 3600, 0);
+    env.emulator.set_faults(Faults {
+        garble_next_bodies: 3,
+        slow_next_calls: 1,
+        slow_call_ms: 35_000,
+        ..Faults::default()
+    });
+    let run = env.read(&env.config(json!({})), "incremental", None);
+    assert_eq!(run.code, Some(0), "{:?}", run.errors());
+    let ids = run.ids();
+    assert_unique(&ids);
+    assert_same_ids(&id_set(&ids), &env.visible_ids(now()));
+    let logs = run.logs().join("\n");
+    assert!(
+        logs.contains("no answer from") && logs.contains("unreadable answer"),
+        "{logs}"
+    );
+}

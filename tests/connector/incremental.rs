@@ -186,7 +186,8 @@ fn read_and_kill(
 fn kill_9_at_any_moment_then_resume_loses_nothing() {
     let env = Env::with_events(&["us-east-1", "eu-west-1"], 30_000, 48 * 3600, 0);
     // Slow enough (25 requests/s) that kills land inside windows of both regions.
-    let config = env.config(json!({"regions": ["us-east-1", "eu-west-1"], "requests_per_second": 25}));
+    let config =
+        env.config(json!({"regions": ["us-east-1", "eu-west-1"], "requests_per_second": 25}));
     let mut state: Option<Value> = None;
     let mut seen: Vec<String> = vec![];
     let mut kills = 0;
@@ -194,7 +195,10 @@ fn kill_9_at_any_moment_then_resume_loses_nothing() {
     let mut i = 0;
     while kills < 50 {
         i += 1;
-        assert!(i <= 100, "only {kills} kills in 100 runs: the syncs ended before the kills");
+        assert!(
+            i <= 100,
+            "only {kills} kills in 100 runs: the syncs ended before the kills"
+        );
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
@@ -207,7 +211,10 @@ fn kill_9_at_any_moment_then_resume_loses_nothing() {
         kills += usize::from(!completed);
         // Activity goes on between syncs: new events, stamped after every cursor so far.
         let t = now() + 1;
-        env.add(if i % 2 == 0 { "us-east-1" } else { "eu-west-1" }, (0..5).map(|_| json!({"time": t})).collect());
+        env.add(
+            if i % 2 == 0 { "us-east-1" } else { "eu-west-1" },
+            (0..5).map(|_| json!({"time": t})).collect(),
+        );
     }
     std::thread::sleep(Duration::from_millis(1100));
     let last = env.read(&config, "incremental", state.as_ref());

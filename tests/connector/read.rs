@@ -236,3 +236,105 @@ fn permanent_errors_fail_the_stream_with_a_trace_error() {
         .unwrap()
         .contains("cloudtrail:LookupEvents"));
 }
+
+#[test]
+fn hostile_inputs_are_config_errors_never_panics() {
+    let env = Env::with_events(&["us-east-1"], 5, 3600, 0);
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let huge = format!(
+        "{{\"aws_region_name\": \"us-east-1\", \"padding\": \"{}\"}}",
+        "x".repeat(20_000_000)
+    );
+    let config = env.config(json!({}));
+    let catalog = env.catalog("incremental");
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "deep config",
+            vec![
+                "discover".into(),
+                "--config".into(),
+                path(&env.file("c.json", &deep)),
+            ],
+        ),
+        (
+            "deep catalog",
+            vec![
+                "read".into(),
+                "--config".into(),
+                path(&config),
+                "--catalog".into(),
+                path(&env.file("cat.json", &deep)),
+            ],
+        ),
+        (
+            "deep state",
+            vec![
+                "read".into(),
+                "--config".into(),
+                path(&config),
+                "--catalog".into(),
+                path(&catalog),
+                "--state".into(),
+                path(&env.file("s.json", &deep)),
+            ],
+        ),
+        (
+            "binary config",
+            vec![
+                "check".into(),
+                "--config".into(),
+                path(&env.file("c.bin", "\u{0}\u{1}\u{fffd}\u{7f}")),
+            ],
+        ),
+        (
+            "config is a directory",
+            vec!["discover".into(), "--config".into(), path(env.dir.path())],
+        ),
+    ];
+    for (what, args) in cases {
+        let run = exec(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+        if args[0] == "check" {
+            assert_eq!(run.connection_status().0, "FAILED", "{what}");
+        } else {
+            assert_eq!(run.code, Some(1), "{what}");
+            assert_eq!(run.errors()[0]["failure_type"], "config_error", "{what}");
+        }
+    }
+    // A huge config with unknown keys is still a config (and the padding is ignored).
+    let run = exec(
+        &["discover", "--config", &path(&env.file("huge.json", &huge))],
+        &[],
+    );
+    assert_eq!(run.code, Some(0));
+    for date in ["0000-01-01", "9999-12-31", "1970-01-01"] {
+        let run = env.read(
+            &env.config(json!({"start_date": date})),
+            "incremental",
+            None,
+        );
+        assert_eq!(run.code, Some(0), "{date}");
+        assert!(!run.states().is_empty(), "{date}");
+    }
+}
+
+#[test]
+fn a_ten_megabyte_event_is_streamed_through() {
+    let env = Env::new(Default::default());
+    let big = serde_json::json!({"eventVersion": "1.08", "awsRegion": "us-east-1", "requestParameters": {"blob": "y".repeat(10 << 20)}}).to_string();
+    env.add(
+        "us-east-1",
+        vec![
+            json!({"time": now() - 10, "cloudtrail_event": big}),
+            json!({"time": now() - 11}),
+        ],
+    );
+    let run = env.read(&env.config(json!({})), "incremental", None);
+    assert_eq!(run.code, Some(0), "{:?}", run.errors());
+    let records = run.records();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().any(|r| r["CloudTrailEvent"]
+        .as_str()
+        .is_some_and(|t| t.len() > 10 << 20)
+        && r["AwsRegion"] == "us-east-1"));
+}
