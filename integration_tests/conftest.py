@@ -3,6 +3,7 @@ port (with its control API), the connector binary, and helpers to run it."""
 import json
 import os
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -16,6 +17,9 @@ SECRET = "emulator/secret/access/key/0000000000000"
 
 os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# PyAirbyte fixes its default cache directory when it is imported: point it at a fresh temporary
+# directory, so that every test session starts with an empty default cache.
+os.environ["AIRBYTE_CACHE_ROOT"] = tempfile.mkdtemp(prefix="pyairbyte-cache-")
 
 
 class Emulator:

@@ -25,8 +25,8 @@ def dig(record, path):
     return record
 
 
-def test_check_read_into_duckdb_then_read_only_new_events(emulator, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # the default cache lives in ./.cache
+def test_check_read_into_duckdb_then_read_only_new_events(emulator):
+    # The default cache, in a temporary directory (conftest sets AIRBYTE_CACHE_ROOT).
     source = ab.get_source("source-aws-cloudtrail", local_executable=BIN, config=emulator.config(regions=["us-east-1", "eu-west-1"]))
     source.check()
     assert "management_events" in source.get_available_streams()
