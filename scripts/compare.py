@@ -18,9 +18,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import PeakRss  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = os.path.join(ROOT, "target", "release", "source-aws-cloudtrail")
@@ -32,30 +34,6 @@ SECRET = "emulator/secret/access/key/0000000000000"
 
 
 
-class PeakRss:
-    """Peak resident memory of a child after its exec: VmHWM from /proc, polled until it exits.
-    (getrusage's ru_maxrss would also count the pages of this Python process the child had
-    between fork and exec.)"""
-
-    def __init__(self, pid):
-        self.pid, self.kb = pid, 0
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
-
-    def _poll(self):
-        while True:
-            try:
-                with open(f"/proc/{self.pid}/status") as f:
-                    for line in f:
-                        if line.startswith("VmHWM:"):
-                            self.kb = max(self.kb, int(line.split()[1]))
-            except (FileNotFoundError, ProcessLookupError, ValueError):
-                return
-            time.sleep(0.02)
-
-    def mb(self):
-        self.thread.join(timeout=1)
-        return self.kb / 1024
 
 def ensure_legacy():
     if os.path.exists(LEGACY):
