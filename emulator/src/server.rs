@@ -166,6 +166,9 @@ pub struct NewEvent {
     pub insight: bool,
     /// Replace the generated `CloudTrailEvent` text (e.g. with invalid JSON).
     pub cloudtrail_event: Option<String>,
+    /// Replace the whole LookupEvents object served for the event (missing fields, odd values);
+    /// `time` still places it in the history.
+    pub answer: Option<serde_json::Value>,
 }
 
 /// One event as the control API lists it.
@@ -276,7 +279,8 @@ impl Emulator {
                     visible_at,
                     insight: e.insight,
                 };
-                store.insert(&new.region, generated, visible_at, e.insight);
+                let answer = e.answer.map(|a| a.to_string());
+                store.insert(&new.region, generated, visible_at, e.insight, answer);
                 listed
             })
             .collect()

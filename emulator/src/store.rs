@@ -75,9 +75,18 @@ const MANAGEMENT_KEYS: &[&str] = &[
 const INSIGHT_KEYS: &[&str] = &["EventId", "EventName", "EventSource"];
 
 impl EventStore {
-    pub fn insert(&mut self, region: &str, event: GeneratedEvent, visible_at: f64, insight: bool) {
+    /// Stores an event; `answer` replaces the LookupEvents JSON object rendered from it (to
+    /// serve odd answers: missing fields, absurd values).
+    pub fn insert(
+        &mut self,
+        region: &str,
+        event: GeneratedEvent,
+        visible_at: f64,
+        insight: bool,
+        answer: Option<String>,
+    ) {
         self.next_seq += 1;
-        let json = render(&event);
+        let json = answer.unwrap_or_else(|| render(&event));
         let list = self.regions.entry(region.to_string()).or_default();
         let stored = StoredEvent {
             event,
@@ -294,6 +303,7 @@ mod tests {
                 management_event(&mut rng, "us-east-1", t),
                 t as f64,
                 false,
+                None,
             );
         }
         s
@@ -356,6 +366,7 @@ mod tests {
             management_event(&mut rng, "us-east-1", 11),
             500.0,
             false,
+            None,
         );
         let (t, _) = ids(&s
             .lookup("us-east-1", &req(0.0, 20.0, 50, None), 100.0)

@@ -328,6 +328,11 @@ impl<'a> ManagementEvent<'a> {
     /// record still goes out, when `CloudTrailEvent` is not a JSON object.
     pub fn from_event(e: &'a Event) -> (Self, Option<UnparsableRecord>) {
         let (fields, problem) = match e.cloud_trail_event() {
+            // serde would also fill a struct from a JSON array, by position.
+            Some(text) if !text.trim_start().starts_with('{') => (
+                RecordFields::default(),
+                Some(UnparsableRecord("it does not start with '{'".into())),
+            ),
             Some(text) => match serde_json::from_str::<RecordFields<'a>>(text) {
                 Ok(f) => (f, None),
                 Err(err) => (
@@ -444,6 +449,13 @@ mod tests {
         assert_eq!(v["EventVersion"], "1.08");
         let (v, problem) = to_json(&event("{not json"));
         assert!(problem);
+        let (v2, problem) = to_json(&event(r#"["us-east-1", "1.2.3.4"]"#));
+        assert!(problem);
+        assert_eq!(
+            v2.get("AwsRegion"),
+            None,
+            "an array is not read by position"
+        );
         assert_eq!(v["EventId"], "e1");
         assert_eq!(v.get("AwsRegion"), None);
     }

@@ -338,3 +338,45 @@ fn a_ten_megabyte_event_is_streamed_through() {
         .is_some_and(|t| t.len() > 10 << 20)
         && r["AwsRegion"] == "us-east-1"));
 }
+
+#[test]
+fn absurd_answers_from_cloudtrail_are_passed_on_not_fatal() {
+    let env = Env::new(Default::default());
+    let t = now() - 30;
+    let answers = [
+        json!({"EventId": "odd-missing-everything"}),
+        json!({"EventId": "odd-negative-time", "EventTime": -5.0, "CloudTrailEvent": "{}"}),
+        json!({"EventId": "odd-far-future", "EventTime": 1e12, "CloudTrailEvent": "[1, 2]"}),
+        json!({"EventName": "NoIdAtAll"}),
+        json!({"EventId": "odd-shapes", "Resources": [{}], "ReadOnly": "maybe", "CloudTrailEvent": "{\"userIdentity\": 7, \"awsRegion\": null}"}),
+    ];
+    env.add(
+        "us-east-1",
+        answers
+            .iter()
+            .map(|a| json!({"time": t, "answer": a}))
+            .collect(),
+    );
+    let run = env.read(&env.config(json!({})), "incremental", None);
+    assert_eq!(run.code, Some(0), "{:?}", run.errors());
+    run.assert_protocol();
+    let records = run.records();
+    assert_eq!(records.len(), 5);
+    let by_id = |id: &str| {
+        records
+            .iter()
+            .find(|r| r["EventId"] == id)
+            .copied()
+            .unwrap()
+    };
+    assert_eq!(by_id("odd-negative-time")["EventTime"], json!(-5.0));
+    assert_eq!(by_id("odd-far-future")["EventTime"], json!(1e12));
+    assert_eq!(by_id("odd-shapes")["ReadOnly"], "maybe");
+    assert!(records
+        .iter()
+        .any(|r| r.get("EventId").is_none() && r["EventName"] == "NoIdAtAll"));
+    assert!(
+        run.logs().iter().any(|l| l.contains("odd-far-future")),
+        "a record that is not an object is reported"
+    );
+}
