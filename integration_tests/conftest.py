@@ -44,6 +44,9 @@ class Emulator:
     def event_ids(self):
         return {e["event_id"] for evs in self.events().values() for e in evs}
 
+    def insight_ids(self):
+        return {e["event_id"] for evs in self._call("GET", "events").values() for e in evs if e["insight"]}
+
     def add(self, region, times):
         return self._call("POST", "events", {"region": region, "events": [{"time": t} for t in times]})
 
@@ -69,7 +72,8 @@ class Emulator:
 
 @pytest.fixture
 def emulator():
-    emu = Emulator("--regions", "us-east-1,eu-west-1", "--events-per-region", "700", "--span-hours", "6")
+    emu = Emulator("--regions", "us-east-1,eu-west-1", "--events-per-region", "700", "--span-hours", "6",
+                   "--insights-per-region", "3", "--insight-regions", "us-east-1")
     yield emu
     emu.stop()
 

@@ -48,6 +48,11 @@ def test_check_read_into_duckdb_then_read_only_new_events(emulator):
     assert set(df["eventversion"]) == {"1.08"}
     assert set(df["readonly"]) <= {"true", "false"}
 
+    insights = cache["insight_events"].to_pandas()
+    assert set(insights["eventid"]) == emulator.insight_ids() and len(insights) == 6
+    assert set(insights["insightstate"]) == {"Start", "End"}
+    assert insights["insighttype"].notna().all() and insights["baselineaverage"].notna().all()
+
     # New events after the first sync's cursor; PyAirbyte hands back the state it kept.
     time.sleep(1.1)
     now = int(time.time()) - 1

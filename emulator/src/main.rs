@@ -8,6 +8,7 @@ use cloudtrail_emulator::{Emulator, EmulatorConfig};
 const USAGE: &str =
     "usage: cloudtrail-emulator [--port N] [--regions r1,r2] [--events-per-region N]
   [--span-hours H] [--min-age-minutes M] [--seed N] [--late-fraction F] [--late-max-secs S]
+  [--insights-per-region N --insight-regions r1,r2]
   [--throttle-rps R] [--access-key-id K] [--secret-access-key S]
 Prints one JSON line {\"endpoint\": URL} once listening; control API under URL/_emulator/.";
 
@@ -41,6 +42,10 @@ fn run() -> Result<(), String> {
             "--seed" => cfg.seed = num(&value)? as u64,
             "--late-fraction" => cfg.late_fraction = num(&value)?,
             "--late-max-secs" => cfg.late_max_secs = num(&value)?,
+            "--insights-per-region" => cfg.insights_per_region = num(&value)? as usize,
+            "--insight-regions" => {
+                cfg.insight_regions = value.split(',').map(String::from).collect()
+            }
             "--throttle-rps" => cfg.faults.throttle_rps = Some(num(&value)?),
             "--access-key-id" => cfg.access_key_id = value,
             "--secret-access-key" => cfg.secret_access_key = value,

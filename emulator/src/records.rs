@@ -246,6 +246,71 @@ pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> Generat
     }
 }
 
+/// Generates the Start and End events of one CloudTrail Insight in `region`: an unusual rate of
+/// calls (or of errors) to one API from `start` for `minutes`.
+pub fn insight_pair(rng: &mut Rng, region: &str, start: i64, minutes: i64) -> [GeneratedEvent; 2] {
+    let (source, name, _, _) = *rng.pick(CALLS);
+    let errors = rng.below(3) == 0;
+    let shared = rng.uuid();
+    let baseline = (rng.below(1000) as f64) / 10_000.0 + 0.001;
+    let insight = baseline * (20.0 + rng.below(200) as f64);
+    let baseline_minutes = 7 * 24 * 60 + rng.below(7 * 24 * 60) as i64;
+    let make = |rng: &mut Rng, state: &str, time: i64| {
+        let event_id = rng.uuid();
+        let mut statistics = json!({
+            "baseline": {"average": baseline},
+            "insight": {"average": insight},
+            "baselineDuration": baseline_minutes
+        });
+        if state == "End" {
+            statistics["insightDuration"] = json!(minutes);
+        }
+        let mut details = json!({
+            "state": state,
+            "eventSource": source,
+            "eventName": name,
+            "insightType": if errors { "ApiErrorRateInsight" } else { "ApiCallRateInsight" },
+            "insightContext": {
+                "statistics": statistics,
+                "attributions": [{
+                    "attribute": "userIdentityArn",
+                    "insight": [{"value": format!("arn:aws:iam::{ACCOUNT}:role/Admin"), "average": insight}],
+                    "baseline": [{"value": format!("arn:aws:iam::{ACCOUNT}:role/Admin"), "average": baseline}]
+                }]
+            }
+        });
+        if errors {
+            details["errorCode"] = json!("AccessDenied");
+        }
+        let record = json!({
+            "eventVersion": "1.08",
+            "eventTime": iso8601(time),
+            "awsRegion": region,
+            "eventID": event_id,
+            "eventType": "AwsCloudTrailInsight",
+            "recipientAccountId": ACCOUNT,
+            "sharedEventID": shared,
+            "insightDetails": details,
+            "eventCategory": "Insight"
+        });
+        GeneratedEvent {
+            event_id,
+            event_time: time,
+            event_name: name.to_string(),
+            event_source: source.to_string(),
+            username: None,
+            access_key_id: None,
+            read_only: false,
+            resources: vec![],
+            cloudtrail_event: record.to_string(),
+        }
+    };
+    [
+        make(rng, "Start", start),
+        make(rng, "End", start + minutes * 60),
+    ]
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for epoch seconds, as CloudTrail writes `eventTime`.
 pub fn iso8601(epoch_secs: i64) -> String {
     let days = epoch_secs.div_euclid(86_400);

@@ -14,7 +14,7 @@ use hyper::{Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::records::{iso8601, management_event, Rng};
+use crate::records::{insight_pair, iso8601, management_event, Rng};
 use crate::sigv4::{self, AuthFailure, SignedRequest};
 use crate::store::{ApiError, EventStore, LookupRequest};
 
@@ -32,6 +32,9 @@ pub struct EmulatorConfig {
     /// Share of generated events that become visible late, by up to `late_max_secs`.
     pub late_fraction: f64,
     pub late_max_secs: f64,
+    /// Insights (each a Start and an End event) per region, in `insight_regions` (all when empty).
+    pub insights_per_region: usize,
+    pub insight_regions: Vec<String>,
     pub access_key_id: String,
     pub secret_access_key: String,
     pub faults: Faults,
@@ -47,6 +50,8 @@ impl Default for EmulatorConfig {
             seed: 1,
             late_fraction: 0.0,
             late_max_secs: 0.0,
+            insights_per_region: 0,
+            insight_regions: vec![],
             access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
             secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
             faults: Faults::default(),
@@ -196,9 +201,21 @@ impl Emulator {
                 } else {
                     time as f64
                 };
-                (management_event(&mut rng, region, time), visible_at)
+                (management_event(&mut rng, region, time), visible_at, false)
             });
-            let events: Vec<_> = events.collect();
+            let mut events: Vec<_> = events.collect();
+            // Insights are enabled in `insight_regions`, or everywhere when none is named.
+            if cfg.insight_regions.is_empty() || cfg.insight_regions.contains(region) {
+                for _ in 0..cfg.insights_per_region {
+                    let minutes = 1 + rng.below(30) as i64;
+                    let start =
+                        lo + rng.below(width.saturating_sub(minutes as u64 * 60).max(1)) as i64;
+                    for e in insight_pair(&mut rng, region, start, minutes) {
+                        let t = e.event_time as f64;
+                        events.push((e, t, true));
+                    }
+                }
+            }
             store.extend(region, events);
         }
         let mut credentials = HashMap::new();

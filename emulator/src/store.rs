@@ -104,10 +104,10 @@ impl EventStore {
     pub fn extend(
         &mut self,
         region: &str,
-        events: impl IntoIterator<Item = (GeneratedEvent, f64)>,
+        events: impl IntoIterator<Item = (GeneratedEvent, f64, bool)>,
     ) {
         let list = self.regions.entry(region.to_string()).or_default();
-        for (event, visible_at) in events {
+        for (event, visible_at, insight) in events {
             self.next_seq += 1;
             let json = render(&event);
             list.push(StoredEvent {
@@ -115,7 +115,7 @@ impl EventStore {
                 visible_at,
                 seq: self.next_seq,
                 json,
-                insight: false,
+                insight,
             });
         }
         list.sort_by_key(|e| std::cmp::Reverse((e.event.event_time, e.seq)));

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::emit::Emitter;
 use crate::error::{AwsFailure, Error, FailureType};
 use crate::streams::lookup::lookup_attribute;
+use crate::streams::MANAGEMENT_EVENTS;
 
 pub fn check(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
     let status = match Config::load(config) {
@@ -34,7 +35,7 @@ async fn check_regions(config: &Config) -> Result<Result<String, String>, Error>
         Err(e) if e.failure_type() != FailureType::System => return Ok(Err(e.to_string())),
         Err(e) => return Err(e),
     };
-    let filter = lookup_attribute(config);
+    let filter = lookup_attribute(config, &MANAGEMENT_EVENTS);
     let tasks: Vec<_> = clients
         .into_iter()
         .map(|client| tokio::spawn(probe(client, filter.clone())))

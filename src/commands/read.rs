@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::protocol::{read_input, ConfiguredCatalog, SyncMode};
 use crate::state::{EventStreamState, InputState};
 use crate::streams::lookup::{lookup_attribute, RegionRead, StateBook, SyncRange};
-use crate::streams::{self, management_events};
+use crate::streams::{self, LookupKind};
 use crate::time::now_secs;
 
 pub fn read(
@@ -37,6 +37,9 @@ pub fn read(
     // Every state is checked before anything is read: a corrupt one stops the sync at once.
     let mut plans = Vec::new();
     for configured in known {
+        let Some(kind) = streams::lookup_kind(&configured.stream.name) else {
+            continue;
+        };
         let incremental = configured.sync_mode == SyncMode::Incremental;
         let state = match input_state.streams.get(&configured.stream.name) {
             Some(v) if incremental => EventStreamState::from_json(v, &config.regions, config.max_event_delay_secs)
@@ -48,7 +51,7 @@ pub fn read(
                 })?,
             _ => EventStreamState::default(),
         };
-        plans.push((incremental, state));
+        plans.push((kind, incremental, state));
     }
 
     let mut outcome = Outcome::Success;
@@ -57,15 +60,16 @@ pub fn read(
         let clients = match rt.block_on(aws::connect(&config)) {
             Ok(c) => c,
             Err(e) => {
-                for _ in &plans {
-                    emitter.stream_status(management_events::NAME, StreamStatus::Started);
-                    emitter.stream_status(management_events::NAME, StreamStatus::Incomplete);
+                for (kind, _, _) in &plans {
+                    emitter.stream_status(kind.name, StreamStatus::Started);
+                    emitter.stream_status(kind.name, StreamStatus::Incomplete);
                 }
                 return Err(e);
             }
         };
-        for (incremental, state) in plans {
-            if !rt.block_on(read_management_events(
+        for (kind, incremental, state) in plans {
+            if !rt.block_on(read_lookup_stream(
+                kind,
                 &config,
                 &clients,
                 incremental,
@@ -90,25 +94,37 @@ pub fn read(
     Ok(outcome)
 }
 
-/// Reads `management_events` in every region; returns whether every region completed.
-async fn read_management_events(
+/// Reads a LookupEvents stream in every region; returns whether every region completed.
+async fn read_lookup_stream(
+    kind: &'static LookupKind,
     config: &Config,
     clients: &[RegionClient],
     incremental: bool,
     state: EventStreamState,
     emitter: &Arc<Emitter>,
 ) -> bool {
-    let name = management_events::NAME;
+    let name = kind.name;
     emitter.stream_status(name, StreamStatus::Started);
     emitter.stream_status(name, StreamStatus::Running);
+    let filter = lookup_attribute(config, kind);
+    if let (Some(f), None) = (&config.lookup_filter, &filter) {
+        emitter.log(
+            LogLevel::Warn,
+            &format!(
+                "{name}: lookup_attributes_filter on {} does not apply to this stream (LookupEvents accepts only {} for it): reading it unfiltered",
+                f.key,
+                kind.filter_keys.join(", ")
+            ),
+        );
+    }
     let range = SyncRange::new(config, incremental, now_secs(), emitter);
     let book = Arc::new(StateBook::new(name, state));
     let warnings = Arc::new(AtomicU64::new(0));
-    let filter = lookup_attribute(config);
     let tasks: Vec<_> = clients
         .iter()
         .map(|client| {
             let read = RegionRead {
+                kind,
                 client: client.clone(),
                 emitter: emitter.clone(),
                 book: book.clone(),

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_cloudtrail::primitives::DateTime;
-use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeKey};
 
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::RegionClient;
@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::emit::{Emitter, LogLevel};
 use crate::error::{AwsProblem, Error};
 use crate::state::{EventStreamState, RegionCursor};
-use crate::streams::management_events::{ManagementEvent, NAME};
+use crate::streams::LookupKind;
 use crate::time::{format_epoch, now_millis, DAY_SECS};
 use crate::window::{LookupWindow, RegionPlan, Step};
 
@@ -123,6 +123,7 @@ enum WindowEnd {
 
 /// What one region's reader needs.
 pub struct RegionRead {
+    pub kind: &'static LookupKind,
     pub client: RegionClient,
     pub emitter: Arc<Emitter>,
     pub book: Arc<StateBook>,
@@ -133,8 +134,13 @@ pub struct RegionRead {
     pub reached: AtomicBool,
 }
 
-pub fn lookup_attribute(config: &Config) -> Option<LookupAttribute> {
-    config.lookup_filter.as_ref().map(|f| {
+/// The configured filter as a LookupAttribute, when `kind` accepts its key.
+pub fn lookup_attribute(config: &Config, kind: &LookupKind) -> Option<LookupAttribute> {
+    let filter = config
+        .lookup_filter
+        .as_ref()
+        .filter(|f| kind.filter_keys.contains(&f.key));
+    filter.map(|f| {
         LookupAttribute::builder()
             .attribute_key(LookupAttributeKey::from(f.key))
             .attribute_value(&f.value)
@@ -152,7 +158,8 @@ impl RegionRead {
                 self.emitter.log(
                     LogLevel::Warn,
                     &format!(
-                        "{NAME} in {region}: the saved cursor ({}) is older than the 90 days LookupEvents keeps; events before {} can no longer be read",
+                        "{} in {region}: the saved cursor ({}) is older than the 90 days LookupEvents keeps; events before {} can no longer be read",
+                        self.kind.name,
                         format_epoch(c.read_through),
                         format_epoch(self.range.oldest)
                     ),
@@ -222,6 +229,7 @@ impl RegionRead {
                 .end_time(DateTime::from_secs(window.end))
                 .max_results(50)
                 .set_lookup_attributes(self.filter.clone().map(|a| vec![a]))
+                .set_event_category(self.kind.category.map(EventCategory::from))
                 .set_next_token(token.clone());
             let on_retry = |f: &crate::error::AwsFailure, pause: std::time::Duration| {
                 if f.problem != AwsProblem::Throttled {
@@ -255,12 +263,15 @@ impl RegionRead {
                     restarts += 1;
                     self.emitter.log(
                         LogLevel::Warn,
-                        &format!("{NAME} in {}: the NextToken expired, re-reading the window from its start", site.region),
+                        &format!(
+                            "{} in {}: the NextToken expired, re-reading the window from its start",
+                            self.kind.name, site.region
+                        ),
                     );
                     token = None;
                     continue;
                 }
-                Err(f) => return Err(Error::aws(f).for_stream(NAME)),
+                Err(f) => return Err(Error::aws(f).for_stream(self.kind.name)),
             };
             buf.clear();
             let emitted_at = now_millis();
@@ -281,19 +292,18 @@ impl RegionRead {
                         emitted_at_oldest.insert(id.to_string());
                     }
                 }
-                let (record, problem) = ManagementEvent::from_event(event);
+                buf.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":{\"stream\":\"");
+                buf.extend_from_slice(self.kind.name.as_bytes());
+                buf.extend_from_slice(b"\",\"data\":");
+                let problem = (self.kind.write_record)(event, &mut buf)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
                 if let Some(problem) = problem {
                     self.warn_unparsable(event.event_id().unwrap_or("?"), &problem.0);
                 }
-                buf.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":{\"stream\":\"");
-                buf.extend_from_slice(NAME.as_bytes());
-                buf.extend_from_slice(b"\",\"data\":");
-                serde_json::to_writer(&mut buf, &record)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
                 let _ = writeln!(buf, ",\"emitted_at\":{emitted_at}}}}}");
                 count += 1;
             }
-            self.emitter.records(NAME, &buf, count);
+            self.emitter.records(self.kind.name, &buf, count);
             events += count;
             token = page.next_token().map(String::from);
             if token.is_none() {
@@ -314,7 +324,7 @@ impl RegionRead {
         if n < MAX_RECORD_WARNINGS {
             self.emitter.log(
                 LogLevel::Warn,
-                &format!("{NAME}: event {event_id} has a CloudTrailEvent that is not a JSON object ({problem}); it is emitted with the parsed columns empty"),
+                &format!("{}: event {event_id} has a CloudTrailEvent that is not a JSON object ({problem}); it is emitted with the parsed columns empty", self.kind.name),
             );
         }
     }

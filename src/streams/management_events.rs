@@ -2,12 +2,12 @@
 //! JSON types) plus columns flattened from the CloudTrail record inside `CloudTrailEvent`.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use aws_sdk_cloudtrail::types::Event;
 use schemars::JsonSchema;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+
+pub use super::lenient::{parse_record, Flag, Lenient, Number, Text, UnparsableRecord};
 
 pub const NAME: &str = "management_events";
 
@@ -125,6 +125,15 @@ pub struct EventResource<'a> {
     pub resource_type: Option<&'a str>,
 }
 
+impl<'a> EventResource<'a> {
+    pub fn from_sdk(r: &'a aws_sdk_cloudtrail::types::Resource) -> Self {
+        EventResource {
+            resource_name: r.resource_name(),
+            resource_type: r.resource_type(),
+        }
+    }
+}
+
 /// The parts of a CloudTrail record that become columns. Strings are borrowed from the record
 /// text when they hold no escapes; a field of an unexpected type becomes null, not an error.
 #[derive(Debug, Default, Deserialize)]
@@ -213,135 +222,11 @@ struct TlsDetails<'a> {
     tls_version: Text<'a>,
 }
 
-/// A string field that tolerates any JSON: numbers and booleans become their text, objects and
-/// arrays become null (skipped without allocation).
-#[derive(Debug, Default)]
-struct Text<'a>(Option<Cow<'a, str>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Text<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Borrowed(v))))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Owned(v))))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Text(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Text(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Text(None))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-/// A boolean field that tolerates any JSON ("true" strings included); anything else is null.
-#[derive(Debug, Default)]
-struct Flag(Option<bool>);
-
-impl<'de> Deserialize<'de> for Flag {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Text::deserialize(d)?.0.as_deref() {
-            Some("true") => Flag(Some(true)),
-            Some("false") => Flag(Some(false)),
-            _ => Flag(None),
-        })
-    }
-}
-
-/// An object field that becomes empty when it is not an object (e.g. `"userIdentity": null`).
-#[derive(Debug, Default)]
-struct Lenient<T>(T);
-
-impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for V<T> {
-            type Value = Lenient<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Lenient)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Lenient(T::default()))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Lenient(T::default()))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Lenient(T::default()))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Lenient(T::default()))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Lenient(T::default()))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Lenient(T::default()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Lenient(T::default()))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-/// Why the record's columns are missing: the caller logs it.
-#[derive(Debug)]
-pub struct UnparsableRecord(pub String);
-
 impl<'a> ManagementEvent<'a> {
     /// Builds the record of one LookupEvents event. The flattened columns stay null, and the
     /// record still goes out, when `CloudTrailEvent` is not a JSON object.
     pub fn from_event(e: &'a Event) -> (Self, Option<UnparsableRecord>) {
-        let (fields, problem) = match e.cloud_trail_event() {
-            // serde would also fill a struct from a JSON array, by position.
-            Some(text) if !text.trim_start().starts_with('{') => (
-                RecordFields::default(),
-                Some(UnparsableRecord("it does not start with '{'".into())),
-            ),
-            Some(text) => match serde_json::from_str::<RecordFields<'a>>(text) {
-                Ok(f) => (f, None),
-                Err(err) => (
-                    RecordFields::default(),
-                    Some(UnparsableRecord(err.to_string())),
-                ),
-            },
-            None => (RecordFields::default(), None),
-        };
+        let (fields, problem) = parse_record::<RecordFields<'a>>(e.cloud_trail_event());
         let identity = fields.user_identity.0;
         let session = identity.session_context.0;
         let issuer = session.session_issuer.0;
@@ -353,15 +238,7 @@ impl<'a> ManagementEvent<'a> {
             event_source: e.event_source(),
             event_time: e.event_time().map(|t| t.as_secs_f64()),
             read_only: e.read_only(),
-            resources: Some(
-                e.resources()
-                    .iter()
-                    .map(|r| EventResource {
-                        resource_name: r.resource_name(),
-                        resource_type: r.resource_type(),
-                    })
-                    .collect(),
-            ),
+            resources: Some(e.resources().iter().map(EventResource::from_sdk).collect()),
             username: e.username(),
             aws_region: fields.aws_region.0,
             source_ip_address: fields.source_ip_address.0,

@@ -1,26 +1,78 @@
 //! The streams this source offers: their catalog entries (schemas from the record types) and
-//! their readers.
+//! what distinguishes the streams read from LookupEvents.
 
+pub mod insight_events;
+mod lenient;
 pub mod lookup;
 pub mod management_events;
 
+use aws_sdk_cloudtrail::types::Event;
 use serde_json::{json, Value};
 
+use crate::config::LOOKUP_KEYS;
 use crate::schema::schema_for;
+use lenient::UnparsableRecord;
+
+/// A stream read from LookupEvents.
+pub struct LookupKind {
+    pub name: &'static str,
+    /// The `EventCategory` sent; `None` for management events.
+    pub category: Option<&'static str>,
+    /// The lookup attribute keys LookupEvents accepts for this category.
+    pub filter_keys: &'static [&'static str],
+    /// Writes the record of an event as a JSON object; reports a `CloudTrailEvent` it could not
+    /// parse (the record is written all the same).
+    pub write_record: fn(&Event, &mut Vec<u8>) -> serde_json::Result<Option<UnparsableRecord>>,
+    pub schema: fn() -> Value,
+}
+
+pub static MANAGEMENT_EVENTS: LookupKind = LookupKind {
+    name: management_events::NAME,
+    category: None,
+    filter_keys: LOOKUP_KEYS,
+    write_record: |e, out| {
+        let (record, problem) = management_events::ManagementEvent::from_event(e);
+        serde_json::to_writer(out, &record).map(|()| problem)
+    },
+    schema: schema_for::<management_events::ManagementEvent>,
+};
+
+pub static INSIGHT_EVENTS: LookupKind = LookupKind {
+    name: insight_events::NAME,
+    category: Some("insight"),
+    filter_keys: &["EventId", "EventName", "EventSource"],
+    write_record: |e, out| {
+        let (record, problem) = insight_events::InsightEvent::from_event(e);
+        serde_json::to_writer(out, &record).map(|()| problem)
+    },
+    schema: schema_for::<insight_events::InsightEvent>,
+};
+
+/// Every stream, in catalog order.
+pub static LOOKUP_STREAMS: [&LookupKind; 2] = [&MANAGEMENT_EVENTS, &INSIGHT_EVENTS];
 
 /// The AirbyteStream entries of the catalog.
 pub fn catalog() -> Vec<Value> {
-    vec![json!({
-        "name": management_events::NAME,
-        "json_schema": schema_for::<management_events::ManagementEvent>(),
-        "supported_sync_modes": ["full_refresh", "incremental"],
-        "source_defined_cursor": true,
-        "default_cursor_field": ["EventTime"],
-        "source_defined_primary_key": [["EventId"]],
-        "is_resumable": true
-    })]
+    LOOKUP_STREAMS
+        .iter()
+        .map(|kind| {
+            json!({
+                "name": kind.name,
+                "json_schema": (kind.schema)(),
+                "supported_sync_modes": ["full_refresh", "incremental"],
+                "source_defined_cursor": true,
+                "default_cursor_field": ["EventTime"],
+                "source_defined_primary_key": [["EventId"]],
+                "is_resumable": true
+            })
+        })
+        .collect()
 }
 
 pub fn names() -> Vec<&'static str> {
-    vec![management_events::NAME]
+    LOOKUP_STREAMS.iter().map(|k| k.name).collect()
+}
+
+pub fn lookup_kind(name: &str) -> Option<&'static LookupKind> {
+    LOOKUP_STREAMS.iter().copied().find(|k| k.name == name)
 }

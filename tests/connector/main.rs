@@ -3,6 +3,7 @@
 mod check;
 mod faults;
 mod incremental;
+mod insights;
 mod protocol;
 mod read;
 mod secrets;
