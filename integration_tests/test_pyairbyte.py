@@ -53,6 +53,10 @@ def test_check_read_into_duckdb_then_read_only_new_events(emulator):
     assert set(insights["insightstate"]) == {"Start", "End"}
     assert insights["insighttype"].notna().all() and insights["baselineaverage"].notna().all()
 
+    trails = cache["trails"].to_pandas()
+    assert sorted(trails["name"]) == ["eu-audit", "management-events", "organization-trail"]
+    assert trails["trailarn"].is_unique and trails["s3bucketname"].notna().all()
+
     # New events after the first sync's cursor; PyAirbyte hands back the state it kept.
     time.sleep(1.1)
     now = int(time.time()) - 1

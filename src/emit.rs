@@ -10,6 +10,21 @@ use serde_json::{json, Value};
 use crate::error::Error;
 use crate::time::now_millis;
 
+/// Starts a RECORD line in `buf`; the record's data object follows, then `end_record`. Records
+/// are framed by hand so that readers serialise their data straight into the output buffer.
+pub fn begin_record(buf: &mut Vec<u8>, stream: &str) {
+    buf.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":{\"stream\":\"");
+    buf.extend_from_slice(stream.as_bytes());
+    buf.extend_from_slice(b"\",\"data\":");
+}
+
+/// Ends a RECORD line started by `begin_record`.
+pub fn end_record(buf: &mut Vec<u8>, emitted_at_millis: i64) {
+    buf.extend_from_slice(b",\"emitted_at\":");
+    buf.extend_from_slice(emitted_at_millis.to_string().as_bytes());
+    buf.extend_from_slice(b"}}\n");
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum LogLevel {
     Info,

@@ -6,6 +6,7 @@ pub mod records;
 mod server;
 pub mod sigv4;
 pub mod store;
+pub mod trails;
 
 pub use server::{
     now, Emulator, EmulatorConfig, Faults, ListedEvent, NewEvent, NewEvents, RegionStats,

@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::records::{insight_pair, iso8601, management_event, Rng};
 use crate::sigv4::{self, AuthFailure, SignedRequest};
 use crate::store::{ApiError, EventStore, LookupRequest};
+use crate::trails;
 
 const ACCOUNT: &str = "123456789012";
 
@@ -489,7 +490,8 @@ impl Emulator {
                 message: format!("User: arn:aws:iam::{ACCOUNT}:user/emulated is not authorized to perform: cloudtrail:{operation} because no identity-based policy allows the cloudtrail:{operation} action"),
             }));
         }
-        if !self.admit(&region, &faults, set_at) {
+        // The quota (and its throttling) is LookupEvents'; control-plane calls have their own.
+        if operation == "LookupEvents" && !self.admit(&region, &faults, set_at) {
             self.count(&region, |s| s.throttled += 1);
             return Ok(json_error(
                 StatusCode::BAD_REQUEST,
@@ -536,10 +538,15 @@ impl Emulator {
                     message: e.to_string(),
                 }),
             },
-            _ => Err(ApiError {
-                code: "UnknownOperationException",
-                message: format!("Unknown operation {target}"),
-            }),
+            other => {
+                let params = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+                trails::answer(other, &region, &params, now() as i64).unwrap_or_else(|| {
+                    Err(ApiError {
+                        code: "UnknownOperationException",
+                        message: format!("Unknown operation {target}"),
+                    })
+                })
+            }
         };
         match answer {
             Ok(body) => {

@@ -29,6 +29,8 @@ pub struct RegionClient {
     pub client: aws_sdk_cloudtrail::Client,
     /// Shared by every stream of the region: the quota is per account and region.
     pub pacer: Arc<Pacer>,
+    /// For the control-plane calls (DescribeTrails, GetTrailStatus…), whose quota is 10/s.
+    pub control_pacer: Arc<Pacer>,
     /// The endpoint called, for messages.
     pub endpoint: String,
 }
@@ -36,6 +38,8 @@ pub struct RegionClient {
 /// Each attempt gets this long; a slower answer is retried like a dropped connection.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Half of the 10/s quota of each control-plane call: other tools use it too.
+const CONTROL_REQUESTS_PER_SECOND: f64 = 5.0;
 
 /// Resolves credentials once (so a bad role or missing credentials fail now, with a clear
 /// message) and builds a client per configured region.
@@ -104,6 +108,7 @@ pub async fn connect(config: &Config) -> Result<Vec<RegionClient>, Error> {
                 region: region.clone(),
                 client: aws_sdk_cloudtrail::Client::from_conf(builder.build()),
                 pacer: Arc::new(Pacer::new(config.requests_per_second)),
+                control_pacer: Arc::new(Pacer::new(CONTROL_REQUESTS_PER_SECOND)),
                 endpoint: endpoint_for(config, region),
             }
         })

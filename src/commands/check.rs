@@ -10,9 +10,9 @@ use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::{self, RegionClient};
 use crate::config::Config;
 use crate::emit::Emitter;
-use crate::error::{AwsFailure, Error, FailureType};
+use crate::error::{AwsFailure, AwsProblem, Error, FailureType};
 use crate::streams::lookup::lookup_attribute;
-use crate::streams::MANAGEMENT_EVENTS;
+use crate::streams::{trails, INSIGHT_EVENTS, MANAGEMENT_EVENTS};
 
 pub fn check(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
     let status = match Config::load(config) {
@@ -27,7 +27,7 @@ pub fn check(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
-/// `Ok(Ok(message))` when every region answers; `Ok(Err(message))` for what the user must fix
+/// `Ok(Ok(message))` when at least one stream is readable everywhere; `Ok(Err(message))` for what the user must fix
 /// or retry; `Err` only for defects.
 async fn check_regions(config: &Config) -> Result<Result<String, String>, Error> {
     let clients = match aws::connect(config).await {
@@ -40,34 +40,51 @@ async fn check_regions(config: &Config) -> Result<Result<String, String>, Error>
         .into_iter()
         .map(|client| tokio::spawn(probe(client, filter.clone())))
         .collect();
-    let mut failures = Vec::new();
+    // Per stream: the failures of its probe. A missing permission only takes its stream out;
+    // anything else (credentials, network, a bad filter) fails the check.
+    let (mut events_denied, mut trails_denied, mut fatal) = (vec![], vec![], vec![]);
     let mut regions = Vec::new();
     for task in tasks {
-        match task
+        let (region, events, trails) = task
             .await
-            .map_err(|e| Error::Internal(format!("check task failed: {e}")))?
-        {
-            Ok(region) => regions.push(region),
-            Err(f) => failures.push(f.to_string()),
+            .map_err(|e| Error::Internal(format!("check task failed: {e}")))?;
+        regions.push(region);
+        for (result, denied) in [(events, &mut events_denied), (trails, &mut trails_denied)] {
+            match result {
+                Ok(()) => {}
+                Err(f) if f.problem == AwsProblem::AccessDenied => denied.push(f.to_string()),
+                Err(f) => fatal.push(f.to_string()),
+            }
         }
     }
-    if failures.is_empty() {
-        Ok(Ok(format!(
-            "LookupEvents answers in {}",
-            regions.join(", ")
-        )))
+    if !fatal.is_empty() {
+        return Ok(Err(fatal.join("; ")));
+    }
+    let events_streams = format!("{}, {}", MANAGEMENT_EVENTS.name, INSIGHT_EVENTS.name);
+    let line = |streams: &str, denied: &[String]| match denied {
+        [] => format!("{streams}: readable in {}", regions.join(", ")),
+        _ => format!("{streams}: NOT readable: {}", denied.join("; ")),
+    };
+    let message = format!(
+        "{}. {}",
+        line(&events_streams, &events_denied),
+        line(trails::NAME, &trails_denied)
+    );
+    if !events_denied.is_empty() && !trails_denied.is_empty() {
+        Ok(Err(message))
     } else {
-        Ok(Err(failures.join("; ")))
+        Ok(Ok(message))
     }
 }
 
+/// One LookupEvents call (MaxResults=1, with the filter) and one DescribeTrails call in a region.
 async fn probe(
     client: RegionClient,
     filter: Option<aws_sdk_cloudtrail::types::LookupAttribute>,
-) -> Result<String, AwsFailure> {
-    let site = CallSite {
+) -> (String, Result<(), AwsFailure>, Result<(), AwsFailure>) {
+    let site = |call| CallSite {
         region: client.region.clone(),
-        call: "LookupEvents",
+        call,
         endpoint: client.endpoint.clone(),
     };
     let request = client
@@ -75,13 +92,24 @@ async fn probe(
         .lookup_events()
         .max_results(1)
         .set_lookup_attributes(filter.map(|a| vec![a]));
-    call_with_retries(
+    let events = call_with_retries(
         &client.pacer,
         RetryBudget::CHECK,
-        &site,
+        &site("LookupEvents"),
         |_, _| {},
         || request.clone().send(),
     )
-    .await?;
-    Ok(client.region)
+    .await
+    .map(|_| ());
+    let request = client.client.describe_trails().include_shadow_trails(false);
+    let trails = call_with_retries(
+        &client.control_pacer,
+        RetryBudget::CHECK,
+        &site("DescribeTrails"),
+        |_, _| {},
+        || request.clone().send(),
+    )
+    .await
+    .map(|_| ());
+    (client.region.clone(), events, trails)
 }

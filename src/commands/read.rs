@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::protocol::{read_input, ConfiguredCatalog, SyncMode};
 use crate::state::{EventStreamState, InputState};
 use crate::streams::lookup::{lookup_attribute, RegionRead, StateBook, SyncRange};
-use crate::streams::{self, LookupKind};
+use crate::streams::{self, trails, LookupKind};
 use crate::time::now_secs;
 
 pub fn read(
@@ -38,6 +38,8 @@ pub fn read(
     let mut plans = Vec::new();
     for configured in known {
         let Some(kind) = streams::lookup_kind(&configured.stream.name) else {
+            // A full-refresh inventory (PyAirbyte asks for incremental: it is read whole anyway).
+            plans.push(Plan::Trails);
             continue;
         };
         let incremental = configured.sync_mode == SyncMode::Incremental;
@@ -51,7 +53,7 @@ pub fn read(
                 })?,
             _ => EventStreamState::default(),
         };
-        plans.push((kind, incremental, state));
+        plans.push(Plan::Lookup(kind, incremental, state));
     }
 
     let mut outcome = Outcome::Success;
@@ -60,22 +62,26 @@ pub fn read(
         let clients = match rt.block_on(aws::connect(&config)) {
             Ok(c) => c,
             Err(e) => {
-                for (kind, _, _) in &plans {
-                    emitter.stream_status(kind.name, StreamStatus::Started);
-                    emitter.stream_status(kind.name, StreamStatus::Incomplete);
+                for plan in &plans {
+                    emitter.stream_status(plan.name(), StreamStatus::Started);
+                    emitter.stream_status(plan.name(), StreamStatus::Incomplete);
                 }
                 return Err(e);
             }
         };
-        for (kind, incremental, state) in plans {
-            if !rt.block_on(read_lookup_stream(
-                kind,
-                &config,
-                &clients,
-                incremental,
-                state,
-                emitter,
-            )) {
+        for plan in plans {
+            let completed = match plan {
+                Plan::Lookup(kind, incremental, state) => rt.block_on(read_lookup_stream(
+                    kind,
+                    &config,
+                    &clients,
+                    incremental,
+                    state,
+                    emitter,
+                )),
+                Plan::Trails => rt.block_on(read_trails(&clients, emitter)),
+            };
+            if !completed {
                 outcome = Outcome::Failed;
             }
         }
@@ -92,6 +98,42 @@ pub fn read(
         outcome = Outcome::Failed;
     }
     Ok(outcome)
+}
+
+/// What to read for one configured stream.
+enum Plan {
+    Lookup(&'static LookupKind, bool, EventStreamState),
+    Trails,
+}
+
+impl Plan {
+    fn name(&self) -> &'static str {
+        match self {
+            Plan::Lookup(kind, ..) => kind.name,
+            Plan::Trails => trails::NAME,
+        }
+    }
+}
+
+/// Reads the trail inventory; returns whether it completed.
+async fn read_trails(clients: &[RegionClient], emitter: &Emitter) -> bool {
+    emitter.stream_status(trails::NAME, StreamStatus::Started);
+    emitter.stream_status(trails::NAME, StreamStatus::Running);
+    let result = trails::read(clients, emitter).await;
+    // Full refresh: the state only marks the stream as synced, as the protocol expects.
+    emitter.state(trails::NAME, &serde_json::json!({}));
+    match result {
+        Ok(n) => {
+            emitter.log(LogLevel::Info, &format!("{}: {n} trails", trails::NAME));
+            emitter.stream_status(trails::NAME, StreamStatus::Complete);
+            true
+        }
+        Err(e) => {
+            emitter.stream_status(trails::NAME, StreamStatus::Incomplete);
+            emitter.error(&e, Some(trails::NAME));
+            false
+        }
+    }
 }
 
 /// Reads a LookupEvents stream in every region; returns whether every region completed.

@@ -3,7 +3,6 @@
 //! windows that end `max_event_delay` before now so late events are never skipped.
 
 use std::collections::HashSet;
-use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +12,7 @@ use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeK
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::RegionClient;
 use crate::config::Config;
-use crate::emit::{Emitter, LogLevel};
+use crate::emit::{begin_record, end_record, Emitter, LogLevel};
 use crate::error::{AwsProblem, Error};
 use crate::state::{EventStreamState, RegionCursor};
 use crate::streams::LookupKind;
@@ -292,15 +291,13 @@ impl RegionRead {
                         emitted_at_oldest.insert(id.to_string());
                     }
                 }
-                buf.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":{\"stream\":\"");
-                buf.extend_from_slice(self.kind.name.as_bytes());
-                buf.extend_from_slice(b"\",\"data\":");
+                begin_record(&mut buf, self.kind.name);
                 let problem = (self.kind.write_record)(event, &mut buf)
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 if let Some(problem) = problem {
                     self.warn_unparsable(event.event_id().unwrap_or("?"), &problem.0);
                 }
-                let _ = writeln!(buf, ",\"emitted_at\":{emitted_at}}}}}");
+                end_record(&mut buf, emitted_at);
                 count += 1;
             }
             self.emitter.records(self.kind.name, &buf, count);

@@ -5,6 +5,7 @@ pub mod insight_events;
 mod lenient;
 pub mod lookup;
 pub mod management_events;
+pub mod trails;
 
 use aws_sdk_cloudtrail::types::Event;
 use serde_json::{json, Value};
@@ -53,6 +54,13 @@ pub static LOOKUP_STREAMS: [&LookupKind; 2] = [&MANAGEMENT_EVENTS, &INSIGHT_EVEN
 
 /// The AirbyteStream entries of the catalog.
 pub fn catalog() -> Vec<Value> {
+    let trails = json!({
+        "name": trails::NAME,
+        "json_schema": schema_for::<trails::TrailRecord>(),
+        "supported_sync_modes": ["full_refresh"],
+        "source_defined_primary_key": [["TrailArn"]],
+        "is_resumable": false
+    });
     LOOKUP_STREAMS
         .iter()
         .map(|kind| {
@@ -66,11 +74,14 @@ pub fn catalog() -> Vec<Value> {
                 "is_resumable": true
             })
         })
+        .chain(std::iter::once(trails))
         .collect()
 }
 
 pub fn names() -> Vec<&'static str> {
-    LOOKUP_STREAMS.iter().map(|k| k.name).collect()
+    let mut names: Vec<&'static str> = LOOKUP_STREAMS.iter().map(|k| k.name).collect();
+    names.push(trails::NAME);
+    names
 }
 
 pub fn lookup_kind(name: &str) -> Option<&'static LookupKind> {

@@ -38,8 +38,11 @@ fn succeeds_in_every_region() {
     );
     assert_eq!(run.connection_status().0, "SUCCEEDED");
     let stats = env.emulator.stats();
-    assert_eq!(stats["us-east-1"].ok, 1);
-    assert_eq!(stats["eu-west-1"].ok, 1);
+    assert_eq!(
+        stats["us-east-1"].ok, 2,
+        "one LookupEvents and one DescribeTrails call"
+    );
+    assert_eq!(stats["eu-west-1"].ok, 2);
 }
 
 #[test]
@@ -58,15 +61,43 @@ fn bad_credentials_fail_fast_with_the_field_to_fix() {
 }
 
 #[test]
-fn a_missing_permission_is_named() {
+fn a_missing_permission_is_named_per_stream() {
     let env = Env::new(Default::default());
+    let config = |key: &str| env.config(json!({"aws_key_id": key, "aws_secret_key": "secret-np"}));
+    // Without LookupEvents the event streams are out, but the trails stream still works.
     env.emulator
-        .add_credentials("AKIANOPERMISSION", "secret-np", None, &["LookupEvents"]);
-    let run = env.check(
-        &env.config(json!({"aws_key_id": "AKIANOPERMISSION", "aws_secret_key": "secret-np"})),
-        &[],
+        .add_credentials("AKIANOLOOKUP", "secret-np", None, &["LookupEvents"]);
+    let (status, message) = env.check(&config("AKIANOLOOKUP"), &[]).connection_status();
+    assert_eq!(status, "SUCCEEDED", "{message}");
+    assert!(
+        message.contains("management_events, insight_events: NOT readable")
+            && message.contains("cloudtrail:LookupEvents"),
+        "{message}"
     );
-    failed(&run, &["cloudtrail:LookupEvents", "AccessDeniedException"]);
+    assert!(message.contains("trails: readable"), "{message}");
+    env.emulator
+        .add_credentials("AKIANOTRAILS", "secret-np", None, &["DescribeTrails"]);
+    let (status, message) = env.check(&config("AKIANOTRAILS"), &[]).connection_status();
+    assert_eq!(status, "SUCCEEDED", "{message}");
+    assert!(
+        message.contains("trails: NOT readable") && message.contains("cloudtrail:DescribeTrails"),
+        "{message}"
+    );
+    // Nothing readable: a failed check.
+    env.emulator.add_credentials(
+        "AKIANOTHING",
+        "secret-np",
+        None,
+        &["LookupEvents", "DescribeTrails"],
+    );
+    failed(
+        &env.check(&config("AKIANOTHING"), &[]),
+        &[
+            "cloudtrail:LookupEvents",
+            "cloudtrail:DescribeTrails",
+            "AccessDeniedException",
+        ],
+    );
 }
 
 #[test]

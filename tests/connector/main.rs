@@ -8,3 +8,4 @@ mod protocol;
 mod read;
 mod secrets;
 mod support;
+mod trails;
