@@ -9,6 +9,11 @@ use aws_sdk_cloudtrail::types::Trail;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use std::future::Future;
+
+use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::RegionClient;
 use crate::emit::{begin_record, end_record};
@@ -152,12 +157,29 @@ impl TrailRecord {
     }
 }
 
-fn site(client: &RegionClient, call: &'static str) -> CallSite {
-    CallSite {
+/// A control-plane call through the region's control pacer and the one retry layer.
+async fn control_call<T, E, Fut>(
+    client: &RegionClient,
+    call: &'static str,
+    send: impl FnMut() -> Fut,
+) -> Result<T, AwsFailure>
+where
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let site = CallSite {
         region: client.region.clone(),
         call,
         endpoint: client.endpoint.clone(),
-    }
+    };
+    call_with_retries(
+        &client.control_pacer,
+        RetryBudget::SYNC,
+        &site,
+        |_, _| {},
+        send,
+    )
+    .await
 }
 
 /// Reads the inventory; returns the number of records. DescribeTrails failing in a region fails
@@ -167,16 +189,9 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Er
     let mut trails: BTreeMap<String, (TrailRecord, usize)> = BTreeMap::new();
     for (i, client) in clients.iter().enumerate() {
         let request = client.client.describe_trails().include_shadow_trails(true);
-        let site = site(client, "DescribeTrails");
-        let out = call_with_retries(
-            &client.control_pacer,
-            RetryBudget::SYNC,
-            &site,
-            |_, _| {},
-            || request.clone().send(),
-        )
-        .await
-        .map_err(|f| Error::aws(f).for_stream(NAME))?;
+        let out = control_call(client, "DescribeTrails", || request.clone().send())
+            .await
+            .map_err(|f| Error::aws(f).for_stream(NAME))?;
         for t in out.trail_list() {
             let Some(arn) = t.trail_arn() else { continue };
             let home = t.home_region().unwrap_or_default();
@@ -200,15 +215,7 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Er
         };
 
         let request = client.client.get_trail_status().name(&arn);
-        match call_with_retries(
-            &client.control_pacer,
-            RetryBudget::SYNC,
-            &site(client, "GetTrailStatus"),
-            |_, _| {},
-            || request.clone().send(),
-        )
-        .await
-        {
+        match control_call(client, "GetTrailStatus", || request.clone().send()).await {
             Ok(s) => {
                 record.is_logging = s.is_logging();
                 record.latest_delivery_time = secs(s.latest_delivery_time());
@@ -225,15 +232,7 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Er
         }
 
         let request = client.client.get_event_selectors().trail_name(&arn);
-        match call_with_retries(
-            &client.control_pacer,
-            RetryBudget::SYNC,
-            &site(client, "GetEventSelectors"),
-            |_, _| {},
-            || request.clone().send(),
-        )
-        .await
-        {
+        match control_call(client, "GetEventSelectors", || request.clone().send()).await {
             Ok(s) => {
                 record.event_selectors = Some(
                     s.event_selectors()
@@ -281,15 +280,7 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Er
         }
 
         let request = client.client.get_insight_selectors().trail_name(&arn);
-        match call_with_retries(
-            &client.control_pacer,
-            RetryBudget::SYNC,
-            &site(client, "GetInsightSelectors"),
-            |_, _| {},
-            || request.clone().send(),
-        )
-        .await
-        {
+        match control_call(client, "GetInsightSelectors", || request.clone().send()).await {
             Ok(s) => {
                 record.insights_enabled = Some(true);
                 record.insight_types = Some(

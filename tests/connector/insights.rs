@@ -20,22 +20,7 @@ fn env() -> Env {
 }
 
 fn read_both(env: &Env, config: &std::path::Path, state: Option<&Value>) -> Run {
-    let catalog = env.file(
-        "cat.json",
-        &catalog_json(&[STREAM, INSIGHTS], "incremental").to_string(),
-    );
-    let mut args = vec![
-        "read".to_string(),
-        "--config".into(),
-        path(config),
-        "--catalog".into(),
-        path(&catalog),
-    ];
-    if let Some(s) = state {
-        args.push("--state".into());
-        args.push(path(&env.file("state.json", &s.to_string())));
-    }
-    exec(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    env.read_streams(config, &[STREAM, INSIGHTS], "incremental", state)
 }
 
 fn of_stream<'a>(run: &'a Run, stream: &str) -> Vec<&'a Value> {

@@ -98,7 +98,17 @@ impl Env {
     }
 
     pub fn read(&self, config: &std::path::Path, mode: &str, state: Option<&Value>) -> Run {
-        let catalog = self.catalog(mode);
+        self.read_streams(config, &[STREAM], mode, state)
+    }
+
+    pub fn read_streams(
+        &self,
+        config: &std::path::Path,
+        streams: &[&str],
+        mode: &str,
+        state: Option<&Value>,
+    ) -> Run {
+        let catalog = self.file("catalog.json", &catalog_json(streams, mode).to_string());
         let mut args = vec![
             "read".to_string(),
             "--config".into(),

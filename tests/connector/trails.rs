@@ -6,17 +6,7 @@ use serde_json::{json, Value};
 use crate::support::*;
 
 fn read_trails(env: &Env, config: &std::path::Path, mode: &str) -> Run {
-    let catalog = env.file("cat.json", &catalog_json(&["trails"], mode).to_string());
-    exec(
-        &[
-            "read",
-            "--config",
-            &path(config),
-            "--catalog",
-            &path(&catalog),
-        ],
-        &[],
-    )
+    env.read_streams(config, &["trails"], mode, None)
 }
 
 fn by_name<'a>(records: &[&'a Value], name: &str) -> &'a Value {
