@@ -24,7 +24,8 @@ EMULATOR = os.path.join(ROOT, "target", "release", "cloudtrail-emulator")
 
 def start_emulator():
     proc = subprocess.Popen(
-        [EMULATOR, "--regions", "us-east-1,eu-west-1", "--events-per-region", "5000", "--span-hours", "24"],
+        [EMULATOR, "--regions", "us-east-1,eu-west-1", "--events-per-region", "5000", "--span-hours", "24",
+         "--insights-per-region", "4", "--insight-regions", "us-east-1"],
         stdout=subprocess.PIPE, text=True,
     )
     endpoint = json.loads(proc.stdout.readline())["endpoint"]
@@ -83,6 +84,16 @@ def main():
         source.read(cache=cache)
         print(f"read into DuckDB in {time.perf_counter() - started:.1f} s")
         summarise(cache["management_events"].to_pandas())
+        insights = cache["insight_events"].to_pandas()
+        print(f"\n{len(insights)} Insights events", end="")
+        if not insights.empty:
+            kinds = insights.groupby(["insighttype", "eventname"]).size().to_dict()
+            print(": " + ", ".join(f"{t} on {n} ({c})" for (t, n), c in kinds.items()), end="")
+        trails = cache["trails"].to_pandas()
+        print(f"\n\n{len(trails)} trails:")
+        for t in trails.to_dict("records"):
+            state = "logging" if t["islogging"] else "NOT logging"
+            print(f"  {t['name']} ({t['homeregion']}, {state}) -> {t['logfileslocation']}")
     finally:
         if emulator:
             emulator.kill()
