@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::management_events::{
-    parse_record, EventResource, Lenient, Number, Text, UnparsableRecord,
+    parse_record, Lenient, LookupColumns, Number, Text, UnparsableRecord,
 };
 
 pub const NAME: &str = "insight_events";
@@ -18,30 +18,10 @@ pub const NAME: &str = "insight_events";
 #[serde(rename_all = "PascalCase")]
 #[schemars(extend("additionalProperties" = true))]
 pub struct InsightEvent<'a> {
-    /// Unique id of the event (the primary key).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<&'a str>,
-    /// The API the insight concerns, e.g. RunInstances.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_name: Option<&'a str>,
-    /// The service of that API, e.g. ec2.amazonaws.com.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_source: Option<&'a str>,
-    /// When the insight started or ended, epoch seconds (the cursor).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_time: Option<f64>,
-    /// "true" or "false", as LookupEvents reports it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub read_only: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_key_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Vec<EventResource<'a>>>,
-    /// The full Insights record as JSON text, exactly as AWS returned it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cloud_trail_event: Option<&'a str>,
+    /// The columns LookupEvents gives every event (`EventName`, `EventSource`: the API the
+    /// insight is about; `EventTime`: when it started or ended, the cursor).
+    #[serde(flatten)]
+    pub lookup: LookupColumns<'a>,
 
     /// `insightDetails.insightType`: ApiCallRateInsight or ApiErrorRateInsight.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,15 +129,7 @@ impl<'a> InsightEvent<'a> {
         let details = r.insight_details.0;
         let stats = details.insight_context.0.statistics.0;
         let record = InsightEvent {
-            event_id: e.event_id(),
-            event_name: e.event_name(),
-            event_source: e.event_source(),
-            event_time: e.event_time().map(|t| t.as_secs_f64()),
-            read_only: e.read_only(),
-            username: e.username(),
-            access_key_id: e.access_key_id(),
-            resources: Some(e.resources().iter().map(EventResource::from_sdk).collect()),
-            cloud_trail_event: e.cloud_trail_event(),
+            lookup: LookupColumns::from_event(e),
             insight_type: details.insight_type.0,
             insight_state: details.state.0,
             insight_error_code: details.error_code.0,
