@@ -107,6 +107,79 @@ pub struct RawConfig {
     /// every client: lower it when other tools read the same account.
     #[schemars(title = "Requests per Second", extend("default" = 2, "exclusiveMinimum" = 0, "order" = 12))]
     pub requests_per_second: Option<f64>,
+
+    /// Also read every event a trail delivered to S3 (stream `trail_events`): management, data
+    /// and network activity events of any age, organization-wide. Leave unset to read only
+    /// LookupEvents.
+    #[schemars(title = "Trail Log Files in S3", extend("order" = 13))]
+    pub trail_logs: Option<RawTrailLogs>,
+}
+
+/// Where a trail delivers its log files, and how to read them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(extend("additionalProperties" = true))]
+pub struct RawTrailLogs {
+    /// The trail's S3 bucket.
+    #[schemars(title = "Bucket", extend("order" = 0, "examples" = ["aws-cloudtrail-logs-123456789012-1a2b3c4d"]))]
+    pub bucket: String,
+
+    /// The trail's S3 key prefix, the part before `AWSLogs/` (empty when the trail has none).
+    #[schemars(title = "Key Prefix", extend("order" = 1, "examples" = ["security/cloudtrail"]))]
+    pub prefix: Option<String>,
+
+    /// Read only these organizations' folders (`AWSLogs/o-…/`) of an organization trail.
+    /// Default: every organization and every plain account folder found.
+    #[schemars(title = "Organization IDs", extend("order" = 2, "examples" = [["o-a1b2c3d4e5"]]))]
+    pub organization_ids: Option<Vec<String>>,
+
+    /// Read only these accounts (12 digits). Default: every account found.
+    #[schemars(title = "Accounts", extend("order" = 3, "examples" = [["123456789012"]]))]
+    pub accounts: Option<Vec<String>>,
+
+    /// Read only these regions. Default: every region found.
+    #[schemars(title = "Regions", extend("order" = 4, "examples" = [["us-east-1", "eu-west-1"]]))]
+    pub regions: Option<Vec<String>>,
+
+    /// UTC date (YYYY-MM-DD) of the first log files to read (by delivery date). Default:
+    /// everything in the bucket.
+    #[schemars(title = "Start Date", regex(pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"), extend("order" = 5, "examples" = ["2024-01-01"]))]
+    pub start_date: Option<String>,
+
+    /// The bucket's region (default: `aws_region_name`).
+    #[schemars(title = "Bucket Region", extend("order" = 6, "examples" = ["us-east-1"]))]
+    pub bucket_region: Option<String>,
+
+    /// Custom S3 endpoint (VPC endpoint, S3-compatible storage). AWS_ENDPOINT_URL_S3 is honoured
+    /// too. A custom endpoint is addressed path-style.
+    #[schemars(title = "S3 Endpoint URL", extend("order" = 7))]
+    pub endpoint_url: Option<String>,
+
+    /// Access key id for the bucket, often in a separate log-archive account. Default: the
+    /// credentials above.
+    #[schemars(title = "Key ID", extend("airbyte_secret" = true, "order" = 8))]
+    pub aws_key_id: Option<Secret>,
+
+    /// Secret access key of `trail_logs.aws_key_id`.
+    #[schemars(title = "Secret Key", extend("airbyte_secret" = true, "order" = 9))]
+    pub aws_secret_key: Option<Secret>,
+
+    /// Session token, for temporary credentials.
+    #[schemars(title = "Session Token", extend("airbyte_secret" = true, "order" = 10))]
+    pub aws_session_token: Option<Secret>,
+
+    /// ARN of a role to assume for the bucket, on top of these keys or, without them, of the
+    /// credentials above.
+    #[schemars(title = "Role ARN", extend("order" = 11, "examples" = ["arn:aws:iam::210987654321:role/log-archive-reader"]))]
+    pub role_arn: Option<String>,
+
+    /// External id required by that role's trust policy, if any.
+    #[schemars(title = "Role External ID", extend("airbyte_secret" = true, "order" = 12))]
+    pub role_external_id: Option<Secret>,
+
+    /// How long before the newest file read a late-delivered file is still picked up. Each
+    /// account-region keeps the keys read within this window in the state.
+    #[schemars(title = "Late File Lookback (minutes)", range(min = 0, max = 10_080), extend("default" = 30, "order" = 13))]
+    pub late_file_lookback_minutes: Option<i64>,
 }
 
 /// A LookupEvents attribute filter.
@@ -175,6 +248,38 @@ pub struct Config {
     pub endpoint_url: Option<String>,
     pub max_event_delay_secs: i64,
     pub requests_per_second: f64,
+    pub trail_logs: Option<TrailLogs>,
+}
+
+/// The validated `trail_logs`.
+#[derive(Debug, Clone)]
+pub struct TrailLogs {
+    pub bucket: String,
+    /// Without slashes at either end; "" for none.
+    pub prefix: String,
+    pub organization_ids: Option<Vec<String>>,
+    pub accounts: Option<Vec<String>>,
+    pub regions: Option<Vec<String>>,
+    /// `YYYY/MM/DD` of `start_date`, as day folders are named.
+    pub start_day: Option<String>,
+    pub bucket_region: String,
+    pub endpoint_url: Option<String>,
+    /// Own keys, else the top-level credentials.
+    pub credentials: Option<CredentialSource>,
+    /// The role to assume for the bucket: its own, else (without own keys) the top-level one.
+    pub role: Option<Role>,
+    pub lookback_secs: i64,
+}
+
+impl TrailLogs {
+    /// `[<prefix>/]AWSLogs/`, where every account or organization folder starts.
+    pub fn root(&self) -> String {
+        if self.prefix.is_empty() {
+            "AWSLogs/".to_string()
+        } else {
+            format!("{}/AWSLogs/", self.prefix)
+        }
+    }
 }
 
 pub const DEFAULT_ROLE_SESSION_NAME: &str = "airbyte-source-aws-cloudtrail";
@@ -226,53 +331,210 @@ fn is_region_name(r: &str) -> bool {
         && parts[0].len() == 2
 }
 
+/// Static keys from the three fields named `<at>aws_key_id`, `<at>aws_secret_key` and
+/// `<at>aws_session_token`; `None` when none is set.
+fn credential_source(
+    at: &str,
+    key_id: Option<Secret>,
+    secret: Option<Secret>,
+    session_token: Option<Secret>,
+) -> Result<Option<CredentialSource>, Error> {
+    let session_token = present_secret(session_token);
+    match (present_secret(key_id), present_secret(secret)) {
+        (Some(key_id), Some(secret)) => Ok(Some(CredentialSource::Static {
+            key_id,
+            secret,
+            session_token,
+        })),
+        (Some(_), None) => Err(Error::config(format!(
+            "{at}aws_secret_key is missing: it is required when {at}aws_key_id is set"
+        ))),
+        (None, Some(_)) => Err(Error::config(format!(
+            "{at}aws_key_id is missing: it is required when {at}aws_secret_key is set"
+        ))),
+        (None, None) if session_token.is_some() => Err(Error::config(format!(
+            "{at}aws_session_token is set without {at}aws_key_id and {at}aws_secret_key"
+        ))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn role(
+    at: &str,
+    arn: Option<String>,
+    external_id: Option<Secret>,
+    session_name: Option<String>,
+) -> Result<Option<Role>, Error> {
+    match present(arn) {
+        Some(arn) if !arn.starts_with("arn:") || arn.split(':').count() < 6 => Err(Error::config(format!(
+            "{at}role_arn must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME, got '{arn}'"
+        ))),
+        Some(arn) => Ok(Some(Role {
+            arn,
+            external_id: present_secret(external_id),
+            session_name: session_name.unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
+        })),
+        None if present_secret(external_id).is_some() => Err(Error::config(format!(
+            "{at}role_external_id is set without {at}role_arn"
+        ))),
+        None => Ok(None),
+    }
+}
+
+fn endpoint_url(field: &str, url: Option<String>) -> Result<Option<String>, Error> {
+    match present(url) {
+        Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() < 10 => {
+            Err(Error::config(format!(
+                "{field} must be an http:// or https:// URL, got '{u}'"
+            )))
+        }
+        Some(u) => Ok(Some(u.trim_end_matches('/').to_string())),
+        None => Ok(None),
+    }
+}
+
+/// A filter list: blanks dropped, each entry checked; `None` when empty (no filter).
+fn filter_list(
+    field: &str,
+    items: Option<Vec<String>>,
+    valid: fn(&str) -> bool,
+    like: &str,
+) -> Result<Option<Vec<String>>, Error> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items.unwrap_or_default() {
+        let item = item.trim().to_string();
+        if item.is_empty() || out.contains(&item) {
+            continue;
+        }
+        if !valid(&item) {
+            return Err(Error::config(format!(
+                "trail_logs.{field}: '{item}' is not {like}"
+            )));
+        }
+        out.push(item);
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+fn is_account_id(a: &str) -> bool {
+    a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_organization_id(o: &str) -> bool {
+    o.strip_prefix("o-").is_some_and(|rest| {
+        (10..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+fn trail_logs(
+    raw: RawTrailLogs,
+    home_region: &str,
+    top_role: Option<&Role>,
+) -> Result<TrailLogs, Error> {
+    let bucket = raw.bucket.trim().to_string();
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !bucket_ok {
+        return Err(Error::config(format!(
+            "trail_logs.bucket must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, no s3:// or path), got '{bucket}'"
+        )));
+    }
+    let prefix = present(raw.prefix)
+        .map(|p| p.trim_matches('/').to_string())
+        .unwrap_or_default();
+    if prefix.ends_with("AWSLogs") || prefix.contains("/AWSLogs/") {
+        return Err(Error::config(format!(
+            "trail_logs.prefix is the part before AWSLogs/ (the trail's S3 key prefix), got '{prefix}'"
+        )));
+    }
+    let start_day = match present(raw.start_date) {
+        Some(d) if time::parse_date(&d).is_some() => Some(d.replace('-', "/")),
+        Some(d) => {
+            return Err(Error::config(format!(
+                "trail_logs.start_date must be a real date written YYYY-MM-DD, got '{d}'"
+            )))
+        }
+        None => None,
+    };
+    let bucket_region = match present(raw.bucket_region) {
+        Some(r) if !is_region_name(&r) => {
+            return Err(Error::config(format!(
+                "trail_logs.bucket_region '{r}' is not an AWS region name (like us-east-1)"
+            )))
+        }
+        Some(r) => r,
+        None => home_region.to_string(),
+    };
+    let lookback_minutes = raw.late_file_lookback_minutes.unwrap_or(30);
+    if !(0..=10_080).contains(&lookback_minutes) {
+        return Err(Error::config(format!(
+            "trail_logs.late_file_lookback_minutes must be between 0 and 10080 (7 days), got {lookback_minutes}"
+        )));
+    }
+    let credentials = credential_source(
+        "trail_logs.",
+        raw.aws_key_id,
+        raw.aws_secret_key,
+        raw.aws_session_token,
+    )?;
+    let own_role = role("trail_logs.", raw.role_arn, raw.role_external_id, None)?;
+    let role = match (&credentials, own_role) {
+        (_, Some(r)) => Some(r),
+        (None, None) => top_role.cloned(),
+        (Some(_), None) => None,
+    };
+    Ok(TrailLogs {
+        bucket,
+        prefix,
+        organization_ids: filter_list(
+            "organization_ids",
+            raw.organization_ids,
+            is_organization_id,
+            "an organization id like o-a1b2c3d4e5",
+        )?,
+        accounts: filter_list(
+            "accounts",
+            raw.accounts,
+            is_account_id,
+            "a 12-digit account id",
+        )?,
+        regions: filter_list(
+            "regions",
+            raw.regions,
+            is_region_name,
+            "a region name like us-east-1",
+        )?,
+        start_day,
+        bucket_region,
+        endpoint_url: endpoint_url("trail_logs.endpoint_url", raw.endpoint_url)?,
+        credentials,
+        role,
+        lookback_secs: lookback_minutes * 60,
+    })
+}
+
 impl TryFrom<RawConfig> for Config {
     type Error = Error;
 
     fn try_from(raw: RawConfig) -> Result<Config, Error> {
-        let key_id = present_secret(raw.aws_key_id);
-        let secret = present_secret(raw.aws_secret_key);
-        let session_token = present_secret(raw.aws_session_token);
-        let credentials = match (key_id, secret) {
-            (Some(key_id), Some(secret)) => CredentialSource::Static {
-                key_id,
-                secret,
-                session_token,
-            },
-            (Some(_), None) => {
-                return Err(Error::config(
-                    "aws_secret_key is missing: it is required when aws_key_id is set",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(Error::config(
-                    "aws_key_id is missing: it is required when aws_secret_key is set",
-                ))
-            }
-            (None, None) if session_token.is_some() => {
-                return Err(Error::config(
-                    "aws_session_token is set without aws_key_id and aws_secret_key",
-                ))
-            }
-            (None, None) => CredentialSource::DefaultChain,
-        };
-
-        let role = match present(raw.role_arn) {
-            Some(arn) if !arn.starts_with("arn:") || arn.split(':').count() < 6 => {
-                return Err(Error::config(format!(
-                    "role_arn must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME, got '{arn}'"
-                )))
-            }
-            Some(arn) => Some(Role {
-                arn,
-                external_id: present_secret(raw.role_external_id),
-                session_name: present(raw.role_session_name).unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
-            }),
-            None if present_secret(raw.role_external_id).is_some() => {
-                return Err(Error::config("role_external_id is set without role_arn"))
-            }
-            None => None,
-        };
+        let credentials = credential_source(
+            "",
+            raw.aws_key_id,
+            raw.aws_secret_key,
+            raw.aws_session_token,
+        )?
+        .unwrap_or(CredentialSource::DefaultChain);
+        let role = role(
+            "",
+            raw.role_arn,
+            raw.role_external_id,
+            present(raw.role_session_name),
+        )?;
 
         let mut regions = Vec::new();
         let listed = raw.regions.unwrap_or_default();
@@ -332,15 +594,7 @@ impl TryFrom<RawConfig> for Config {
             }
         };
 
-        let endpoint_url = match present(raw.endpoint_url) {
-            Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() < 10 => {
-                return Err(Error::config(format!(
-                    "endpoint_url must be an http:// or https:// URL, got '{u}'"
-                )))
-            }
-            Some(u) => Some(u.trim_end_matches('/').to_string()),
-            None => None,
-        };
+        let endpoint_url = endpoint_url("endpoint_url", raw.endpoint_url)?;
 
         let delay_minutes = raw.max_event_delay_minutes.unwrap_or(15);
         if !(0..=129_600).contains(&delay_minutes) {
@@ -355,7 +609,13 @@ impl TryFrom<RawConfig> for Config {
             )));
         }
 
+        let trail_logs = match raw.trail_logs {
+            Some(t) => Some(trail_logs(t, &regions[0], role.as_ref())?),
+            None => None,
+        };
+
         Ok(Config {
+            trail_logs,
             credentials,
             role,
             regions,

@@ -24,6 +24,31 @@ impl FailureType {
     }
 }
 
+/// The AWS service a call went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    CloudTrail,
+    S3,
+}
+
+impl Service {
+    fn name(self) -> &'static str {
+        match self {
+            Service::CloudTrail => "CloudTrail",
+            Service::S3 => "S3",
+        }
+    }
+
+    /// The IAM action a call needs.
+    fn permission(self, call: &str) -> String {
+        match (self, call) {
+            (Service::S3, "ListObjectsV2") => "s3:ListBucket".into(),
+            (Service::S3, c) => format!("s3:{c}"),
+            (Service::CloudTrail, c) => format!("cloudtrail:{c}"),
+        }
+    }
+}
+
 /// What went wrong on one AWS call, as far as the connector needs to distinguish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AwsProblem {
@@ -41,6 +66,10 @@ pub enum AwsProblem {
     Throttled,
     /// HTTP 5xx.
     ServiceFault { status: u16 },
+    /// `NoSuchBucket`, `NoSuchKey`.
+    NotFound,
+    /// The bucket is in another region than the one called (`PermanentRedirect`…).
+    WrongRegion,
     /// No connection could be made, or it was dropped.
     Unreachable,
     /// No answer in time.
@@ -53,6 +82,9 @@ pub enum AwsProblem {
 #[derive(Debug, Clone)]
 pub struct AwsFailure {
     pub problem: AwsProblem,
+    pub service: Service,
+    /// What the call was about (`s3://bucket/key`), when known.
+    pub target: Option<String>,
     pub region: String,
     /// The API call, e.g. `LookupEvents`.
     pub call: &'static str,
@@ -86,15 +118,23 @@ impl AwsFailure {
 
 impl fmt::Display for AwsFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (region, call, code) = (&self.region, self.call, self.code_suffix());
+        let (call, code, service) = (self.call, self.code_suffix(), self.service.name());
+        let region = match &self.target {
+            Some(t) => format!("{} ({t})", self.region),
+            None => self.region.clone(),
+        };
+        let hint = match self.service {
+            Service::CloudTrail => "",
+            Service::S3 => " of trail_logs (or the top-level ones when it has none)",
+        };
         match &self.problem {
             AwsProblem::UnknownAccessKey => write!(
                 f,
-                "AWS rejected the access key id{code} in {region}: check aws_key_id (and aws_session_token for temporary credentials)"
+                "AWS rejected the access key id{code} in {region}: check aws_key_id{hint} (and aws_session_token for temporary credentials)"
             ),
             AwsProblem::WrongSecret => write!(
                 f,
-                "the secret key does not match the access key id{code} in {region}: check aws_secret_key"
+                "the secret key does not match the access key id{code} in {region}: check aws_secret_key{hint}"
             ),
             AwsProblem::ExpiredToken => write!(
                 f,
@@ -102,21 +142,38 @@ impl fmt::Display for AwsFailure {
             ),
             AwsProblem::AccessDenied => write!(
                 f,
-                "no permission cloudtrail:{call}{code} in {region}: grant it to these credentials. AWS said: {}",
+                "no permission {}{code} in {region}: grant it to these credentials. AWS said: {}",
+                self.service.permission(call),
                 self.detail
             ),
             AwsProblem::InvalidParameter => write!(
                 f,
-                "CloudTrail rejected the {call} parameters{code} in {region}: {}",
+                "{service} rejected the {call} parameters{code} in {region}: {}",
                 self.detail
             ),
-            AwsProblem::Throttled => write!(
-                f,
-                "CloudTrail kept throttling {call}{code} in {region}: other clients may be using the account's quota of 2 requests/s per region; lower requests_per_second or retry later"
-            ),
+            AwsProblem::Throttled => match self.service {
+                Service::CloudTrail => write!(
+                    f,
+                    "CloudTrail kept throttling {call}{code} in {region}: other clients may be using the account's quota of 2 requests/s per region; lower requests_per_second or retry later"
+                ),
+                Service::S3 => write!(
+                    f,
+                    "S3 kept throttling {call}{code} in {region}: retry later"
+                ),
+            },
             AwsProblem::ServiceFault { status } => write!(
                 f,
-                "CloudTrail failed with HTTP {status}{code} on {call} in {region}: {}",
+                "{service} failed with HTTP {status}{code} on {call} in {region}: {}",
+                self.detail
+            ),
+            AwsProblem::NotFound => write!(
+                f,
+                "{call} found nothing{code} in {region}: check trail_logs.bucket and trail_logs.prefix. AWS said: {}",
+                self.detail
+            ),
+            AwsProblem::WrongRegion => write!(
+                f,
+                "the bucket is not in {region}{code}: set trail_logs.bucket_region to the bucket's region. AWS said: {}",
                 self.detail
             ),
             AwsProblem::Unreachable => write!(
@@ -190,7 +247,9 @@ impl Error {
                 | AwsProblem::WrongSecret
                 | AwsProblem::ExpiredToken
                 | AwsProblem::AccessDenied
-                | AwsProblem::InvalidParameter => FailureType::Config,
+                | AwsProblem::InvalidParameter
+                | AwsProblem::NotFound
+                | AwsProblem::WrongRegion => FailureType::Config,
                 AwsProblem::Throttled
                 | AwsProblem::ServiceFault { .. }
                 | AwsProblem::Unreachable

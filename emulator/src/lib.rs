@@ -6,6 +6,7 @@ pub mod records;
 mod server;
 pub mod sigv4;
 pub mod store;
+pub mod trail_logs;
 pub mod trails;
 
 pub use server::{

@@ -3,6 +3,11 @@
 
 use std::io::Write;
 
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use cloudtrail_emulator::trail_logs::{write_corpus, CorpusSpec};
 use cloudtrail_emulator::{Emulator, EmulatorConfig};
 
 const USAGE: &str =
@@ -10,7 +15,17 @@ const USAGE: &str =
   [--span-hours H] [--min-age-minutes M] [--seed N] [--late-fraction F] [--late-max-secs S]
   [--insights-per-region N --insight-regions r1,r2]
   [--throttle-rps R] [--access-key-id K] [--secret-access-key S]
-Prints one JSON line {\"endpoint\": URL} once listening; control API under URL/_emulator/.";
+Prints one JSON line {\"endpoint\": URL} once listening; control API under URL/_emulator/.
+
+usage: cloudtrail-emulator s3-corpus --root DIR [--bucket B] [--prefix P] [--org o-…]
+  [--accounts a1,a2] [--regions r1,r2] [--files-per-prefix N] [--events-per-file N]
+  [--large-fraction F] [--start EPOCH] [--seed N]
+Writes CloudTrail log files in the S3 layout under DIR/B/ (as s3s-fs serves them) and prints
+a JSON summary.
+
+usage: cloudtrail-emulator gunzip DIR
+Decompresses every .json.gz under DIR to nowhere with the connector's decompressor and prints
+{\"files\", \"compressed_bytes\", \"uncompressed_bytes\", \"seconds\"}.";
 
 fn main() {
     if let Err(message) = run() {
@@ -20,9 +35,21 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
+    let mut args = std::env::args().skip(1).peekable();
+    match args.peek().map(String::as_str) {
+        Some("s3-corpus") => {
+            args.next();
+            return s3_corpus(args);
+        }
+        Some("gunzip") => {
+            args.next();
+            let dir = args.next().ok_or("gunzip needs a directory")?;
+            return gunzip(Path::new(&dir));
+        }
+        _ => {}
+    }
     let mut cfg = EmulatorConfig::default();
     let mut port = 0u16;
-    let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             println!("{USAGE}");
@@ -70,4 +97,83 @@ fn run() -> Result<(), String> {
         emulator.serve(listener).await;
         Ok(())
     })
+}
+
+fn s3_corpus(mut args: impl Iterator<Item = String>) -> Result<(), String> {
+    let mut spec = CorpusSpec::default();
+    let mut root = None;
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let num = |v: &str| {
+            v.parse::<f64>()
+                .map_err(|_| format!("{flag}: not a number: {v}"))
+        };
+        let list = |v: &str| v.split(',').map(String::from).collect::<Vec<_>>();
+        match flag.as_str() {
+            "--root" => root = Some(value),
+            "--bucket" => spec.bucket = value,
+            "--prefix" => spec.prefix = value,
+            "--org" => spec.organization_id = Some(value),
+            "--accounts" => spec.accounts = list(&value),
+            "--regions" => spec.regions = list(&value),
+            "--files-per-prefix" => spec.files_per_prefix = num(&value)? as usize,
+            "--events-per-file" => spec.events_per_file = num(&value)? as usize,
+            "--large-fraction" => spec.large_fraction = num(&value)?,
+            "--start" => spec.start = num(&value)? as i64,
+            "--seed" => spec.seed = num(&value)? as u64,
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    let root = root.ok_or("s3-corpus needs --root DIR")?;
+    let summary = write_corpus(Path::new(&root), &spec).map_err(|e| e.to_string())?;
+    println!(
+        "{{\"event_files\":{},\"other_files\":{},\"events\":{},\"uncompressed_bytes\":{},\"compressed_bytes\":{}}}",
+        summary.event_files,
+        summary.other_files,
+        summary.events,
+        summary.uncompressed_bytes,
+        summary.compressed_bytes
+    );
+    Ok(())
+}
+
+/// The decompression floor for the trail_events benchmark: the same decoder as the connector,
+/// one file at a time, into a reused buffer.
+fn gunzip(dir: &Path) -> Result<(), String> {
+    let mut paths = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.to_string_lossy().ends_with(".json.gz") {
+                paths.push(path);
+            }
+        }
+    }
+    let bodies: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|p| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display())))
+        .collect::<Result<_, _>>()?;
+    let started = Instant::now();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut out = 0u64;
+    for body in &bodies {
+        let mut decoder = flate2::read::MultiGzDecoder::new(&body[..]);
+        loop {
+            let n = decoder.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            out += n as u64;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"files\":{},\"compressed_bytes\":{},\"uncompressed_bytes\":{out},\"seconds\":{seconds}}}",
+        bodies.len(),
+        bodies.iter().map(|b| b.len() as u64).sum::<u64>()
+    );
+    Ok(())
 }

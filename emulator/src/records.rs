@@ -131,6 +131,16 @@ const ACCOUNT: &str = "123456789012";
 
 /// Generates one management event at `event_time` (epoch seconds) in `region`.
 pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> GeneratedEvent {
+    management_event_of(rng, ACCOUNT, region, event_time)
+}
+
+/// Generates one management event of `account` (12 digits) at `event_time` in `region`.
+pub fn management_event_of(
+    rng: &mut Rng,
+    account: &str,
+    region: &str,
+    event_time: i64,
+) -> GeneratedEvent {
     let (source, name, read_only, resource_type) = *rng.pick(CALLS);
     let event_id = rng.uuid();
     let request_id = rng.uuid();
@@ -142,15 +152,15 @@ pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> Generat
             json!({
                 "type": "AssumedRole",
                 "principalId": format!("AROA{:016X}:{user}", rng.next_u64()),
-                "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/Admin/{user}"),
-                "accountId": ACCOUNT,
+                "arn": format!("arn:aws:sts::{account}:assumed-role/Admin/{user}"),
+                "accountId": account,
                 "accessKeyId": access_key,
                 "sessionContext": {
                     "sessionIssuer": {
                         "type": "Role",
                         "principalId": "AROAEXAMPLEROLEID0001",
-                        "arn": format!("arn:aws:iam::{ACCOUNT}:role/Admin"),
-                        "accountId": ACCOUNT,
+                        "arn": format!("arn:aws:iam::{account}:role/Admin"),
+                        "accountId": account,
                         "userName": "Admin"
                     },
                     "webIdFederationData": {},
@@ -163,8 +173,8 @@ pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> Generat
             json!({
                 "type": "IAMUser",
                 "principalId": format!("AIDA{:016X}", rng.next_u64()),
-                "arn": format!("arn:aws:iam::{ACCOUNT}:user/{user}"),
-                "accountId": ACCOUNT,
+                "arn": format!("arn:aws:iam::{account}:user/{user}"),
+                "accountId": account,
                 "accessKeyId": access_key,
                 "userName": user
             }),
@@ -177,9 +187,9 @@ pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> Generat
         _ => (
             json!({
                 "type": "Root",
-                "principalId": ACCOUNT,
-                "arn": format!("arn:aws:iam::{ACCOUNT}:root"),
-                "accountId": ACCOUNT,
+                "principalId": account,
+                "arn": format!("arn:aws:iam::{account}:root"),
+                "accountId": account,
                 "accessKeyId": access_key
             }),
             Some("root".to_string()),
@@ -220,17 +230,17 @@ pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> Generat
         "requestID": request_id,
         "eventID": event_id,
         "readOnly": read_only,
-        "resources": [{"accountId": ACCOUNT, "type": resource_type, "ARN": format!("arn:aws:{}:{region}:{ACCOUNT}:{resource_name}", source.split('.').next().unwrap_or("svc"))}],
+        "resources": [{"accountId": account, "type": resource_type, "ARN": format!("arn:aws:{}:{region}:{account}:{resource_name}", source.split('.').next().unwrap_or("svc"))}],
         "eventType": if name == "ConsoleLogin" { "AwsConsoleSignIn" } else { "AwsApiCall" },
         "managementEvent": true,
-        "recipientAccountId": ACCOUNT,
+        "recipientAccountId": account,
         "eventCategory": "Management",
         "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": format!("{}.{region}.amazonaws.com", source.split('.').next().unwrap_or("svc"))}
     });
     if failed {
         record["errorCode"] = json!("AccessDenied");
         record["errorMessage"] = json!(format!(
-            "User: arn:aws:iam::{ACCOUNT}:user/{user} is not authorized to perform: {name}"
+            "User: arn:aws:iam::{account}:user/{user} is not authorized to perform: {name}"
         ));
     }
     GeneratedEvent {

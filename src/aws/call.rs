@@ -10,14 +10,33 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio::time::Instant;
 
 use super::pacer::Pacer;
-use crate::error::{AwsFailure, AwsProblem};
+use crate::error::{AwsFailure, AwsProblem, Service};
 
 /// What a call is, for messages.
 #[derive(Debug, Clone)]
 pub struct CallSite {
+    pub service: Service,
     pub region: String,
     pub call: &'static str,
     pub endpoint: String,
+    /// What the call is about (`s3://bucket/key`), when it says more than the region.
+    pub target: Option<String>,
+}
+
+impl CallSite {
+    /// A failure of this call.
+    pub fn failure(&self, problem: AwsProblem, code: Option<&str>, detail: String) -> AwsFailure {
+        AwsFailure {
+            problem,
+            service: self.service,
+            target: self.target.clone(),
+            region: self.region.clone(),
+            call: self.call,
+            endpoint: self.endpoint.clone(),
+            code: code.map(String::from),
+            detail,
+        }
+    }
 }
 
 /// How long to keep retrying a call that keeps failing transiently.
@@ -110,14 +129,7 @@ pub fn classify<E>(err: &SdkError<E, HttpResponse>, site: &CallSite) -> AwsFailu
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let failure = |problem, code: Option<&str>, detail: String| AwsFailure {
-        problem,
-        region: site.region.clone(),
-        call: site.call,
-        endpoint: site.endpoint.clone(),
-        code: code.map(String::from),
-        detail,
-    };
+    let failure = |problem, code: Option<&str>, detail: String| site.failure(problem, code, detail);
     match err {
         // A success status whose body is not AWS's JSON: cut short, or a proxy's page.
         SdkError::ServiceError(ctx)
@@ -171,7 +183,13 @@ fn problem_of(code: Option<&str>, status: u16) -> AwsProblem {
         "UnrecognizedClientException"
         | "InvalidClientTokenId"
         | "MissingAuthenticationTokenException" => AwsProblem::UnknownAccessKey,
+        "InvalidAccessKeyId" => AwsProblem::UnknownAccessKey,
         "InvalidSignatureException" | "SignatureDoesNotMatch" => AwsProblem::WrongSecret,
+        "NoSuchBucket" | "NoSuchKey" => AwsProblem::NotFound,
+        "PermanentRedirect"
+        | "AuthorizationHeaderMalformed"
+        | "IllegalLocationConstraintException" => AwsProblem::WrongRegion,
+        "SlowDown" => AwsProblem::Throttled,
         "ExpiredTokenException" | "ExpiredToken" | "RequestExpired" => AwsProblem::ExpiredToken,
         c if c.contains("AccessDenied")
             || c == "OperationNotPermittedException"
@@ -187,6 +205,7 @@ fn problem_of(code: Option<&str>, status: u16) -> AwsProblem {
         }
         _ if status == 429 => AwsProblem::Throttled,
         _ if status >= 500 => AwsProblem::ServiceFault { status },
+        _ if status == 301 => AwsProblem::WrongRegion,
         _ => AwsProblem::Other,
     }
 }

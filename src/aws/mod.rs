@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod pacer;
+pub mod s3;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,14 +11,14 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use crate::config::{Config, CredentialSource};
+use crate::config::{Config, CredentialSource, Role};
 use crate::error::Error;
 use call::root_cause;
 use pacer::Pacer;
@@ -44,54 +45,14 @@ const CONTROL_REQUESTS_PER_SECOND: f64 = 5.0;
 /// Resolves credentials once (so a bad role or missing credentials fail now, with a clear
 /// message) and builds a client per configured region.
 pub async fn connect(config: &Config) -> Result<Vec<RegionClient>, Error> {
-    let home = Region::new(config.regions[0].clone());
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(home);
-    if let CredentialSource::Static {
-        key_id,
-        secret,
-        session_token,
-    } = &config.credentials
-    {
-        loader = loader.credentials_provider(Credentials::new(
-            key_id.expose(),
-            secret.expose(),
-            session_token.as_ref().map(|t| t.expose().to_string()),
-            None,
-            "airbyte-config",
-        ));
-    }
-    let sdk = loader.load().await;
-    let provider = match &config.role {
-        Some(role) => {
-            let mut builder = AssumeRoleProvider::builder(&role.arn)
-                .session_name(&role.session_name)
-                .configure(&sdk);
-            if let Some(id) = &role.external_id {
-                builder = builder.external_id(id.expose());
-            }
-            SharedCredentialsProvider::new(builder.build().await)
-        }
-        None => sdk.credentials_provider().ok_or_else(|| {
-            Error::Credentials("no AWS credentials: set aws_key_id and aws_secret_key".into())
-        })?,
-    };
-    if let Err(e) = provider.provide_credentials().await {
-        let cause = credentials_cause(&e);
-        return Err(Error::Credentials(match &config.role {
-            Some(role) => format!(
-                "cannot assume role {}: {cause}. Check role_arn, role_external_id and the role's trust policy",
-                role.arn
-            ),
-            None => format!(
-                "cannot obtain AWS credentials: {cause}. Set aws_key_id and aws_secret_key, or provide credentials to the AWS default chain (environment, profile, web identity, container or instance role)"
-            ),
-        }));
-    }
-
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .build();
+    let (sdk, provider) = credentials(
+        &config.credentials,
+        config.role.as_ref(),
+        &config.regions[0],
+        "aws_key_id and aws_secret_key",
+    )
+    .await?;
+    let timeouts = timeouts();
     Ok(config
         .regions
         .iter()
@@ -113,6 +74,67 @@ pub async fn connect(config: &Config) -> Result<Vec<RegionClient>, Error> {
             }
         })
         .collect())
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build()
+}
+
+/// The SDK config of `region` with a credentials provider that has already delivered once:
+/// `source`, then `role` assumed on top. `fields` names the config fields to fix.
+async fn credentials(
+    source: &CredentialSource,
+    role: Option<&Role>,
+    region: &str,
+    fields: &str,
+) -> Result<(SdkConfig, SharedCredentialsProvider), Error> {
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+    if let CredentialSource::Static {
+        key_id,
+        secret,
+        session_token,
+    } = source
+    {
+        loader = loader.credentials_provider(Credentials::new(
+            key_id.expose(),
+            secret.expose(),
+            session_token.as_ref().map(|t| t.expose().to_string()),
+            None,
+            "airbyte-config",
+        ));
+    }
+    let sdk = loader.load().await;
+    let provider = match role {
+        Some(role) => {
+            let mut builder = AssumeRoleProvider::builder(&role.arn)
+                .session_name(&role.session_name)
+                .configure(&sdk);
+            if let Some(id) = &role.external_id {
+                builder = builder.external_id(id.expose());
+            }
+            SharedCredentialsProvider::new(builder.build().await)
+        }
+        None => sdk
+            .credentials_provider()
+            .ok_or_else(|| Error::Credentials(format!("no AWS credentials: set {fields}")))?,
+    };
+    if let Err(e) = provider.provide_credentials().await {
+        let cause = credentials_cause(&e);
+        return Err(Error::Credentials(match role {
+            Some(role) => format!(
+                "cannot assume role {}: {cause}. Check the role ARN, its external id and the role's trust policy",
+                role.arn
+            ),
+            None => format!(
+                "cannot obtain AWS credentials: {cause}. Set {fields}, or provide credentials to the AWS default chain (environment, profile, web identity, container or instance role)"
+            ),
+        }));
+    }
+    Ok((sdk, provider))
 }
 
 /// Why credentials could not be had, in AWS's words: the STS error code and message when STS

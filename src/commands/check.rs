@@ -10,14 +10,14 @@ use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::{self, RegionClient};
 use crate::config::Config;
 use crate::emit::Emitter;
-use crate::error::{AwsFailure, AwsProblem, Error, FailureType};
+use crate::error::{AwsFailure, AwsProblem, Error, FailureType, Service};
 use crate::streams::lookup::lookup_attribute;
-use crate::streams::{trails, INSIGHT_EVENTS, MANAGEMENT_EVENTS};
+use crate::streams::{trail_events, trails, INSIGHT_EVENTS, MANAGEMENT_EVENTS};
 
 pub fn check(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
     let status = match Config::load(config) {
         Err(e) => Err(e.to_string()),
-        Ok(config) => runtime()?.block_on(check_regions(&config))?,
+        Ok(config) => runtime()?.block_on(check_all(&config))?,
     };
     let (status, message) = match status {
         Ok(message) => ("SUCCEEDED", message),
@@ -25,6 +25,30 @@ pub fn check(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
     };
     emitter.message(&json!({"type": "CONNECTION_STATUS", "connectionStatus": {"status": status, "message": message}}));
     Ok(Outcome::Success)
+}
+
+/// The LookupEvents streams and trails in every region, then the trail's bucket when
+/// `trail_logs` is set: configured explicitly, it must be readable.
+async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
+    let lookup = check_regions(config).await?;
+    let Some(logs) = &config.trail_logs else {
+        return Ok(lookup);
+    };
+    let bucket = match aws::s3::connect_bucket(config, logs).await {
+        Ok(b) => b,
+        Err(e) if e.failure_type() != FailureType::System => {
+            return Ok(Err(format!("{}: {e}", trail_events::NAME)))
+        }
+        Err(e) => return Err(e),
+    };
+    let trail = trail_events::probe(&bucket, logs)
+        .await
+        .map_err(|f| format!("{}: {f}", trail_events::NAME));
+    Ok(match (lookup, trail) {
+        (_, Err(t)) => Err(t),
+        (Ok(l), Ok(t)) => Ok(format!("{l}. {t}")),
+        (Err(l), Ok(t)) => Ok(format!("{t}. Other streams NOT readable: {l}")),
+    })
 }
 
 /// `Ok(Ok(message))` when at least one stream is readable everywhere; `Ok(Err(message))` for what the user must fix
@@ -83,6 +107,8 @@ async fn probe(
     filter: Option<aws_sdk_cloudtrail::types::LookupAttribute>,
 ) -> (String, Result<(), AwsFailure>, Result<(), AwsFailure>) {
     let site = |call| CallSite {
+        service: Service::CloudTrail,
+        target: None,
         region: client.region.clone(),
         call,
         endpoint: client.endpoint.clone(),

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::streams;
 
 pub fn discover(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
-    Config::load(config)?;
-    emitter.message(&json!({"type": "CATALOG", "catalog": {"streams": streams::catalog()}}));
+    let config = Config::load(config)?;
+    emitter.message(&json!({"type": "CATALOG", "catalog": {"streams": streams::catalog(&config)}}));
     Ok(Outcome::Success)
 }

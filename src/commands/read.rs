@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use super::{runtime, Outcome};
 use crate::aws::{self, RegionClient};
-use crate::config::Config;
+use crate::config::{Config, TrailLogs};
 use crate::emit::{Emitter, LogLevel, StreamStatus};
 use crate::error::Error;
 use crate::protocol::{read_input, ConfiguredCatalog, SyncMode};
 use crate::state::{EventStreamState, InputState};
 use crate::streams::lookup::{lookup_attribute, RegionRead, StateBook, SyncRange};
+use crate::streams::trail_events::{self, TrailState};
 use crate::streams::{self, trails, LookupKind};
 use crate::time::now_secs;
 
@@ -28,7 +29,7 @@ pub fn read(
         Some(path) => InputState::parse(&read_input(path, "state")?)?,
         None => InputState::default(),
     };
-    let offered = streams::names();
+    let offered = streams::names(&config);
     let (known, unknown): (Vec<_>, Vec<_>) = catalog
         .streams
         .iter()
@@ -37,12 +38,25 @@ pub fn read(
     // Every state is checked before anything is read: a corrupt one stops the sync at once.
     let mut plans = Vec::new();
     for configured in known {
+        let incremental = configured.sync_mode == SyncMode::Incremental;
+        if configured.stream.name == trail_events::NAME {
+            let state = match input_state.streams.get(trail_events::NAME) {
+                Some(v) if incremental => TrailState::from_json(v).map_err(|e| {
+                    Error::config(format!(
+                        "the saved state of stream {} is not valid: {e}. Fix the state or reset the stream",
+                        trail_events::NAME
+                    ))
+                })?,
+                _ => TrailState::default(),
+            };
+            plans.push(Plan::TrailEvents(state));
+            continue;
+        }
         let Some(kind) = streams::lookup_kind(&configured.stream.name) else {
             // A full-refresh inventory (PyAirbyte asks for incremental: it is read whole anyway).
             plans.push(Plan::Trails);
             continue;
         };
-        let incremental = configured.sync_mode == SyncMode::Incremental;
         let state = match input_state.streams.get(&configured.stream.name) {
             Some(v) if incremental => EventStreamState::from_json(v, &config.regions, config.max_event_delay_secs)
                 .map_err(|e| {
@@ -57,20 +71,43 @@ pub fn read(
     }
 
     let mut outcome = Outcome::Success;
-    if !plans.is_empty() {
-        let rt = runtime()?;
-        let clients = match rt.block_on(aws::connect(&config)) {
-            Ok(c) => c,
-            Err(e) => {
-                for plan in &plans {
-                    emitter.stream_status(plan.name(), StreamStatus::Started);
-                    emitter.stream_status(plan.name(), StreamStatus::Incomplete);
-                }
-                return Err(e);
-            }
-        };
+    let (trail_plans, plans): (Vec<Plan>, Vec<Plan>) = plans
+        .into_iter()
+        .partition(|p| matches!(p, Plan::TrailEvents(_)));
+    let fail_all = |plans: &[Plan]| {
         for plan in plans {
+            emitter.stream_status(plan.name(), StreamStatus::Started);
+            emitter.stream_status(plan.name(), StreamStatus::Incomplete);
+        }
+    };
+    if !plans.is_empty() || !trail_plans.is_empty() {
+        let rt = runtime()?;
+        let clients = match plans.is_empty() {
+            true => Vec::new(),
+            false => match rt.block_on(aws::connect(&config)) {
+                Ok(c) => c,
+                Err(e) => {
+                    fail_all(&plans);
+                    fail_all(&trail_plans);
+                    return Err(e);
+                }
+            },
+        };
+        for plan in plans.into_iter().chain(trail_plans) {
             let completed = match plan {
+                Plan::TrailEvents(state) => {
+                    let Some(logs) = &config.trail_logs else {
+                        continue;
+                    };
+                    match rt.block_on(read_trail_events(&config, logs, state, emitter)) {
+                        Ok(done) => done,
+                        Err(e) => {
+                            fail_all(&[Plan::TrailEvents(TrailState::default())]);
+                            emitter.error(&e, Some(trail_events::NAME));
+                            false
+                        }
+                    }
+                }
                 Plan::Lookup(kind, incremental, state) => rt.block_on(read_lookup_stream(
                     kind,
                     &config,
@@ -104,6 +141,8 @@ pub fn read(
 enum Plan {
     Lookup(&'static LookupKind, bool, EventStreamState),
     Trails,
+    /// Full refresh starts from an empty state.
+    TrailEvents(TrailState),
 }
 
 impl Plan {
@@ -111,6 +150,44 @@ impl Plan {
         match self {
             Plan::Lookup(kind, ..) => kind.name,
             Plan::Trails => trails::NAME,
+            Plan::TrailEvents(_) => trail_events::NAME,
+        }
+    }
+}
+
+/// Reads the trail's log files; returns whether every file was read. `Err` when the bucket
+/// cannot even be connected to (the statuses are then the caller's to write).
+async fn read_trail_events(
+    config: &Config,
+    logs: &TrailLogs,
+    state: TrailState,
+    emitter: &Arc<Emitter>,
+) -> Result<bool, Error> {
+    let name = trail_events::NAME;
+    let bucket = aws::s3::connect_bucket(config, logs).await?;
+    emitter.stream_status(name, StreamStatus::Started);
+    emitter.stream_status(name, StreamStatus::Running);
+    match trail_events::read(&bucket, logs, state, emitter).await {
+        Ok(read) => {
+            emitter.log(
+                LogLevel::Info,
+                &format!(
+                    "{name}: {} records from {} files ({} MB of JSON); {} files skipped",
+                    read.records,
+                    read.files,
+                    read.uncompressed_bytes / 1_000_000,
+                    read.skipped_files
+                ),
+            );
+            emitter.stream_status(name, StreamStatus::Complete);
+            Ok(true)
+        }
+        Err(errors) => {
+            emitter.stream_status(name, StreamStatus::Incomplete);
+            for e in &errors {
+                emitter.error(e, Some(name));
+            }
+            Ok(false)
         }
     }
 }

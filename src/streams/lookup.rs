@@ -13,7 +13,7 @@ use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::RegionClient;
 use crate::config::Config;
 use crate::emit::{begin_record, end_record, Emitter, LogLevel};
-use crate::error::{AwsProblem, Error};
+use crate::error::{AwsProblem, Error, Service};
 use crate::state::{EventStreamState, RegionCursor};
 use crate::streams::LookupKind;
 use crate::time::{format_epoch, now_millis, DAY_SECS};
@@ -208,6 +208,8 @@ impl RegionRead {
         plan: &RegionPlan<HashSet<String>>,
     ) -> Result<WindowEnd, Error> {
         let site = CallSite {
+            service: Service::CloudTrail,
+            target: None,
             region: self.client.region.clone(),
             call: "LookupEvents",
             endpoint: self.client.endpoint.clone(),

@@ -5,12 +5,13 @@ pub mod insight_events;
 mod lenient;
 pub mod lookup;
 pub mod management_events;
+pub mod trail_events;
 pub mod trails;
 
 use aws_sdk_cloudtrail::types::Event;
 use serde_json::{json, Value};
 
-use crate::config::LOOKUP_KEYS;
+use crate::config::{Config, LOOKUP_KEYS};
 use crate::schema::schema_for;
 use lenient::UnparsableRecord;
 
@@ -52,8 +53,8 @@ pub static INSIGHT_EVENTS: LookupKind = LookupKind {
 /// Every stream, in catalog order.
 pub static LOOKUP_STREAMS: [&LookupKind; 2] = [&MANAGEMENT_EVENTS, &INSIGHT_EVENTS];
 
-/// The AirbyteStream entries of the catalog.
-pub fn catalog() -> Vec<Value> {
+/// The AirbyteStream entries of the catalog: `trail_events` only when `trail_logs` is set.
+pub fn catalog(config: &Config) -> Vec<Value> {
     let trails = json!({
         "name": trails::NAME,
         "json_schema": schema_for::<trails::TrailRecord>(),
@@ -75,12 +76,21 @@ pub fn catalog() -> Vec<Value> {
             })
         })
         .chain(std::iter::once(trails))
+        .chain(
+            config
+                .trail_logs
+                .as_ref()
+                .map(|_| trail_events::catalog_entry()),
+        )
         .collect()
 }
 
-pub fn names() -> Vec<&'static str> {
+pub fn names(config: &Config) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = LOOKUP_STREAMS.iter().map(|k| k.name).collect();
     names.push(trails::NAME);
+    if config.trail_logs.is_some() {
+        names.push(trail_events::NAME);
+    }
     names
 }
 

@@ -18,7 +18,7 @@ use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::RegionClient;
 use crate::emit::{begin_record, end_record};
 use crate::emit::{Emitter, LogLevel};
-use crate::error::{AwsFailure, Error};
+use crate::error::{AwsFailure, Error, Service};
 
 pub const NAME: &str = "trails";
 
@@ -168,6 +168,8 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let site = CallSite {
+        service: Service::CloudTrail,
+        target: None,
         region: client.region.clone(),
         call,
         endpoint: client.endpoint.clone(),

@@ -1,0 +1,82 @@
+//! The S3 client of the trail's bucket: its own credentials (or the connector's), the bucket's
+//! region, a custom endpoint addressed path-style, and the one retry layer of every AWS call.
+
+use std::sync::Arc;
+
+use aws_config::retry::RetryConfig;
+use aws_config::Region;
+
+use super::pacer::Pacer;
+use super::{credentials, timeouts};
+use crate::aws::call::CallSite;
+use crate::config::{Config, TrailLogs};
+use crate::error::{Error, Service};
+
+/// S3 serves thousands of requests per second per prefix: the pacer only spaces retries and
+/// backs everyone off on `SlowDown`.
+const S3_REQUESTS_PER_SECOND: f64 = 1000.0;
+
+/// Everything needed to read the trail's bucket.
+#[derive(Clone)]
+pub struct BucketClient {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub region: String,
+    pub pacer: Arc<Pacer>,
+    pub endpoint: String,
+}
+
+impl BucketClient {
+    /// The call site of `call` on `key` (or the bucket), for retries and messages.
+    pub fn site(&self, call: &'static str, key: Option<&str>) -> CallSite {
+        CallSite {
+            service: Service::S3,
+            region: self.region.clone(),
+            call,
+            endpoint: self.endpoint.clone(),
+            target: Some(format!("s3://{}/{}", self.bucket, key.unwrap_or(""))),
+        }
+    }
+}
+
+/// The endpoint given in the config or by the SDK's variables, if any.
+fn custom_endpoint(logs: &TrailLogs) -> Option<String> {
+    logs.endpoint_url.clone().or_else(|| {
+        ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|u| !u.trim().is_empty())
+    })
+}
+
+/// Resolves the bucket's credentials once and builds its client.
+pub async fn connect_bucket(config: &Config, logs: &TrailLogs) -> Result<BucketClient, Error> {
+    let source = logs.credentials.as_ref().unwrap_or(&config.credentials);
+    let fields = if logs.credentials.is_some() {
+        "trail_logs.aws_key_id and trail_logs.aws_secret_key"
+    } else {
+        "aws_key_id and aws_secret_key (or trail_logs.aws_key_id and trail_logs.aws_secret_key)"
+    };
+    let (sdk, provider) =
+        credentials(source, logs.role.as_ref(), &logs.bucket_region, fields).await?;
+    let mut builder = aws_sdk_s3::config::Builder::from(&sdk)
+        .region(Region::new(logs.bucket_region.clone()))
+        .credentials_provider(provider)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(timeouts());
+    let endpoint = match custom_endpoint(logs) {
+        Some(url) => {
+            // S3-compatible servers and VPC endpoints rarely serve bucket subdomains.
+            builder = builder.endpoint_url(&url).force_path_style(true);
+            url
+        }
+        None => format!("https://s3.{}.amazonaws.com", logs.bucket_region),
+    };
+    Ok(BucketClient {
+        client: aws_sdk_s3::Client::from_conf(builder.build()),
+        bucket: logs.bucket.clone(),
+        region: logs.bucket_region.clone(),
+        pacer: Arc::new(Pacer::new(S3_REQUESTS_PER_SECOND)),
+        endpoint,
+    })
+}

@@ -1,0 +1,333 @@
+//! How far the log files of one account-region folder have been read: the key below which every
+//! listed file is read, the files read since (out of order, or late) within the lookback, and
+//! the key the next listing starts after. Keys are relative to the folder.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::time::{format_epoch, parse_date};
+
+/// A folder's cursor, as kept in the state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderCursor {
+    /// Every file listed up to this key has been read.
+    pub after: Option<String>,
+    /// Files read whose key is at or after the lookback floor of `after` (files above `after`
+    /// included): the next listing starts at the floor and skips these.
+    pub done: BTreeSet<String>,
+}
+
+/// The delivery time in a log file's name (`…_CloudTrail_<region>_YYYYMMDDTHHmmZ_…`), as epoch
+/// seconds, with the name's part before the time.
+fn delivery_time(key: &str) -> Option<(i64, &str)> {
+    let name_at = key.rfind('/').map_or(0, |i| i + 1);
+    let name = &key[name_at..];
+    let marker = name.find("_CloudTrail_")?;
+    let region_end = marker + "_CloudTrail_".len() + name[marker + 12..].find('_')?;
+    let stamp = name.get(region_end + 1..region_end + 15)?;
+    let b = stamp.as_bytes();
+    if !stamp.is_ascii() {
+        return None;
+    }
+    if b[8] != b'T' || b[13] != b'Z' {
+        return None;
+    }
+    let day = parse_date(&format!(
+        "{}-{}-{}",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8]
+    ))?;
+    let hours: i64 = stamp[9..11].parse().ok().filter(|h| *h < 24)?;
+    let minutes: i64 = stamp[11..13].parse().ok().filter(|m| *m < 60)?;
+    Some((day + hours * 3600 + minutes * 60, &name[..=region_end]))
+}
+
+/// The smallest key a file delivered `lookback_secs` before `key`'s file can have: listing
+/// after it finds every file delivered since, late ones included. A key without the standard
+/// name is its own floor.
+pub fn lookback_floor(key: &str, lookback_secs: i64) -> String {
+    let Some((time, name_head)) = delivery_time(key) else {
+        return key.to_string();
+    };
+    let t = format_epoch(time - lookback_secs.max(0));
+    // YYYY-MM-DDTHH:MM:SSZ
+    format!(
+        "{}/{}/{}/{name_head}{}{}{}T{}{}Z",
+        &t[0..4],
+        &t[5..7],
+        &t[8..10],
+        &t[0..4],
+        &t[5..7],
+        &t[8..10],
+        &t[11..13],
+        &t[14..16]
+    )
+}
+
+impl FolderCursor {
+    /// Where the next listing starts: the lookback floor of `after`, else the start date's day
+    /// folder (`YYYY/MM/DD`, which sorts before that day's keys), else the beginning.
+    pub fn list_after(&self, lookback_secs: i64, start_day: Option<&str>) -> Option<String> {
+        match &self.after {
+            Some(after) => Some(lookback_floor(after, lookback_secs)),
+            None => start_day.map(String::from),
+        }
+    }
+
+    pub fn is_done(&self, key: &str) -> bool {
+        self.done.contains(key)
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({"after": self.after, "done": self.done})
+    }
+
+    pub fn from_json(v: &Value) -> Result<FolderCursor, String> {
+        let obj = v.as_object().ok_or("a folder's cursor is not an object")?;
+        let after = match obj.get("after") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err("'after' is not a string".into()),
+        };
+        let done = match obj.get("done") {
+            None | Some(Value::Null) => BTreeSet::new(),
+            Some(Value::Array(keys)) => keys
+                .iter()
+                .map(|k| {
+                    k.as_str()
+                        .map(String::from)
+                        .ok_or("'done' holds a non-string")
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err("'done' is not a list".into()),
+        };
+        Ok(FolderCursor { after, done })
+    }
+}
+
+/// A folder's cursor while a sync reads it: which listed files are still being read.
+#[derive(Debug, Clone)]
+pub struct FolderProgress {
+    pub cursor: FolderCursor,
+    lookback_secs: i64,
+    /// Listed, not yet read.
+    pending: BTreeSet<String>,
+    /// Listed and read (or found read) in this sync, above `after`.
+    seen: BTreeSet<String>,
+}
+
+impl FolderProgress {
+    pub fn new(cursor: FolderCursor, lookback_secs: i64) -> Self {
+        FolderProgress {
+            cursor,
+            lookback_secs,
+            pending: BTreeSet::new(),
+            seen: BTreeSet::new(),
+        }
+    }
+
+    /// A listed key, in listing (ascending) order; returns whether it must be read.
+    pub fn listed(&mut self, key: &str) -> bool {
+        if self.cursor.is_done(key) {
+            self.seen.insert(key.to_string());
+            self.advance();
+            false
+        } else {
+            self.pending.insert(key.to_string());
+            true
+        }
+    }
+
+    /// A listed file was read (or given up as unreadable).
+    pub fn finished(&mut self, key: &str) {
+        if self.pending.remove(key) {
+            self.cursor.done.insert(key.to_string());
+            self.seen.insert(key.to_string());
+            self.advance();
+        }
+    }
+
+    #[cfg(test)]
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    fn advance(&mut self) {
+        let read_through = match self.pending.first() {
+            Some(first) => self.seen.range(..first.clone()).next_back(),
+            None => self.seen.last(),
+        };
+        let Some(key) = read_through.cloned() else {
+            return;
+        };
+        if self.cursor.after.as_ref().is_some_and(|a| *a >= key) {
+            return;
+        }
+        let floor = lookback_floor(&key, self.lookback_secs);
+        self.cursor.done = self.cursor.done.split_off(&floor);
+        self.seen = self.seen.split_off(&key);
+        self.seen.remove(&key);
+        self.cursor.after = Some(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// A key delivered at `minute` (minutes from 2025-11-24 00:00Z) with a distinguishing tag.
+    fn key(minute: i64, tag: u32) -> String {
+        let t = format_epoch(1_763_942_400 + minute * 60);
+        format!(
+            "{}/{}/{}/111122223333_CloudTrail_eu-west-1_{}{}{}T{}{}Z_{tag:016}.json.gz",
+            &t[0..4],
+            &t[5..7],
+            &t[8..10],
+            &t[0..4],
+            &t[5..7],
+            &t[8..10],
+            &t[11..13],
+            &t[14..16]
+        )
+    }
+
+    #[test]
+    fn the_floor_is_the_key_of_a_file_delivered_a_lookback_earlier() {
+        assert_eq!(
+            lookback_floor(&key(24 * 60 + 10, 7), 30 * 60),
+            "2025/11/24/111122223333_CloudTrail_eu-west-1_20251124T2340Z"
+        );
+        assert!(lookback_floor(&key(100, 1), 0) < key(100, 0));
+        assert_eq!(lookback_floor("odd/name.json.gz", 600), "odd/name.json.gz");
+        assert_eq!(
+            delivery_time("2025/11/24/1_CloudTrail_us-east-1_20251124T2460Z_x.json.gz"),
+            None
+        );
+    }
+
+    #[test]
+    fn out_of_order_completion_moves_after_only_over_contiguous_reads() {
+        let mut p = FolderProgress::new(FolderCursor::default(), 0);
+        let keys: Vec<String> = (0..4).map(|m| key(m * 5, 0)).collect();
+        for k in &keys {
+            assert!(p.listed(k));
+        }
+        p.finished(&keys[1]);
+        assert_eq!(p.cursor.after, None);
+        assert!(p.cursor.is_done(&keys[1]));
+        p.finished(&keys[0]);
+        assert_eq!(p.cursor.after.as_ref(), Some(&keys[1]));
+        p.finished(&keys[3]);
+        p.finished(&keys[2]);
+        assert_eq!(p.cursor.after.as_ref(), Some(&keys[3]));
+        assert!(!p.has_pending());
+    }
+
+    #[test]
+    fn cursors_round_trip_through_json() {
+        let mut c = FolderCursor {
+            after: Some(key(5, 1)),
+            ..Default::default()
+        };
+        c.done.insert(key(6, 2));
+        assert_eq!(FolderCursor::from_json(&c.to_json()).unwrap(), c);
+        assert!(FolderCursor::from_json(&json!({"after": 1})).is_err());
+        assert!(FolderCursor::from_json(&json!({"done": [1]})).is_err());
+        assert!(FolderCursor::from_json(&json!([])).is_err());
+    }
+
+    /// A folder over time: files appear (some late, with a delivery time up to `late` minutes
+    /// before the newest file already there), syncs list and read them in any order, and some
+    /// syncs die after any completed file, resuming from the last checkpoint.
+    fn simulate(
+        arrivals: &[(i64, bool)],
+        late_minutes: i64,
+        lookback_minutes: i64,
+        order_seed: u64,
+        kills: &[usize],
+    ) -> BTreeMap<String, usize> {
+        let mut bucket: BTreeSet<String> = BTreeSet::new();
+        let mut reads: BTreeMap<String, usize> = BTreeMap::new();
+        let mut state = FolderCursor::default();
+        let mut newest = 0i64;
+        let mut seed = order_seed;
+        let mut kill = kills.iter();
+        for (i, (gap, is_late)) in arrivals.iter().enumerate() {
+            let minute = if *is_late {
+                (newest - late_minutes).max(0)
+            } else {
+                newest += gap;
+                newest
+            };
+            bucket.insert(key(minute, i as u32));
+            // A sync: list everything after the floor, then read in a shuffled order.
+            let mut progress = FolderProgress::new(state.clone(), lookback_minutes * 60);
+            let from = state.list_after(lookback_minutes * 60, None);
+            let mut todo: Vec<String> = bucket
+                .iter()
+                .filter(|k| from.as_ref().is_none_or(|f| *k > f))
+                .filter(|k| progress.listed(k))
+                .cloned()
+                .collect();
+            let die_after = kill.next().copied().unwrap_or(usize::MAX);
+            let mut n = 0;
+            while !todo.is_empty() {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let k = todo.swap_remove((seed >> 33) as usize % todo.len());
+                *reads.entry(k.clone()).or_default() += 1;
+                if n == die_after {
+                    break; // killed while reading k: its checkpoint never comes
+                }
+                progress.finished(&k);
+                state = progress.cursor.clone();
+                n += 1;
+            }
+        }
+        reads
+    }
+
+    proptest! {
+        #[test]
+        fn every_file_is_read_and_only_kills_repeat_one(
+            arrivals in prop::collection::vec((0i64..20, prop::bool::weighted(0.2)), 1..60),
+            lookback in 0i64..40,
+            late in 0i64..40,
+            seed in any::<u64>(),
+            kills in prop::collection::vec(0usize..6, 0..10),
+        ) {
+            let reads = simulate(&arrivals, late, lookback, seed, &kills);
+            let killed_reads = kills.len();
+            let total: usize = reads.values().sum();
+            if late <= lookback {
+                prop_assert_eq!(reads.len(), arrivals.len(), "a file was never read");
+            }
+            prop_assert!(total <= reads.len() + killed_reads, "{} reads of {} files with {} kills", total, reads.len(), killed_reads);
+            if kills.is_empty() {
+                prop_assert!(reads.values().all(|n| *n == 1));
+            }
+        }
+
+        #[test]
+        fn the_done_set_stays_within_the_lookback(
+            gaps in prop::collection::vec(1i64..30, 1..80),
+            lookback in 0i64..60,
+        ) {
+            let mut p = FolderProgress::new(FolderCursor::default(), lookback * 60);
+            let mut minute = 0;
+            for (i, gap) in gaps.iter().enumerate() {
+                minute += gap;
+                let k = key(minute, i as u32);
+                p.listed(&k);
+                p.finished(&k);
+            }
+            let after = p.cursor.after.clone().unwrap();
+            let floor = lookback_floor(&after, lookback * 60);
+            prop_assert!(p.cursor.done.iter().all(|k| *k >= floor));
+            prop_assert!(p.cursor.done.len() <= (lookback as usize) + 1);
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Reading one log file: GetObject streamed chunk by chunk into a decoder thread that gunzips,
+//! splits `Records` and writes each record as a RECORD line around its original bytes, in
+//! batches. A download cut short is fetched again, skipping the records already written.
+
+use std::io::{self, BufRead, Read};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::scan::{Element, FileProblem, RecordSplitter, Shape};
+use super::NAME;
+use crate::aws::call::{backoff, call_with_retries, RetryBudget};
+use crate::aws::s3::BucketClient;
+use crate::emit::Emitter;
+use crate::error::{AwsFailure, AwsProblem};
+
+/// Records are handed to the emitter in batches of about this many bytes.
+const BATCH_BYTES: usize = 256 * 1024;
+/// Chunks buffered between the download and the decoder, per file.
+const CHUNKS_IN_FLIGHT: usize = 16;
+/// A body that sends nothing for this long is treated as a dropped connection.
+const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
+/// Downloads of one file cut short this many times make the file fail.
+const MAX_DOWNLOADS: u32 = 6;
+
+/// What reading a file gave.
+#[derive(Debug, Default)]
+pub struct FileRead {
+    pub records: u64,
+    pub uncompressed_bytes: u64,
+    pub compressed_bytes: u64,
+    /// Records rebuilt because a value contradicted the schema (such values became null).
+    pub rebuilt: u64,
+    /// `Records` elements that are not objects, or could not be rebuilt: not written.
+    pub dropped: u64,
+    /// Why the rest of the file was skipped, if it was.
+    pub problem: Option<String>,
+}
+
+/// The bytes around each record of a file: the RECORD envelope before, and after it the
+/// provenance columns, the end of the data object and `emitted_at`.
+pub struct Framing {
+    pub tail: Vec<u8>,
+}
+
+const HEAD: &[u8] = b"{\"type\":\"RECORD\",\"record\":{\"stream\":\"trail_events\",\"data\":";
+
+impl Framing {
+    /// `columns` are the provenance columns as a JSON object.
+    pub fn new(columns: &Value, emitted_at_millis: i64) -> Framing {
+        let text = columns.to_string();
+        let mut tail = Vec::with_capacity(text.len() + 32);
+        // The columns' members without their braces, then the record's closing brace.
+        tail.extend_from_slice(&text.as_bytes()[1..text.len() - 1]);
+        tail.extend_from_slice(b"},\"emitted_at\":");
+        tail.extend_from_slice(emitted_at_millis.to_string().as_bytes());
+        tail.extend_from_slice(b"}}\n");
+        Framing { tail }
+    }
+
+    /// Appends the RECORD line of `record` (a JSON object's bytes, one line).
+    fn write(&self, out: &mut Vec<u8>, record: &[u8]) {
+        out.extend_from_slice(HEAD);
+        let body = &record[..record.len() - 1];
+        out.extend_from_slice(body);
+        if body[1..].iter().any(|c| !c.is_ascii_whitespace()) {
+            out.push(b',');
+        }
+        out.extend_from_slice(&self.tail);
+    }
+}
+
+/// The compressed body as it arrives, read by the decoder thread.
+struct Chunks {
+    rx: mpsc::Receiver<Result<Bytes, String>>,
+    chunk: Bytes,
+    pos: usize,
+    bytes: u64,
+    /// Set when the download broke: the file must be fetched again.
+    broken: Option<String>,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Chunks {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.pos == self.chunk.len() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => {
+                    self.bytes += chunk.len() as u64;
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Some(Err(e)) => {
+                    self.broken = Some(e.clone());
+                    return Err(io::Error::other(format!("download interrupted: {e}")));
+                }
+                None => return Ok(&[]),
+            }
+        }
+        Ok(&self.chunk[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.chunk.len());
+    }
+}
+
+/// What one pass of the decoder did.
+struct Decoded {
+    read: FileRead,
+    /// Elements of `Records` passed so far (written or dropped), for a retry to skip.
+    elements: u64,
+    broken: Option<String>,
+}
+
+/// Decodes one download of a file, writing its records after the first `skip` elements.
+fn decode(
+    chunks: Chunks,
+    skip: u64,
+    shape: &Shape,
+    framing: &Framing,
+    emitter: &Emitter,
+) -> Decoded {
+    let mut splitter = RecordSplitter::new(flate2::bufread::MultiGzDecoder::new(chunks));
+    let mut read = FileRead::default();
+    let mut out = Vec::with_capacity(BATCH_BYTES + 64 * 1024);
+    let mut batch = 0u64;
+    let mut elements = 0u64;
+    let mut scratch = Vec::new();
+    let outcome = loop {
+        let element = match splitter.next(shape) {
+            Ok(Some(e)) => e,
+            Ok(None) => break None,
+            Err(problem) => break Some(problem),
+        };
+        elements += 1;
+        if elements <= skip {
+            continue;
+        }
+        match element {
+            Element::Record { bytes, fits: true } => {
+                framing.write(&mut out, bytes);
+                read.uncompressed_bytes += bytes.len() as u64;
+            }
+            Element::Record { bytes, fits: false } => {
+                read.uncompressed_bytes += bytes.len() as u64;
+                match rebuild(bytes, shape, &mut scratch) {
+                    Some(()) => {
+                        framing.write(&mut out, &scratch);
+                        read.rebuilt += 1;
+                    }
+                    None => {
+                        read.dropped += 1;
+                        continue;
+                    }
+                }
+            }
+            Element::NotAnObject => {
+                read.dropped += 1;
+                continue;
+            }
+        }
+        read.records += 1;
+        batch += 1;
+        if out.len() >= BATCH_BYTES {
+            emitter.records(NAME, &out, batch);
+            out.clear();
+            batch = 0;
+        }
+    };
+    if batch > 0 {
+        emitter.records(NAME, &out, batch);
+    }
+    let chunks = splitter.into_source().into_inner();
+    read.compressed_bytes = chunks.bytes;
+    let broken = chunks.broken;
+    if broken.is_none() {
+        read.problem = outcome.map(|p| match p {
+            FileProblem::Read(e) => format!("not a readable gzip file ({e})"),
+            other => other.to_string(),
+        });
+    }
+    Decoded {
+        read,
+        elements,
+        broken,
+    }
+}
+
+/// The slow path: parse, null what contradicts the schema, write compact.
+fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
+    let mut value: Value = serde_json::from_slice(bytes).ok()?;
+    shape.coerce(&mut value);
+    out.clear();
+    serde_json::to_writer(&mut *out, &value).ok()
+}
+
+/// Reads `key` whole: `Err` only when S3 refuses it (after retries for what may pass).
+pub async fn read_file(
+    bucket: &BucketClient,
+    key: &str,
+    shape: Arc<Shape>,
+    framing: Arc<Framing>,
+    emitter: Arc<Emitter>,
+) -> Result<FileRead, AwsFailure> {
+    let site = bucket.site("GetObject", Some(key));
+    let mut skip = 0u64;
+    let mut total = FileRead::default();
+    let mut attempt = 0;
+    loop {
+        let request = bucket.client.get_object().bucket(&bucket.bucket).key(key);
+        let response = call_with_retries(
+            &bucket.pacer,
+            RetryBudget::SYNC,
+            &site,
+            |_, _| {},
+            || request.clone().send(),
+        )
+        .await?;
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        let chunks = Chunks {
+            rx,
+            chunk: Bytes::new(),
+            pos: 0,
+            bytes: 0,
+            broken: None,
+        };
+        let (shape, framing, emitter) = (shape.clone(), framing.clone(), emitter.clone());
+        let decoder =
+            tokio::task::spawn_blocking(move || decode(chunks, skip, &shape, &framing, &emitter));
+        let mut body = response.body;
+        loop {
+            let next = match tokio::time::timeout(CHUNK_TIMEOUT, body.next()).await {
+                Ok(Some(Ok(chunk))) => Ok(chunk),
+                Ok(Some(Err(e))) => Err(crate::aws::call::root_cause(&e)),
+                Ok(None) => break,
+                Err(_) => Err(format!("no data for {}s", CHUNK_TIMEOUT.as_secs())),
+            };
+            let failed = next.is_err();
+            // The decoder stops reading once the file turns out unreadable.
+            if tx.send(next).await.is_err() || failed {
+                break;
+            }
+        }
+        drop(tx);
+        let decoded = decoder.await.map_err(|e| {
+            site.failure(AwsProblem::Other, None, format!("the decoder stopped: {e}"))
+        })?;
+        total.records += decoded.read.records;
+        total.uncompressed_bytes += decoded.read.uncompressed_bytes;
+        total.compressed_bytes += decoded.read.compressed_bytes;
+        total.rebuilt += decoded.read.rebuilt;
+        total.dropped += decoded.read.dropped;
+        total.problem = decoded.read.problem;
+        match decoded.broken {
+            None => return Ok(total),
+            Some(cause) if attempt + 1 == MAX_DOWNLOADS => {
+                // Not skipped: the file stays unread in the state, for the next sync.
+                return Err(site.failure(
+                    AwsProblem::Unreachable,
+                    None,
+                    format!("the download broke {MAX_DOWNLOADS} times (last: {cause})"),
+                ));
+            }
+            Some(_) => {
+                skip = skip.max(decoded.elements);
+                tokio::time::sleep(backoff(attempt, Duration::from_secs(10), 0.5)).await;
+                attempt += 1;
+            }
+        }
+    }
+}
