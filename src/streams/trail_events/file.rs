@@ -19,12 +19,26 @@ use crate::error::{AwsFailure, AwsProblem};
 
 /// Records are handed to the emitter in batches of about this many bytes.
 const BATCH_BYTES: usize = 256 * 1024;
-/// Chunks buffered between the download and the decoder, per file.
-const CHUNKS_IN_FLIGHT: usize = 16;
+/// Batches of chunks buffered between the download and the decoder, per file.
+const BATCHES_IN_FLIGHT: usize = 4;
+/// Chunks that have already arrived are handed over together, up to this many bytes: one
+/// wake-up of the decoder per batch rather than per network read.
+const BATCH_LIMIT: usize = 256 * 1024;
 /// A body that sends nothing for this long is treated as a dropped connection.
 const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Downloads of one file cut short this many times make the file fail.
 const MAX_DOWNLOADS: u32 = 6;
+
+/// The output of `future` if it is ready without waiting. Polling with a waker that does
+/// nothing is harmless: a pending future is dropped and the caller awaits a fresh one.
+fn ready_now<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
 
 /// What reading a file gave.
 #[derive(Debug, Default)]
@@ -75,7 +89,9 @@ impl Framing {
 
 /// The compressed body as it arrives, read by the decoder thread.
 struct Chunks {
-    rx: mpsc::Receiver<Result<Bytes, String>>,
+    rx: mpsc::Receiver<Result<Vec<Bytes>, String>>,
+    /// The current batch, reversed: the next chunk is last.
+    batch: Vec<Bytes>,
     chunk: Bytes,
     pos: usize,
     bytes: u64,
@@ -96,11 +112,16 @@ impl Read for Chunks {
 impl BufRead for Chunks {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos == self.chunk.len() {
+            if let Some(chunk) = self.batch.pop() {
+                self.bytes += chunk.len() as u64;
+                self.chunk = chunk;
+                self.pos = 0;
+                continue;
+            }
             match self.rx.blocking_recv() {
-                Some(Ok(chunk)) => {
-                    self.bytes += chunk.len() as u64;
-                    self.chunk = chunk;
-                    self.pos = 0;
+                Some(Ok(mut batch)) => {
+                    batch.reverse();
+                    self.batch = batch;
                 }
                 Some(Err(e)) => {
                     self.broken = Some(e.clone());
@@ -116,6 +137,15 @@ impl BufRead for Chunks {
         self.pos = (self.pos + n).min(self.chunk.len());
     }
 }
+
+thread_local! {
+    /// The window and output buffer of the last file decoded on this thread: allocating them
+    /// afresh for every file costs page faults and zeroing.
+    static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Buffers grown beyond this (by a huge record) are not kept.
+const KEPT_BUFFER: usize = 4 * 1024 * 1024;
 
 /// What one pass of the decoder did.
 struct Decoded {
@@ -133,9 +163,12 @@ fn decode(
     framing: &Framing,
     emitter: &Emitter,
 ) -> Decoded {
-    let mut splitter = RecordSplitter::new(flate2::bufread::MultiGzDecoder::new(chunks));
+    let (window, mut out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    let mut splitter =
+        RecordSplitter::with_window(flate2::bufread::MultiGzDecoder::new(chunks), window);
     let mut read = FileRead::default();
-    let mut out = Vec::with_capacity(BATCH_BYTES + 64 * 1024);
+    out.clear();
+    out.reserve(BATCH_BYTES + 64 * 1024);
     let mut batch = 0u64;
     let mut elements = 0u64;
     let mut scratch = Vec::new();
@@ -183,7 +216,11 @@ fn decode(
     if batch > 0 {
         emitter.records(NAME, &out, batch);
     }
-    let chunks = splitter.into_source().into_inner();
+    let (decoder, window) = splitter.into_parts();
+    if window.len() <= KEPT_BUFFER && out.capacity() <= KEPT_BUFFER {
+        BUFFERS.with(|b| *b.borrow_mut() = (window, out));
+    }
+    let chunks = decoder.into_inner();
     read.compressed_bytes = chunks.bytes;
     let broken = chunks.broken;
     if broken.is_none() {
@@ -229,9 +266,10 @@ pub async fn read_file(
             || request.clone().send(),
         )
         .await?;
-        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
         let chunks = Chunks {
             rx,
+            batch: Vec::new(),
             chunk: Bytes::new(),
             pos: 0,
             bytes: 0,
@@ -241,17 +279,48 @@ pub async fn read_file(
         let decoder =
             tokio::task::spawn_blocking(move || decode(chunks, skip, &shape, &framing, &emitter));
         let mut body = response.body;
+        let broken = |e: &(dyn std::error::Error + 'static)| crate::aws::call::root_cause(e);
         loop {
-            let next = match tokio::time::timeout(CHUNK_TIMEOUT, body.next()).await {
-                Ok(Some(Ok(chunk))) => Ok(chunk),
-                Ok(Some(Err(e))) => Err(crate::aws::call::root_cause(&e)),
+            let first = match tokio::time::timeout(CHUNK_TIMEOUT, body.next()).await {
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(Some(Err(e))) => {
+                    let _ = tx.send(Err(broken(&e))).await;
+                    break;
+                }
                 Ok(None) => break,
-                Err(_) => Err(format!("no data for {}s", CHUNK_TIMEOUT.as_secs())),
+                Err(_) => {
+                    let _ = tx
+                        .send(Err(format!("no data for {}s", CHUNK_TIMEOUT.as_secs())))
+                        .await;
+                    break;
+                }
             };
-            let failed = next.is_err();
+            let mut size = first.len();
+            let mut batch = vec![first];
+            // What ended the batch early: the end of the body (Ok) or a broken download.
+            let mut ended: Option<Result<(), String>> = None;
+            while size < BATCH_LIMIT && ended.is_none() {
+                match ready_now(body.next()) {
+                    Some(Some(Ok(chunk))) => {
+                        size += chunk.len();
+                        batch.push(chunk);
+                    }
+                    Some(Some(Err(e))) => ended = Some(Err(broken(&e))),
+                    Some(None) => ended = Some(Ok(())),
+                    None => break,
+                }
+            }
             // The decoder stops reading once the file turns out unreadable.
-            if tx.send(next).await.is_err() || failed {
+            if tx.send(Ok(batch)).await.is_err() {
                 break;
+            }
+            match ended {
+                None => {}
+                Some(Ok(())) => break,
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(e)).await;
+                    break;
+                }
             }
         }
         drop(tx);

@@ -102,9 +102,10 @@ impl TrailState {
     }
 }
 
-/// Files read at once: enough to keep every core decoding while others download.
+/// Files read at once. A GET waits tens of milliseconds for its first byte and CloudTrail
+/// files are small, so many downloads must overlap to keep every core decoding.
 fn concurrent_files() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+    (std::thread::available_parallelism().map_or(2, |n| n.get()) * 8).clamp(16, 64)
 }
 
 /// Listed files waiting to be read, at most; listing pauses beyond.

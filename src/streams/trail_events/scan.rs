@@ -55,12 +55,21 @@ impl Shape {
         }
     }
 
+    #[inline]
     fn member(&self, key: &[u8]) -> &Shape {
         match self {
-            Shape::Object(members) => members
-                .iter()
-                .find(|(name, _)| name.len() == key.len() && name.as_bytes() == key)
-                .map_or(&Shape::Any, |(_, s)| s),
+            Shape::Object(members) => {
+                // Compare lengths and first bytes before whole names: most names differ there.
+                let first = key.first().copied();
+                members
+                    .iter()
+                    .find(|(name, _)| {
+                        name.len() == key.len()
+                            && name.as_bytes().first().copied() == first
+                            && name.as_bytes() == key
+                    })
+                    .map_or(&Shape::Any, |(_, s)| s)
+            }
             _ => &Shape::Any,
         }
     }
@@ -146,15 +155,16 @@ const MAX_DEPTH: usize = 128;
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any of the 8 bytes in `w` is a quote, a backslash or a control character: the only
-/// bytes a string scan must stop at.
+/// The high bit of each byte of `w` that is a quote, a backslash or a control character (the
+/// only bytes a string scan stops at). Bits above the lowest may be false positives, the lowest
+/// is exact: it marks the first such byte.
 #[inline]
-fn has_string_special(w: u64) -> bool {
+fn string_specials(w: u64) -> u64 {
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
     let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
     let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
-    (quote | backslash | control) != 0
+    quote | backslash | control
 }
 
 /// A scan over one buffer.
@@ -201,38 +211,46 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string from its opening quote; returns whether it held an escape.
+    #[inline]
     fn string(&mut self) -> Result<bool, Stop> {
-        self.i += 1;
+        let b = self.b;
+        let mut i = self.i + 1;
         let mut escaped = false;
         loop {
-            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-                let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-                if has_string_special(word) {
+            // Eight bytes at a time, straight to the first byte that needs a look.
+            while let Some(chunk) = b.get(i..i + 8) {
+                let specials =
+                    string_specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+                if specials != 0 {
+                    i += (specials.trailing_zeros() / 8) as usize;
                     break;
                 }
-                self.i += 8;
+                i += 8;
             }
-            match self.peek()? {
-                b'"' => {
-                    self.i += 1;
+            match b.get(i) {
+                None => return Err(Stop::Incomplete),
+                Some(b'"') => {
+                    self.i = i + 1;
                     return Ok(escaped);
                 }
-                b'\\' => {
+                Some(b'\\') => {
                     escaped = true;
-                    match *self.b.get(self.i + 1).ok_or(Stop::Incomplete)? {
-                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                    match *b.get(i + 1).ok_or(Stop::Incomplete)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
                         b'u' => {
-                            let hex = self.b.get(self.i + 2..self.i + 6).ok_or(Stop::Incomplete)?;
+                            let hex = b.get(i + 2..i + 6).ok_or(Stop::Incomplete)?;
                             if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return Err(self.invalid("a bad \\u escape"));
+                                return Err(Stop::Invalid("a bad \\u escape", i));
                             }
-                            self.i += 6;
+                            i += 6;
                         }
-                        _ => return Err(self.invalid("a bad escape")),
+                        _ => return Err(Stop::Invalid("a bad escape", i)),
                     }
                 }
-                c if c < 0x20 => return Err(self.invalid("a control character in a string")),
-                _ => self.i += 1,
+                Some(c) if *c < 0x20 => {
+                    return Err(Stop::Invalid("a control character in a string", i))
+                }
+                Some(_) => i += 1,
             }
         }
     }
@@ -469,9 +487,17 @@ const MAX_WINDOW: usize = 64 * 1024 * 1024;
 
 impl<R: Read> RecordSplitter<R> {
     pub fn new(source: R) -> Self {
+        RecordSplitter::with_window(source, Vec::new())
+    }
+
+    /// Reuses `window` (of an earlier splitter) for the bytes in memory.
+    pub fn with_window(source: R, mut window: Vec<u8>) -> Self {
+        if window.len() < INITIAL_WINDOW {
+            window.resize(INITIAL_WINDOW, 0);
+        }
         RecordSplitter {
             source,
-            buf: vec![0; INITIAL_WINDOW],
+            buf: window,
             start: 0,
             end: 0,
             consumed: 0,
@@ -481,8 +507,9 @@ impl<R: Read> RecordSplitter<R> {
         }
     }
 
-    pub fn into_source(self) -> R {
-        self.source
+    /// The source and the window, for another file.
+    pub fn into_parts(self) -> (R, Vec<u8>) {
+        (self.source, self.buf)
     }
 
     /// Makes room and reads more; Ok(false) at the end of the source.
@@ -831,10 +858,15 @@ mod tests {
             for special in [b'"', b'\\', 0x00, 0x1f] {
                 let mut word = [b'a'; 8];
                 word[lane] = special;
-                assert!(has_string_special(u64::from_le_bytes(word)));
+                let found = string_specials(u64::from_le_bytes(word));
+                assert_eq!(found.trailing_zeros() / 8, lane as u32);
+                // Specials after the first do not move it.
+                word[7] = b'"';
+                let found = string_specials(u64::from_le_bytes(word));
+                assert_eq!(found.trailing_zeros() / 8, lane as u32);
             }
         }
-        assert!(!has_string_special(u64::from_le_bytes(*b"ab\xc3\xa9 ~/!")));
+        assert_eq!(string_specials(u64::from_le_bytes(*b"ab\xc3\xa9 ~/!")), 0);
     }
 
     fn json_value() -> impl Strategy<Value = Value> {
