@@ -486,10 +486,6 @@ const INITIAL_WINDOW: usize = 256 * 1024;
 const MAX_WINDOW: usize = 64 * 1024 * 1024;
 
 impl<R: Read> RecordSplitter<R> {
-    pub fn new(source: R) -> Self {
-        RecordSplitter::with_window(source, Vec::new())
-    }
-
     /// Reuses `window` (of an earlier splitter) for the bytes in memory.
     pub fn with_window(source: R, mut window: Vec<u8>) -> Self {
         if window.len() < INITIAL_WINDOW {
@@ -728,7 +724,7 @@ mod tests {
 
     fn split(text: &[u8], piece: usize) -> Result<Vec<(String, bool)>, FileProblem> {
         let shape = shape();
-        let mut s = RecordSplitter::new(Trickle(text, piece));
+        let mut s = RecordSplitter::with_window(Trickle(text, piece), Vec::new());
         let mut out = Vec::new();
         while let Some(e) = s.next(&shape)? {
             match e {
