@@ -183,7 +183,8 @@ fn problem_of(code: Option<&str>, status: u16) -> AwsProblem {
         "UnrecognizedClientException"
         | "InvalidClientTokenId"
         | "MissingAuthenticationTokenException" => AwsProblem::UnknownAccessKey,
-        "InvalidAccessKeyId" => AwsProblem::UnknownAccessKey,
+        // NotSignedUp: S3's answer (s3s's too) to keys it does not know for the service.
+        "InvalidAccessKeyId" | "NotSignedUp" => AwsProblem::UnknownAccessKey,
         "InvalidSignatureException" | "SignatureDoesNotMatch" => AwsProblem::WrongSecret,
         "NoSuchBucket" | "NoSuchKey" => AwsProblem::NotFound,
         "PermanentRedirect"

@@ -6,6 +6,8 @@ mod incremental;
 mod insights;
 mod protocol;
 mod read;
+mod s3;
 mod secrets;
 mod support;
+mod trail_events;
 mod trails;

@@ -222,9 +222,16 @@ fn decode(
     }
     let chunks = decoder.into_inner();
     read.compressed_bytes = chunks.bytes;
-    let broken = chunks.broken;
+    let broken = chunks.broken.clone();
     if broken.is_none() {
         read.problem = outcome.map(|p| match p {
+            FileProblem::Read(_) if chunks.bytes == 0 => "the file is empty (0 bytes)".into(),
+            FileProblem::Read(e)
+                if e.kind() == io::ErrorKind::UnexpectedEof
+                    || e.to_string().contains("incomplete") =>
+            {
+                format!("the gzip data ends early (truncated: {e})")
+            }
             FileProblem::Read(e) => format!("not a readable gzip file ({e})"),
             other => other.to_string(),
         });

@@ -1,0 +1,148 @@
+//! A real S3-compatible server for the `trail_events` tests: s3s-fs (installed by
+//! scripts/test.sh into .tools/) serving a scratch directory, seeded with generated CloudTrail
+//! log files in the real key layout.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cloudtrail_emulator::trail_logs::{put_object, write_corpus, CorpusSpec, CorpusSummary};
+use serde_json::{json, Value};
+
+use crate::support::Env;
+
+pub const KEY_ID: &str = "AKIAS3LOCALTEST00001";
+pub const SECRET: &str = "s3-local-secret/0000000000000000000000";
+pub const BUCKET: &str = "trail-logs";
+/// The stream under test.
+pub const TRAIL_EVENTS: &str = "trail_events";
+
+fn s3s_fs() -> PathBuf {
+    if let Ok(p) = std::env::var("S3S_FS_BIN") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/s3s-fs");
+    assert!(
+        p.exists(),
+        "{} is missing: scripts/test.sh installs it (cargo install s3s-fs --version 0.14.1 --features binary --root .tools), or set S3S_FS_BIN",
+        p.display()
+    );
+    p
+}
+
+/// An s3s-fs process serving `root`, where `root/<bucket>/<key>` is an object.
+pub struct S3Server {
+    pub endpoint: String,
+    pub root: tempfile::TempDir,
+    child: Child,
+}
+
+impl S3Server {
+    pub fn start() -> S3Server {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join(BUCKET)).unwrap();
+        // A free port: bound, released, then given to the server (retried if taken meanwhile).
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new(s3s_fs())
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--access-key", KEY_ID, "--secret-key", SECRET])
+                .arg(root.path())
+                .env("RUST_LOG", "error")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("s3s-fs starts");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return S3Server {
+                        endpoint: format!("http://127.0.0.1:{port}"),
+                        root,
+                        child,
+                    };
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+        }
+        panic!("s3s-fs did not start");
+    }
+
+    /// Writes a generated corpus into the bucket.
+    pub fn seed(&self, spec: &CorpusSpec) -> CorpusSummary {
+        write_corpus(self.root.path(), spec).unwrap()
+    }
+
+    pub fn put(&self, key: &str, body: &[u8]) {
+        put_object(self.root.path(), BUCKET, key, body).unwrap();
+    }
+
+    /// A config reading this bucket with its own keys, merged with `extra` (a `trail_logs`
+    /// member of `extra` is merged into `trail_logs`).
+    pub fn config(&self, env: &Env, extra: Value) -> PathBuf {
+        let mut logs = json!({
+            "bucket": BUCKET,
+            "endpoint_url": self.endpoint,
+            "aws_key_id": KEY_ID,
+            "aws_secret_key": SECRET,
+        });
+        let mut top = extra.clone();
+        if let Some(more) = top.as_object_mut().unwrap().remove("trail_logs") {
+            for (k, v) in more.as_object().unwrap() {
+                if v.is_null() {
+                    logs.as_object_mut().unwrap().remove(k);
+                } else {
+                    logs[k] = v.clone();
+                }
+            }
+        }
+        top["trail_logs"] = logs;
+        env.config(top)
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The generator's defaults with `files` files of `events` events per account-region.
+pub fn spec(accounts: &[&str], regions: &[&str], files: usize, events: usize) -> CorpusSpec {
+    CorpusSpec {
+        bucket: BUCKET.into(),
+        accounts: accounts.iter().map(|a| a.to_string()).collect(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        files_per_prefix: files,
+        events_per_file: events,
+        ..CorpusSpec::default()
+    }
+}
+
+/// Every event id a corpus holds.
+pub fn corpus_ids(summary: &CorpusSummary) -> Vec<String> {
+    summary
+        .files
+        .iter()
+        .flat_map(|(_, ids)| ids.iter().cloned())
+        .collect()
+}
+
+/// The `eventID`s of a run's trail_events records.
+pub fn event_ids(run: &crate::support::Run) -> Vec<String> {
+    run.of_type("RECORD")
+        .iter()
+        .filter(|m| m["record"]["stream"] == TRAIL_EVENTS)
+        .map(|m| m["record"]["data"]["eventID"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -1,0 +1,519 @@
+//! `trail_events` through the real binary and the real aws-sdk-s3 against s3s-fs: layouts
+//! (organization and plain), digest and Insights files, broken files, filters, incremental
+//! syncs with late files, kill -9, and the errors a person must fix.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::time::Duration;
+
+use cloudtrail_emulator::records::Rng;
+use cloudtrail_emulator::trail_logs::{gzip, log_file, CorpusSpec};
+use serde_json::{json, Value};
+
+use crate::s3::*;
+use crate::support::*;
+
+const ORG: &str = "o-a1b2c3d4e5";
+
+fn read(env: &Env, config: &std::path::Path, state: Option<&Value>) -> Run {
+    let run = env.read_streams(config, &[TRAIL_EVENTS], "incremental", state);
+    run.assert_protocol();
+    run
+}
+
+#[test]
+fn discover_offers_trail_events_only_when_trail_logs_is_set() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let names = |config: &std::path::Path| -> Vec<Value> {
+        let run = exec(&["discover", "--config", &path(config)], &[]);
+        assert_eq!(run.code, Some(0), "{}", run.stdout);
+        run.of_type("CATALOG")[0]["catalog"]["streams"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let without = names(&env.config(json!({})));
+    assert!(without.iter().all(|s| s["name"] != TRAIL_EVENTS));
+    let with = names(&s3.config(&env, json!({})));
+    let stream = with.iter().find(|s| s["name"] == TRAIL_EVENTS).unwrap();
+    assert_eq!(stream["source_defined_primary_key"], json!([["eventID"]]));
+    assert_eq!(stream["default_cursor_field"], json!(["logFileKey"]));
+    assert_eq!(
+        stream["json_schema"]["properties"]["eventTime"]["format"],
+        "date-time"
+    );
+}
+
+#[test]
+fn every_event_of_organization_and_account_folders_is_read_once_with_its_provenance() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let org = s3.seed(&CorpusSpec {
+        organization_id: Some(ORG.into()),
+        prefix: "security/trail".into(),
+        large_fraction: 0.02,
+        ..spec(
+            &["111122223333", "444455556666"],
+            &["us-east-1", "eu-west-1"],
+            6,
+            40,
+        )
+    });
+    let plain = s3.seed(&CorpusSpec {
+        prefix: "security/trail".into(),
+        seed: 2,
+        ..spec(&["777788889999"], &["ap-southeast-2"], 4, 25)
+    });
+    // A 250 KB record, near CloudTrail's limit.
+    let mut rng = Rng::new(5);
+    let mut big = log_file(
+        &mut rng,
+        "security/trail",
+        None,
+        "777788889999",
+        "ap-southeast-2",
+        1_764_100_000,
+        3,
+        1.0,
+    );
+    let text = format!(
+        "{{\"Records\":[{{\"eventID\":\"big-one\",\"eventTime\":\"2025-11-25T19:46:00Z\",\"requestParameters\":{{\"policyDocument\":\"{}\"}}}}]}}",
+        "x".repeat(250_000)
+    );
+    big.body = gzip(text.as_bytes());
+    s3.put(&big.key, &big.body);
+    assert!(
+        org.other_files > 0,
+        "digest and Insights files are in the bucket"
+    );
+
+    let config = s3.config(&env, json!({"trail_logs": {"prefix": "/security/trail/"}}));
+    let run = read(&env, &config, None);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_eq!(
+        run.statuses(TRAIL_EVENTS),
+        ["STARTED", "RUNNING", "COMPLETE"]
+    );
+    let ids = event_ids(&run);
+    assert_unique(&ids);
+    let mut expected: HashSet<String> = id_set(&corpus_ids(&org));
+    expected.extend(corpus_ids(&plain));
+    expected.insert("big-one".into());
+    assert_same_ids(&id_set(&ids), &expected);
+
+    let records: Vec<&Value> = run.records();
+    let by_id = |id: &str| *records.iter().find(|r| r["eventID"] == id).unwrap();
+    let (key, file_ids) = &org.files[0];
+    let r = by_id(&file_ids[0]);
+    assert_eq!(r["logFileKey"], key.as_str());
+    assert_eq!(r["logFileBucket"], BUCKET);
+    assert_eq!(r["logFileOrganizationId"], ORG);
+    assert!(key.contains(&format!(
+        "/{}/CloudTrail/{}/",
+        r["logFileAccountId"].as_str().unwrap(),
+        r["logFileRegion"].as_str().unwrap()
+    )));
+    assert_eq!(r["recipientAccountId"], r["logFileAccountId"]);
+    let p = by_id(&plain.files[0].1[0]);
+    assert_eq!(p["logFileOrganizationId"], Value::Null);
+    assert_eq!(p["logFileAccountId"], "777788889999");
+    assert!(
+        by_id("big-one")["requestParameters"]["policyDocument"]
+            .as_str()
+            .unwrap()
+            .len()
+            == 250_000
+    );
+    // Native names and shapes: polymorphic fields stay whatever JSON they were.
+    assert!(records
+        .iter()
+        .any(|r| r["eventCategory"] == "Data" && r["additionalEventData"].is_object()));
+    assert!(records.iter().any(|r| r["requestParameters"].is_string()));
+    assert!(records.iter().any(|r| r["requestParameters"].is_object()));
+    assert!(records.iter().all(|r| r.get("digestStartTime").is_none()));
+    assert!(records
+        .iter()
+        .all(|r| r["eventType"] != "AwsCloudTrailInsight"));
+}
+
+#[test]
+fn broken_files_are_reported_by_key_and_skipped_without_losing_the_others() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let good = s3.seed(&spec(&["111122223333"], &["us-east-1"], 5, 20));
+    let folder = "AWSLogs/111122223333/CloudTrail/us-east-1/2025/11/24/";
+    let name = |i: u32| {
+        format!(
+            "{folder}111122223333_CloudTrail_us-east-1_20251124T17{i:02}Z_broken{i:010}.json.gz"
+        )
+    };
+    let valid = gzip(
+        br#"{"Records":[{"eventID":"t1","readOnly":true},{"eventID":"t2","readOnly":false}]}"#,
+    );
+    let cases: Vec<(String, Vec<u8>, &str)> = vec![
+        (name(1), vec![], "empty"),
+        (name(2), valid[..valid.len() / 2].to_vec(), "truncated"),
+        (name(3), b"not gzip at all".to_vec(), "gzip"),
+        (name(4), gzip(b"{\"Records\": [{\"eventID\": \"c1\"}, {\"eventID\": tru}]}"), "not valid JSON"),
+        (name(5), gzip(br#"{"digestStartTime":"x","logFiles":[]}"#), "no Records"),
+        (
+            name(6),
+            gzip(b"{\"Records\":[{\"eventID\":\"odd-1\",\"readOnly\":\"yes\",\"eventTime\":\"yesterday\"},\n{\"eventID\":\n\"odd-2\"}, 5]}"),
+            "not event objects",
+        ),
+    ];
+    for (key, body, _) in &cases {
+        s3.put(key, body);
+    }
+    let run = read(&env, &s3.config(&env, json!({})), None);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let logs = run.logs().join("\n");
+    for (key, _, what) in &cases[..5] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains(key.as_str()) && l.contains(what)),
+            "no warning naming {key} ({what}):\n{logs}"
+        );
+    }
+    assert!(logs.contains("unexpected type, written as null"), "{logs}");
+    let ids = event_ids(&run);
+    assert_unique(&ids);
+    let mut expected = id_set(&corpus_ids(&good));
+    expected.extend(["c1".to_string(), "odd-1".into(), "odd-2".into()]);
+    assert_same_ids(&id_set(&ids), &expected);
+    let odd = run
+        .records()
+        .into_iter()
+        .find(|r| r["eventID"] == "odd-1")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        odd["readOnly"],
+        Value::Null,
+        "a value of the wrong type becomes null"
+    );
+    assert_eq!(odd["eventTime"], Value::Null);
+    // Skipped files are not read again.
+    let again = read(&env, &s3.config(&env, json!({})), Some(&run.last_state()));
+    assert_eq!(event_ids(&again).len(), 0);
+}
+
+#[test]
+fn two_syncs_read_every_event_once_and_a_late_file_inside_the_lookback_too() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let base = spec(&["111122223333"], &["us-east-1", "eu-west-1"], 12, 30);
+    let first_files = s3.seed(&base);
+    let config = s3.config(
+        &env,
+        json!({"trail_logs": {"late_file_lookback_minutes": 30}}),
+    );
+    let first = read(&env, &config, None);
+    assert_eq!(first.code, Some(0), "{}", first.stdout);
+    let state = first.last_state();
+    let folders = &state[0]["stream"]["stream_state"]["folders"];
+    assert_eq!(folders.as_object().unwrap().len(), 2, "{state}");
+
+    // Later deliveries, one file delivered late (stamped 20 minutes before the newest file
+    // read: inside the lookback) and one very late (3 hours before: outside it).
+    let newest = base.start + 11 * base.delivery_interval_secs;
+    let more = s3.seed(&CorpusSpec {
+        start: newest + base.delivery_interval_secs,
+        files_per_prefix: 5,
+        seed: 9,
+        ..base.clone()
+    });
+    let mut rng = Rng::new(77);
+    let late = log_file(
+        &mut rng,
+        "",
+        None,
+        "111122223333",
+        "us-east-1",
+        newest - 20 * 60,
+        15,
+        0.0,
+    );
+    let too_late = log_file(
+        &mut rng,
+        "",
+        None,
+        "111122223333",
+        "us-east-1",
+        newest - 3 * 3600,
+        15,
+        0.0,
+    );
+    s3.put(&late.key, &late.body);
+    s3.put(&too_late.key, &too_late.body);
+
+    let second = read(&env, &config, Some(&state));
+    assert_eq!(second.code, Some(0), "{}", second.stdout);
+    let third = read(&env, &config, Some(&second.last_state()));
+    assert_eq!(event_ids(&third).len(), 0, "a third sync finds nothing new");
+
+    let mut all = event_ids(&first);
+    all.extend(event_ids(&second));
+    assert_unique(&all);
+    let mut expected = id_set(&corpus_ids(&first_files));
+    expected.extend(corpus_ids(&more));
+    expected.extend(late.event_ids.iter().cloned());
+    assert_same_ids(&id_set(&all), &expected);
+    assert!(id_set(&event_ids(&second)).is_superset(&id_set(&late.event_ids)));
+}
+
+#[test]
+fn filters_and_start_date_narrow_what_is_read() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    s3.seed(&CorpusSpec {
+        organization_id: Some(ORG.into()),
+        ..spec(
+            &["111122223333", "444455556666"],
+            &["us-east-1", "eu-west-1"],
+            3,
+            5,
+        )
+    });
+    s3.seed(&CorpusSpec {
+        seed: 3,
+        ..spec(&["777788889999"], &["us-east-1"], 3, 5)
+    });
+    // A second day of deliveries in one folder.
+    let next_day = s3.seed(&CorpusSpec {
+        start: CorpusSpec::default().start + 86_400,
+        seed: 4,
+        ..spec(&["777788889999"], &["us-east-1"], 2, 5)
+    });
+    let values = |run: &Run, field: &str| -> HashSet<String> {
+        run.records()
+            .iter()
+            .map(|r| r[field].as_str().unwrap_or("-").to_string())
+            .collect()
+    };
+    let run = read(&env, &s3.config(&env, json!({"trail_logs": {"accounts": ["444455556666", "777788889999"], "regions": ["us-east-1"]}})), None);
+    assert_eq!(
+        values(&run, "logFileAccountId"),
+        HashSet::from(["444455556666".into(), "777788889999".into()])
+    );
+    assert_eq!(
+        values(&run, "logFileRegion"),
+        HashSet::from(["us-east-1".into()])
+    );
+    let run = read(
+        &env,
+        &s3.config(&env, json!({"trail_logs": {"organization_ids": [ORG]}})),
+        None,
+    );
+    assert_eq!(
+        values(&run, "logFileOrganizationId"),
+        HashSet::from([ORG.to_string()])
+    );
+    assert_eq!(values(&run, "logFileAccountId").len(), 2);
+    let day = cloudtrail_emulator::records::iso8601(CorpusSpec::default().start + 86_400)[..10]
+        .to_string();
+    let run = read(
+        &env,
+        &s3.config(
+            &env,
+            json!({"trail_logs": {"start_date": day, "accounts": ["777788889999"]}}),
+        ),
+        None,
+    );
+    assert_same_ids(&id_set(&event_ids(&run)), &id_set(&corpus_ids(&next_day)));
+}
+
+#[test]
+fn the_sdk_endpoint_variable_and_the_top_level_credentials_are_enough() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let corpus = s3.seed(&spec(&["111122223333"], &["us-east-1"], 2, 10));
+    let config = env.config(json!({
+        "aws_key_id": KEY_ID, "aws_secret_key": SECRET,
+        "trail_logs": {"bucket": BUCKET}
+    }));
+    let catalog = env.file(
+        "catalog.json",
+        &catalog_json(&[TRAIL_EVENTS], "incremental").to_string(),
+    );
+    let run = exec(
+        &[
+            "read",
+            "--config",
+            &path(&config),
+            "--catalog",
+            &path(&catalog),
+        ],
+        &[("AWS_ENDPOINT_URL_S3", &s3.endpoint)],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_same_ids(&id_set(&event_ids(&run)), &id_set(&corpus_ids(&corpus)));
+}
+
+#[test]
+fn check_and_read_name_what_to_fix_in_trail_logs() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    s3.seed(&spec(&["111122223333"], &["us-east-1"], 1, 3));
+    let (status, message) = env
+        .check(&s3.config(&env, json!({})), &[])
+        .connection_status();
+    assert_eq!(status, "SUCCEEDED", "{message}");
+    assert!(
+        message.contains("trail_events: s3://trail-logs/AWSLogs/ is readable"),
+        "{message}"
+    );
+
+    for (extra, words) in [
+        (
+            json!({"trail_logs": {"bucket": "no-such-bucket"}}),
+            "check trail_logs.bucket",
+        ),
+        (
+            json!({"trail_logs": {"aws_secret_key": "wrong"}}),
+            "aws_secret_key",
+        ),
+        (
+            json!({"trail_logs": {"aws_key_id": "AKIAUNKNOWN000000000"}}),
+            "trail_logs",
+        ),
+    ] {
+        let config = s3.config(&env, extra.clone());
+        let (status, message) = env.check(&config, &[]).connection_status();
+        assert_eq!(status, "FAILED", "{extra}: {message}");
+        assert!(message.contains(words), "{extra}: {message}");
+        assert!(!message.contains(SECRET));
+        let run = read(&env, &config, None);
+        assert_eq!(run.code, Some(1), "{extra}: {}", run.stdout);
+        let errors = run.errors();
+        assert_eq!(
+            errors[0]["failure_type"], "config_error",
+            "{extra}: {}",
+            run.stdout
+        );
+        assert_eq!(errors[0]["stream_descriptor"]["name"], TRAIL_EVENTS);
+        assert!(!run.stdout.contains(SECRET) && !run.stdout.contains("wrong\""));
+    }
+
+    for (extra, words) in [
+        (
+            json!({"trail_logs": {"bucket": "s3://x/y"}}),
+            "trail_logs.bucket",
+        ),
+        (
+            json!({"trail_logs": {"accounts": ["12"]}}),
+            "trail_logs.accounts",
+        ),
+        (
+            json!({"trail_logs": {"aws_secret_key": null}}),
+            "trail_logs.aws_secret_key is missing",
+        ),
+        (
+            json!({"trail_logs": {"prefix": "x/AWSLogs"}}),
+            "before AWSLogs",
+        ),
+        (
+            json!({"trail_logs": {"start_date": "2025-02-30"}}),
+            "trail_logs.start_date",
+        ),
+    ] {
+        let (status, message) = env
+            .check(&s3.config(&env, extra.clone()), &[])
+            .connection_status();
+        assert_eq!(status, "FAILED", "{extra}");
+        assert!(message.contains(words), "{extra}: {message}");
+    }
+}
+
+/// Reads trail_events and kills the process after `kill_after`; returns the event ids and the
+/// last state seen, and whether it completed.
+fn read_and_kill(
+    env: &Env,
+    config: &std::path::Path,
+    state: Option<&Value>,
+    kill_after: Duration,
+) -> (Vec<String>, Option<Value>, bool) {
+    let catalog = env.file(
+        "catalog.json",
+        &catalog_json(&[TRAIL_EVENTS], "incremental").to_string(),
+    );
+    let mut args = vec![
+        "read".to_string(),
+        "--config".into(),
+        path(config),
+        "--catalog".into(),
+        path(&catalog),
+    ];
+    if let Some(s) = state {
+        args.push("--state".into());
+        args.push(path(&env.file("state.json", &s.to_string())));
+    }
+    let mut child = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stdout = child.stdout.take().unwrap();
+    let pid = child.id();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(kill_after);
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    });
+    let (mut ids, mut last_state) = (vec![], None);
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let Ok(m) = serde_json::from_str::<Value>(&line) else {
+            break;
+        }; // cut by the kill
+        match m["type"].as_str() {
+            Some("RECORD") => {
+                ids.push(m["record"]["data"]["eventID"].as_str().unwrap().to_string())
+            }
+            Some("STATE") => last_state = Some(json!([m["state"]])),
+            _ => {}
+        }
+    }
+    let status = child.wait().unwrap();
+    killer.join().unwrap();
+    (ids, last_state, status.success())
+}
+
+#[test]
+fn kill_9_at_any_moment_then_resume_loses_nothing() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let corpus = s3.seed(&spec(
+        &["111122223333", "444455556666"],
+        &["us-east-1", "eu-west-1"],
+        250,
+        60,
+    ));
+    let config = s3.config(&env, json!({}));
+    let (mut seen, mut state, mut kills) = (vec![], None, 0);
+    let mut rng = Rng::new(11);
+    for run in 0.. {
+        assert!(run < 60, "the syncs never completed");
+        let delay = Duration::from_millis(20 + rng.below(600));
+        let (ids, last, completed) = read_and_kill(&env, &config, state.as_ref(), delay);
+        seen.extend(ids);
+        if last.is_some() {
+            state = last;
+        }
+        if completed {
+            break;
+        }
+        kills += 1;
+    }
+    assert!(
+        kills >= 5,
+        "only {kills} kills: the corpus is read too fast to interrupt"
+    );
+    let expected = id_set(&corpus_ids(&corpus));
+    let got = id_set(&seen);
+    assert_same_ids(&got, &expected);
+    eprintln!(
+        "trail_events kill -9 x{kills}: {} records for {} events ({} re-emitted)",
+        seen.len(),
+        expected.len(),
+        seen.len() - got.len()
+    );
+}
