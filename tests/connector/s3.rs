@@ -73,6 +73,7 @@ impl S3Server {
                 std::thread::sleep(Duration::from_millis(20));
             }
             let _ = child.kill();
+            let _ = child.wait();
         }
         panic!("s3s-fs did not start");
     }

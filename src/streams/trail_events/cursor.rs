@@ -2,7 +2,7 @@
 //! listed file is read, the files read since (out of order, or late) within the lookback, and
 //! the key the next listing starts after. Keys are relative to the folder.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
@@ -16,6 +16,9 @@ pub struct FolderCursor {
     /// Files read whose key is at or after the lookback floor of `after` (files above `after`
     /// included): the next listing starts at the floor and skips these.
     pub done: BTreeSet<String>,
+    /// Files being read when the state was written, with how many `Records` elements were
+    /// already written: a resumed sync skips those.
+    pub partial: BTreeMap<String, u64>,
 }
 
 /// The delivery time in a log file's name (`…_CloudTrail_<region>_YYYYMMDDTHHmmZ_…`), as epoch
@@ -81,7 +84,11 @@ impl FolderCursor {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({"after": self.after, "done": self.done})
+        let mut v = json!({"after": self.after, "done": self.done});
+        if !self.partial.is_empty() {
+            v["partial"] = json!(self.partial);
+        }
+        v
     }
 
     pub fn from_json(v: &Value) -> Result<FolderCursor, String> {
@@ -103,7 +110,23 @@ impl FolderCursor {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err("'done' is not a list".into()),
         };
-        Ok(FolderCursor { after, done })
+        let partial = match obj.get("partial") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(files)) => files
+                .iter()
+                .map(|(k, n)| {
+                    n.as_u64()
+                        .map(|n| (k.clone(), n))
+                        .ok_or("'partial' holds a count that is not a whole number")
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err("'partial' is not an object".into()),
+        };
+        Ok(FolderCursor {
+            after,
+            done,
+            partial,
+        })
     }
 }
 
@@ -128,21 +151,30 @@ impl FolderProgress {
         }
     }
 
-    /// A listed key, in listing (ascending) order; returns whether it must be read.
-    pub fn listed(&mut self, key: &str) -> bool {
+    /// A listed key, in listing (ascending) order; returns `None` when it was read already,
+    /// else how many of its `Records` elements a previous sync wrote.
+    pub fn listed(&mut self, key: &str) -> Option<u64> {
         if self.cursor.is_done(key) {
             self.seen.insert(key.to_string());
             self.advance();
-            false
+            None
         } else {
             self.pending.insert(key.to_string());
-            true
+            Some(self.cursor.partial.get(key).copied().unwrap_or(0))
+        }
+    }
+
+    /// `elements` of a pending file's `Records` have been written.
+    pub fn written(&mut self, key: &str, elements: u64) {
+        if elements > 0 && self.pending.contains(key) {
+            self.cursor.partial.insert(key.to_string(), elements);
         }
     }
 
     /// A listed file was read (or given up as unreadable).
     pub fn finished(&mut self, key: &str) {
         if self.pending.remove(key) {
+            self.cursor.partial.remove(key);
             self.cursor.done.insert(key.to_string());
             self.seen.insert(key.to_string());
             self.advance();
@@ -214,7 +246,7 @@ mod tests {
         let mut p = FolderProgress::new(FolderCursor::default(), 0);
         let keys: Vec<String> = (0..4).map(|m| key(m * 5, 0)).collect();
         for k in &keys {
-            assert!(p.listed(k));
+            assert_eq!(p.listed(k), Some(0));
         }
         p.finished(&keys[1]);
         assert_eq!(p.cursor.after, None);
@@ -228,15 +260,30 @@ mod tests {
     }
 
     #[test]
+    fn a_file_being_read_resumes_after_what_was_written() {
+        let mut p = FolderProgress::new(FolderCursor::default(), 0);
+        let k = key(5, 0);
+        assert_eq!(p.listed(&k), Some(0));
+        p.written(&k, 40);
+        let mut resumed = FolderProgress::new(p.cursor.clone(), 0);
+        assert_eq!(resumed.listed(&k), Some(40));
+        resumed.finished(&k);
+        assert!(resumed.cursor.partial.is_empty());
+        assert_eq!(resumed.listed(&k), None);
+    }
+
+    #[test]
     fn cursors_round_trip_through_json() {
         let mut c = FolderCursor {
             after: Some(key(5, 1)),
             ..Default::default()
         };
         c.done.insert(key(6, 2));
+        c.partial.insert(key(7, 3), 12);
         assert_eq!(FolderCursor::from_json(&c.to_json()).unwrap(), c);
         assert!(FolderCursor::from_json(&json!({"after": 1})).is_err());
         assert!(FolderCursor::from_json(&json!({"done": [1]})).is_err());
+        assert!(FolderCursor::from_json(&json!({"partial": {"k": -1}})).is_err());
         assert!(FolderCursor::from_json(&json!([])).is_err());
     }
 
@@ -270,7 +317,7 @@ mod tests {
             let mut todo: Vec<String> = bucket
                 .iter()
                 .filter(|k| from.as_ref().is_none_or(|f| *k > f))
-                .filter(|k| progress.listed(k))
+                .filter(|k| progress.listed(k).is_some())
                 .cloned()
                 .collect();
             let die_after = kill.next().copied().unwrap_or(usize::MAX);

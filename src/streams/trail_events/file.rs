@@ -3,6 +3,7 @@
 //! batches. A download cut short is fetched again, skipping the records already written.
 
 use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,8 +151,6 @@ const KEPT_BUFFER: usize = 4 * 1024 * 1024;
 /// What one pass of the decoder did.
 struct Decoded {
     read: FileRead,
-    /// Elements of `Records` passed so far (written or dropped), for a retry to skip.
-    elements: u64,
     broken: Option<String>,
 }
 
@@ -162,6 +161,7 @@ fn decode(
     shape: &Shape,
     framing: &Framing,
     emitter: &Emitter,
+    written: &AtomicU64,
 ) -> Decoded {
     let (window, mut out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     let mut splitter =
@@ -209,6 +209,8 @@ fn decode(
         batch += 1;
         if out.len() >= BATCH_BYTES {
             emitter.records(NAME, &out, batch);
+            // Only after the records are out: a checkpoint may then count them as written.
+            written.fetch_max(elements, Ordering::Release);
             out.clear();
             batch = 0;
         }
@@ -216,6 +218,7 @@ fn decode(
     if batch > 0 {
         emitter.records(NAME, &out, batch);
     }
+    written.fetch_max(elements, Ordering::Release);
     let (decoder, window) = splitter.into_parts();
     if window.len() <= KEPT_BUFFER && out.capacity() <= KEPT_BUFFER {
         BUFFERS.with(|b| *b.borrow_mut() = (window, out));
@@ -236,11 +239,7 @@ fn decode(
             other => other.to_string(),
         });
     }
-    Decoded {
-        read,
-        elements,
-        broken,
-    }
+    Decoded { read, broken }
 }
 
 /// The slow path: parse, null what contradicts the schema, write compact.
@@ -251,16 +250,18 @@ fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
     serde_json::to_writer(&mut *out, &value).ok()
 }
 
-/// Reads `key` whole: `Err` only when S3 refuses it (after retries for what may pass).
+/// Reads `key` whole, after the first `written` elements of `Records` (written by an earlier
+/// sync), keeping `written` up to date as records go out. `Err` only when S3 refuses the file
+/// (after retries for what may pass).
 pub async fn read_file(
     bucket: &BucketClient,
     key: &str,
     shape: Arc<Shape>,
     framing: Arc<Framing>,
     emitter: Arc<Emitter>,
+    written: Arc<AtomicU64>,
 ) -> Result<FileRead, AwsFailure> {
     let site = bucket.site("GetObject", Some(key));
-    let mut skip = 0u64;
     let mut total = FileRead::default();
     let mut attempt = 0;
     loop {
@@ -283,8 +284,11 @@ pub async fn read_file(
             broken: None,
         };
         let (shape, framing, emitter) = (shape.clone(), framing.clone(), emitter.clone());
-        let decoder =
-            tokio::task::spawn_blocking(move || decode(chunks, skip, &shape, &framing, &emitter));
+        let skip = written.load(Ordering::Acquire);
+        let progress = written.clone();
+        let decoder = tokio::task::spawn_blocking(move || {
+            decode(chunks, skip, &shape, &framing, &emitter, &progress)
+        });
         let mut body = response.body;
         let broken = |e: &(dyn std::error::Error + 'static)| crate::aws::call::root_cause(e);
         loop {
@@ -351,7 +355,6 @@ pub async fn read_file(
                 ));
             }
             Some(_) => {
-                skip = skip.max(decoded.elements);
                 tokio::time::sleep(backoff(attempt, Duration::from_secs(10), 0.5)).await;
                 attempt += 1;
             }

@@ -8,7 +8,8 @@ mod folders;
 pub mod record;
 mod scan;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -113,7 +114,7 @@ const QUEUE_LIMIT: usize = 2_000;
 /// Folders listed at once.
 const CONCURRENT_FOLDERS: usize = 8;
 /// Checkpoints come at most this often (and after the last file).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// What a read did.
 #[derive(Debug, Default)]
@@ -253,8 +254,10 @@ pub async fn read(
     let (page_tx, mut page_rx) = mpsc::channel::<Page>(CONCURRENT_FOLDERS * 2);
     let mut unlisted: VecDeque<usize> = (0..folders.len()).collect();
     let mut listing = 0usize;
-    let mut queue: VecDeque<(usize, String)> = VecDeque::new();
+    let mut queue: VecDeque<(usize, String, u64)> = VecDeque::new();
     let mut reading: JoinSet<(usize, String, Result<FileRead, AwsFailure>)> = JoinSet::new();
+    // Files being read, with how many of their elements are out.
+    let mut in_flight: HashMap<(usize, String), Arc<AtomicU64>> = HashMap::new();
     let mut errors: Vec<Error> = Vec::new();
     let mut total = TrailRead::default();
     let mut last_checkpoint = Instant::now();
@@ -279,7 +282,7 @@ pub async fn read(
             listing += 1;
         }
         while reading.len() < workers {
-            let Some((f, key)) = queue.pop_front() else {
+            let Some((f, key, skip)) = queue.pop_front() else {
                 break;
             };
             let framing = Arc::new(Framing::new(
@@ -288,8 +291,10 @@ pub async fn read(
             ));
             let (bucket, shape, emitter) = (bucket.clone(), shape.clone(), emitter.clone());
             let full_key = format!("{}{key}", folders[f].path);
+            let written = Arc::new(AtomicU64::new(skip));
+            in_flight.insert((f, key.clone()), written.clone());
             reading.spawn(async move {
-                let result = read_file(&bucket, &full_key, shape, framing, emitter).await;
+                let result = read_file(&bucket, &full_key, shape, framing, emitter, written).await;
                 (f, key, result)
             });
         }
@@ -304,11 +309,11 @@ pub async fn read(
                 match page.keys {
                     Ok(keys) => {
                         for key in keys {
-                            if !progress[page.folder].listed(&key) {
+                            let Some(skip) = progress[page.folder].listed(&key) else {
                                 continue;
-                            }
+                            };
                             if is_event_file(&key) {
-                                queue.push_back((page.folder, key));
+                                queue.push_back((page.folder, key, skip));
                             } else {
                                 // Not an event file: nothing to read, nothing to wait for.
                                 progress[page.folder].finished(&key);
@@ -324,6 +329,9 @@ pub async fn read(
                     vec![Error::Internal(format!("a file reader stopped: {e}"))]
                 })?;
                 let full_key = format!("{}{key}", folders[f].path);
+                if let Some(written) = in_flight.remove(&(f, key.clone())) {
+                    progress[f].written(&key, written.load(Ordering::Acquire));
+                }
                 match result {
                     Ok(read) => {
                         total.files += 1;
@@ -349,9 +357,14 @@ pub async fn read(
                     Err(failure) => errors.push(Error::aws(failure).for_stream(NAME)),
                 }
             }
+            // A large file being read is checkpointed while it is read.
+            _ = tokio::time::sleep_until((last_checkpoint + CHECKPOINT_EVERY).into()), if !in_flight.is_empty() => {}
             else => break,
         }
-        if dirty && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        if (dirty || !in_flight.is_empty()) && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            for ((f, key), written) in &in_flight {
+                progress[*f].written(key, written.load(Ordering::Acquire));
+            }
             checkpoint(&mut state, &folders, &progress, emitter);
             last_checkpoint = Instant::now();
             dirty = false;
