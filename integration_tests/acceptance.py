@@ -143,7 +143,12 @@ class Runner:
                     self.check(suite, bool(node.get("properties")) or node.get("additionalProperties") is not None,
                                f"{where}{path} is an empty object")
                 for k, v in node.items():
-                    walk(v, f"{path}.{k}")
+                    if k == "properties" and isinstance(v, dict):
+                        # Member names are not keywords: a property may be called "type".
+                        for name, sub in v.items():
+                            walk(sub, f"{path}.properties.{name}")
+                    else:
+                        walk(v, f"{path}.{k}")
             elif isinstance(node, list):
                 for i, v in enumerate(node):
                     walk(v, f"{path}[{i}]")

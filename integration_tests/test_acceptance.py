@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from acceptance import Runner
-from conftest import BIN, Emulator
+from conftest import BIN, S3, Emulator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The previous connector's configs: they must keep validating against the spec.
@@ -18,14 +18,27 @@ OLD_CONFIGS = [
 ]
 
 
+def seeded_sources():
+    """An emulator whose events are the same on every run but for their times (seed 42), and a
+    bucket whose log files are the same on every run."""
+    emu = Emulator("--seed", "42", "--events-per-region", "300", "--span-hours", "6")
+    s3 = S3()
+    s3.seed(*SEEDED_LOGS)
+    return emu, s3, emu.config(trail_logs=s3.trail_logs())
+
+
+SEEDED_LOGS = ["--seed", "42", "--org", "o-a1b2c3d4e5", "--accounts", "111122223333", "--regions", "us-east-1",
+               "--files-per-prefix", "3", "--events-per-file", "10"]
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    """An emulator whose events are the same on every run but for their times (seed 42)."""
-    emu = Emulator("--seed", "42", "--events-per-region", "300", "--span-hours", "6")
+    emu, s3, config = seeded_sources()
     path = tmp_path_factory.mktemp("secrets") / "config.json"
-    path.write_text(json.dumps(emu.config()))
+    path.write_text(json.dumps(config))
     yield emu, str(path)
     emu.stop()
+    s3.stop()
 
 
 def test_our_connector_passes_every_declared_suite(seeded):

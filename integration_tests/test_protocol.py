@@ -14,14 +14,16 @@ def validate_lines(lines):
         AirbyteMessage.model_validate_json(line)
 
 
-def test_every_message_of_every_command_is_valid(emulator, tmp_path):
+def test_every_message_of_every_command_is_valid(emulator, s3, tmp_path):
+    files = s3.seed("--org", "o-a1b2c3d4e5", "--accounts", "111122223333", "--regions", "us-east-1,eu-west-1",
+                    "--files-per-prefix", "4", "--events-per-file", "30", "--large-fraction", "0.05")
     code, messages, lines = run_connector("spec", tmp_path=tmp_path)
     assert code == 0
     validate_lines(lines)
     spec = messages[0]["spec"]["connectionSpecification"]
     jsonschema.Draft7Validator.check_schema(spec)
 
-    config = emulator.config(regions=["us-east-1", "eu-west-1"])
+    config = emulator.config(regions=["us-east-1", "eu-west-1"], trail_logs=s3.trail_logs())
     jsonschema.validate(config, spec)
     code, _, lines = run_connector("check", tmp_path=tmp_path, config=config)
     assert code == 0
@@ -40,6 +42,7 @@ def test_every_message_of_every_command_is_valid(emulator, tmp_path):
     records = [m["record"] for m in messages if m["type"] == "RECORD"]
     assert sum(r["stream"] == "management_events" for r in records) == 1400
     assert sum(r["stream"] == "insight_events" for r in records) == 6
+    assert sum(r["stream"] == "trail_events" for r in records) == sum(len(ids) for ids in files.values())
     validators = {name: jsonschema.Draft7Validator(s) for name, s in schemas.items()}
     for r in records:
         validators[r["stream"]].validate(r["data"])

@@ -19,9 +19,9 @@ Prints one JSON line {\"endpoint\": URL} once listening; control API under URL/_
 
 usage: cloudtrail-emulator s3-corpus --root DIR [--bucket B] [--prefix P] [--org o-…]
   [--accounts a1,a2] [--regions r1,r2] [--files-per-prefix N] [--events-per-file N]
-  [--large-fraction F] [--start EPOCH] [--seed N]
+  [--large-fraction F] [--start EPOCH] [--seed N] [--manifest FILE]
 Writes CloudTrail log files in the S3 layout under DIR/B/ (as s3s-fs serves them) and prints
-a JSON summary.
+a JSON summary; --manifest writes one JSON line {\"key\", \"event_ids\"} per event file.
 
 usage: cloudtrail-emulator gunzip DIR
 Decompresses every .json.gz under DIR to nowhere with the connector's decompressor and prints
@@ -102,6 +102,7 @@ fn run() -> Result<(), String> {
 fn s3_corpus(mut args: impl Iterator<Item = String>) -> Result<(), String> {
     let mut spec = CorpusSpec::default();
     let mut root = None;
+    let mut manifest = None;
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let num = |v: &str| {
@@ -121,11 +122,20 @@ fn s3_corpus(mut args: impl Iterator<Item = String>) -> Result<(), String> {
             "--large-fraction" => spec.large_fraction = num(&value)?,
             "--start" => spec.start = num(&value)? as i64,
             "--seed" => spec.seed = num(&value)? as u64,
+            "--manifest" => manifest = Some(value),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
     let root = root.ok_or("s3-corpus needs --root DIR")?;
     let summary = write_corpus(Path::new(&root), &spec).map_err(|e| e.to_string())?;
+    if let Some(path) = manifest {
+        let mut text = String::new();
+        for (key, ids) in &summary.files {
+            text.push_str(&serde_json::json!({"key": key, "event_ids": ids}).to_string());
+            text.push('\n');
+        }
+        std::fs::write(&path, text).map_err(|e| format!("{path}: {e}"))?;
+    }
     println!(
         "{{\"event_files\":{},\"other_files\":{},\"events\":{},\"uncompressed_bytes\":{},\"compressed_bytes\":{}}}",
         summary.event_files,
