@@ -40,6 +40,33 @@ def start_emulator():
     }
 
 
+def start_bucket():
+    """s3s-fs with an organization trail's log files: 3 accounts, 2 regions, a day of deliveries."""
+    sys.path.insert(0, os.path.join(ROOT, "integration_tests"))
+    from local_s3 import S3
+
+    s3 = S3()
+    s3.seed("--org", "o-a1b2c3d4e5", "--accounts", "111122223333,444455556666,777788889999",
+            "--regions", "us-east-1,eu-west-1", "--files-per-prefix", "48", "--events-per-file", "100",
+            "--prefix", "org-trail")
+    return s3, s3.trail_logs(prefix="org-trail")
+
+
+def summarise_trail_events(df):
+    files = df["logfilekey"].nunique()
+    print(f"\n{len(df)} trail events from {files} log files in S3", end="")
+    if df.empty:
+        print()
+        return
+    print(f", {df['eventtime'].min()} to {df['eventtime'].max()}")
+    for title, column in [("by category", "eventcategory"), ("by account", "logfileaccountid"),
+                          ("top data events", "eventname")]:
+        rows = df[df["eventcategory"] == "Data"] if title == "top data events" else df
+        print(f"\n{title}:")
+        for name, n in rows[column].dropna().value_counts().head(5).items():
+            print(f"  {n:>7}  {name}")
+
+
 def summarise(df):
     print(f"\n{len(df)} management events", end="")
     if df.empty:
@@ -65,7 +92,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="connector config JSON (real AWS); default: the bundled emulator")
     a = p.parse_args()
-    emulator = None
+    emulator = bucket = None
     tmp = tempfile.TemporaryDirectory()
     if a.config:
         with open(a.config) as f:
@@ -74,6 +101,8 @@ def main():
     else:
         emulator, config = start_emulator()
         print(f"CloudTrail emulator at {config['endpoint_url']} (regions {', '.join(config['regions'])})")
+        bucket, config["trail_logs"] = start_bucket()
+        print(f"S3 bucket with trail log files at {bucket.endpoint} (s3s-fs)")
         cache = ab.new_local_cache("cloudtrail_demo", cache_dir=tmp.name)
     try:
         source = ab.get_source("source-aws-cloudtrail", local_executable=BIN, config=config)
@@ -94,9 +123,13 @@ def main():
         for t in trails.to_dict("records"):
             state = "logging" if t["islogging"] else "NOT logging"
             print(f"  {t['name']} ({t['homeregion']}, {state}) -> {t['logfileslocation']}")
+        if "trail_logs" in config:
+            summarise_trail_events(cache["trail_events"].to_pandas())
     finally:
         if emulator:
             emulator.kill()
+        if bucket:
+            bucket.stop()
         tmp.cleanup()
 
 

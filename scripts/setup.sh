@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 
 cargo build --release --locked --workspace
 
+# s3s-fs: the S3-compatible server that the trail_events tests, benchmark and demo read from.
+S3S_FS_VERSION=0.14.1
+if [ "$(.tools/bin/s3s-fs --version 2>/dev/null)" != "s3s-fs $S3S_FS_VERSION" ]; then
+    cargo install --quiet --locked --root .tools s3s-fs --version "$S3S_FS_VERSION" --features binary
+fi
+
 PY=${PYTHON:-python3}
 if ! "$PY" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] < (3, 13)))'; then
     echo "PyAirbyte needs Python 3.10 to 3.12; set PYTHON=/path/to/python3.11" >&2
