@@ -48,8 +48,10 @@ class S3:
     def seed(self, *args):
         """Generates log files (cloudtrail-emulator s3-corpus ARGS); returns {key: [event ids]}."""
         manifest = os.path.join(self.root, f"manifest-{time.monotonic_ns()}.jsonl")
-        subprocess.run([EMULATOR_BIN, "s3-corpus", "--root", self.root, "--bucket", BUCKET,
-                        "--manifest", manifest, *args], check=True, capture_output=True)
+        out = subprocess.run([EMULATOR_BIN, "s3-corpus", "--root", self.root, "--bucket", BUCKET,
+                              "--manifest", manifest, *args], check=True, capture_output=True, text=True)
+        # {"event_files", "other_files", "events", "uncompressed_bytes", "compressed_bytes"}
+        self.summary = json.loads(out.stdout)
         with open(manifest) as f:
             files = [json.loads(line) for line in f]
         return {f["key"]: f["event_ids"] for f in files}

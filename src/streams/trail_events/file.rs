@@ -22,24 +22,13 @@ use crate::error::{AwsFailure, AwsProblem};
 const BATCH_BYTES: usize = 256 * 1024;
 /// Batches of chunks buffered between the download and the decoder, per file.
 const BATCHES_IN_FLIGHT: usize = 4;
-/// Chunks that have already arrived are handed over together, up to this many bytes: one
-/// wake-up of the decoder per batch rather than per network read.
-const BATCH_LIMIT: usize = 256 * 1024;
+/// Chunks are handed to the decoder in batches of this many compressed bytes (or the whole
+/// file): one wake-up of the decoder per batch rather than per network read.
+const BATCH_BYTES_COMPRESSED: usize = 64 * 1024;
 /// A body that sends nothing for this long is treated as a dropped connection.
 const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Downloads of one file cut short this many times make the file fail.
 const MAX_DOWNLOADS: u32 = 6;
-
-/// The output of `future` if it is ready without waiting. Polling with a waker that does
-/// nothing is harmless: a pending future is dropped and the caller awaits a fresh one.
-fn ready_now<F: std::future::Future>(future: F) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        std::task::Poll::Ready(v) => Some(v),
-        std::task::Poll::Pending => None,
-    }
-}
 
 /// What reading a file gave.
 #[derive(Debug, Default)]
@@ -290,49 +279,42 @@ pub async fn read_file(
             decode(chunks, skip, &shape, &framing, &emitter, &progress)
         });
         let mut body = response.body;
-        let broken = |e: &(dyn std::error::Error + 'static)| crate::aws::call::root_cause(e);
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut size = 0;
         loop {
-            let first = match tokio::time::timeout(CHUNK_TIMEOUT, body.next()).await {
-                Ok(Some(Ok(chunk))) => chunk,
-                Ok(Some(Err(e))) => {
-                    let _ = tx.send(Err(broken(&e))).await;
-                    break;
-                }
-                Ok(None) => break,
-                Err(_) => {
-                    let _ = tx
-                        .send(Err(format!("no data for {}s", CHUNK_TIMEOUT.as_secs())))
-                        .await;
-                    break;
-                }
+            let next = match tokio::time::timeout(CHUNK_TIMEOUT, body.next()).await {
+                Ok(Some(Ok(chunk))) => Some(Ok(chunk)),
+                Ok(Some(Err(e))) => Some(Err(crate::aws::call::root_cause(&e))),
+                Ok(None) => None,
+                Err(_) => Some(Err(format!("no data for {}s", CHUNK_TIMEOUT.as_secs()))),
             };
-            let mut size = first.len();
-            let mut batch = vec![first];
-            // What ended the batch early: the end of the body (Ok) or a broken download.
-            let mut ended: Option<Result<(), String>> = None;
-            while size < BATCH_LIMIT && ended.is_none() {
-                match ready_now(body.next()) {
-                    Some(Some(Ok(chunk))) => {
-                        size += chunk.len();
-                        batch.push(chunk);
+            match next {
+                Some(Ok(chunk)) => {
+                    size += chunk.len();
+                    batch.push(chunk);
+                    if size < BATCH_BYTES_COMPRESSED {
+                        continue;
                     }
-                    Some(Some(Err(e))) => ended = Some(Err(broken(&e))),
-                    Some(None) => ended = Some(Ok(())),
-                    None => break,
                 }
-            }
-            // The decoder stops reading once the file turns out unreadable.
-            if tx.send(Ok(batch)).await.is_err() {
-                break;
-            }
-            match ended {
-                None => {}
-                Some(Ok(())) => break,
                 Some(Err(e)) => {
+                    if !batch.is_empty() && tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+                        break;
+                    }
                     let _ = tx.send(Err(e)).await;
                     break;
                 }
+                None => {
+                    if !batch.is_empty() {
+                        let _ = tx.send(Ok(std::mem::take(&mut batch))).await;
+                    }
+                    break;
+                }
             }
+            // The decoder stops reading once the file turns out unreadable.
+            if tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+                break;
+            }
+            size = 0;
         }
         drop(tx);
         let decoded = decoder.await.map_err(|e| {

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Benchmark of the trail_events stream: a generated organization trail (about 1 GB of CloudTrail
+JSON in thousands of .json.gz files, mixed record sizes) served by s3s-fs, read by the connector
+with the real aws-sdk-s3. Prints figures, asserts nothing about speed:
+
+- MB/s of uncompressed CloudTrail JSON turned into Airbyte records, per wall second and per
+  connector CPU-second, records/s, peak RSS;
+- in the same run, the physical floor: `gzip -dc` and the connector's own decompressor
+  (zlib-rs through flate2, `cloudtrail-emulator gunzip`) over the same files, to /dev/null.
+
+    python3 scripts/bench_trail.py [--files-per-prefix 500] [--events-per-file 300]
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration_tests"))
+from local_s3 import EMULATOR_BIN, S3  # noqa: E402
+from measure import PeakRss  # noqa: E402
+
+ROOT = os.path.dirname(HERE)
+BIN = os.path.join(ROOT, "target", "release", "source-aws-cloudtrail")
+RECORD = b'{"type":"RECORD"'
+
+
+def children_cpu():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
+def read(s3, tmp):
+    config = os.path.join(tmp, "config.json")
+    catalog = os.path.join(tmp, "catalog.json")
+    with open(config, "w") as f:
+        json.dump({"trail_logs": s3.trail_logs()}, f)
+    with open(catalog, "w") as f:
+        json.dump({"streams": [{"stream": {"name": "trail_events", "json_schema": {},
+                                           "supported_sync_modes": ["full_refresh", "incremental"]},
+                                "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]}, f)
+    start = time.perf_counter()
+    proc = subprocess.Popen([BIN, "read", "--config", config, "--catalog", catalog], stdout=subprocess.PIPE)
+    peak = PeakRss(proc.pid)
+    records, tail = 0, b""
+    while True:
+        chunk = proc.stdout.read(1 << 20)
+        if not chunk:
+            break
+        data = tail + chunk
+        records += data.count(RECORD)
+        tail = data[-(len(RECORD) - 1):]
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"read failed with status {status}")
+    return records, wall, usage.ru_utime + usage.ru_stime, peak.mb()
+
+
+def gzip_floor(root):
+    """CPU seconds of `gzip -dc` over every event file, to /dev/null."""
+    before = children_cpu()
+    start = time.perf_counter()
+    subprocess.run(["sh", "-c", f"find '{root}' -path '*/CloudTrail/*' -name '*.json.gz' -print0"
+                    " | xargs -0 gzip -dc > /dev/null"], check=True)
+    return time.perf_counter() - start, children_cpu() - before
+
+
+def rust_floor(root):
+    out = subprocess.run([EMULATOR_BIN, "gunzip", root], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--files-per-prefix", type=int, default=500)
+    p.add_argument("--events-per-file", type=int, default=300)
+    p.add_argument("--runs", type=int, default=2)
+    a = p.parse_args()
+    s3 = S3()
+    try:
+        started = time.perf_counter()
+        s3.seed("--org", "o-a1b2c3d4e5", "--accounts", "111122223333,444455556666", "--regions", "us-east-1,eu-west-1",
+                "--files-per-prefix", str(a.files_per_prefix), "--events-per-file", str(a.events_per_file),
+                "--large-fraction", "0.002")
+        corpus = s3.summary
+        mb = corpus["uncompressed_bytes"] / 1e6
+        print(f"corpus: {corpus['event_files']} event files (+{corpus['other_files']} digest/Insights), "
+              f"{corpus['events']} events, {mb:.0f} MB of JSON, {corpus['compressed_bytes'] / 1e6:.0f} MB gzipped "
+              f"(generated in {time.perf_counter() - started:.0f} s)")
+        with tempfile.TemporaryDirectory() as tmp:
+            best = None
+            for run in range(a.runs):
+                records, wall, cpu, rss = read(s3, tmp)
+                if records != corpus["events"]:
+                    sys.exit(f"read {records} records of {corpus['events']} events")
+                print(f"read {run + 1}: {records} records in {wall:.2f} s wall, {cpu:.2f} CPU s, peak RSS {rss:.1f} MB")
+                if best is None or cpu < best[2]:
+                    best = (records, wall, cpu, rss)
+        records, wall, cpu, rss = best
+        gz_wall, gz_cpu = gzip_floor(s3.root)
+        rust = rust_floor(os.path.join(s3.root, "trail-logs"))
+        rust_mb = rust["uncompressed_bytes"] / 1e6
+        per_core = mb / cpu
+        print("\ntrail_events (best run):")
+        print(f"  {mb / wall:8.0f} MB/s of CloudTrail JSON end to end (wall; s3s-fs shares the 2 cores)")
+        print(f"  {per_core:8.0f} MB/s per connector CPU-second")
+        print(f"  {records / wall:8.0f} records/s end to end, {records / cpu:.0f} records per CPU-second")
+        print(f"  {rss:8.1f} MB peak RSS")
+        print("decompression floor, same files, to /dev/null:")
+        print(f"  gzip -dc : {mb / gz_cpu:8.0f} MB/s per CPU-second -> trail_events is {per_core / (mb / gz_cpu):.0%} of it")
+        print(f"  zlib-rs  : {rust_mb / rust['seconds']:8.0f} MB/s (flate2, one thread, from memory) -> trail_events is "
+              f"{per_core / (rust_mb / rust['seconds']):.0%} of it")
+    finally:
+        s3.stop()
+
+
+if __name__ == "__main__":
+    main()
