@@ -749,4 +749,87 @@ mod tests {
         assert_eq!(c.regions, vec!["us-east-1"]);
         assert!(matches!(c.credentials, CredentialSource::DefaultChain));
     }
+
+    #[test]
+    fn trail_logs_defaults_and_credentials_follow_the_top_level_unless_given() {
+        let role = "arn:aws:iam::123456789012:role/top";
+        let c = parse(serde_json::json!({
+            "aws_region_name": "eu-west-1", "role_arn": role,
+            "trail_logs": {"bucket": "logs", "prefix": "/a/b/", "accounts": ["", "123456789012"], "regions": []}
+        }))
+        .unwrap();
+        let t = c.trail_logs.unwrap();
+        assert_eq!(
+            (t.prefix.as_str(), t.root()),
+            ("a/b", "a/b/AWSLogs/".to_string())
+        );
+        assert_eq!(t.bucket_region, "eu-west-1");
+        assert_eq!(t.lookback_secs, 1800);
+        assert_eq!(t.accounts, Some(vec!["123456789012".to_string()]));
+        assert_eq!(t.regions, None);
+        assert!(t.credentials.is_none());
+        assert_eq!(t.role.unwrap().arn, role, "no own keys: the top-level role");
+
+        let c = parse(serde_json::json!({
+            "role_arn": role,
+            "trail_logs": {"bucket": "logs", "aws_key_id": "AKIA2", "aws_secret_key": "s2", "start_date": "2024-02-29"}
+        }))
+        .unwrap();
+        let t = c.trail_logs.unwrap();
+        assert!(matches!(
+            t.credentials,
+            Some(CredentialSource::Static { .. })
+        ));
+        assert!(t.role.is_none(), "own keys: no role unless its own");
+        assert_eq!(t.start_day.as_deref(), Some("2024/02/29"));
+        assert_eq!(t.root(), "AWSLogs/");
+    }
+
+    #[test]
+    fn bad_trail_logs_fields_are_named() {
+        for (logs, words) in [
+            (serde_json::json!({}), "trail_logs: missing field `bucket`"),
+            (
+                serde_json::json!({"bucket": "Logs_Bucket"}),
+                "trail_logs.bucket",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "organization_ids": ["org-1"]}),
+                "trail_logs.organization_ids",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "regions": ["Europe"]}),
+                "trail_logs.regions",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "bucket_region": "eu"}),
+                "trail_logs.bucket_region",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "endpoint_url": "minio:9000"}),
+                "trail_logs.endpoint_url",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "late_file_lookback_minutes": -1}),
+                "late_file_lookback_minutes",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "aws_key_id": "AKIA"}),
+                "trail_logs.aws_secret_key is missing",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "role_external_id": "x"}),
+                "trail_logs.role_external_id",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "role_arn": "reader"}),
+                "trail_logs.role_arn",
+            ),
+        ] {
+            let e = parse(serde_json::json!({"trail_logs": logs}))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(words), "{logs}: {e}");
+        }
+    }
 }

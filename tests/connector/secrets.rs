@@ -85,3 +85,42 @@ fn no_command_and_no_failure_prints_a_secret() {
     let run = env.read(&configs[0].1, "incremental", None);
     assert_eq!(run.records().len(), 20, "the marked credentials do work");
 }
+
+#[test]
+fn the_bucket_credentials_are_never_printed_either() {
+    let env = Env::with_events(&["us-east-1"], 5, 3600, 0);
+    let s3 = crate::s3::S3Server::start();
+    s3.seed(&crate::s3::spec(&["111122223333"], &["us-east-1"], 2, 5));
+    let streams = ["management_events", crate::s3::TRAIL_EVENTS];
+    let configs = [
+        ("valid", json!({})),
+        (
+            "wrong bucket secret",
+            json!({"trail_logs": {"aws_secret_key": SECRET, "aws_session_token": TOKEN}}),
+        ),
+        (
+            "unknown bucket key",
+            json!({"trail_logs": {"aws_key_id": "AKIANOBODY", "aws_secret_key": SECRET}}),
+        ),
+        (
+            "unreachable bucket",
+            json!({"trail_logs": {"endpoint_url": "http://127.0.0.1:9", "aws_secret_key": SECRET}}),
+        ),
+        (
+            "bad bucket field",
+            json!({"trail_logs": {"start_date": "tomorrow", "role_external_id": EXTERNAL}}),
+        ),
+    ];
+    for (what, extra) in configs {
+        let config = s3.config(&env, extra);
+        assert_clean(&format!("check {what}"), &env.check(&config, &[]));
+        assert_clean(
+            &format!("discover {what}"),
+            &exec(&["discover", "--config", &path(&config)], &[]),
+        );
+        assert_clean(
+            &format!("read {what}"),
+            &env.read_streams(&config, &streams, "incremental", None),
+        );
+    }
+}
