@@ -289,7 +289,8 @@ mod tests {
 
     /// A folder over time: files appear (some late, with a delivery time up to `late` minutes
     /// before the newest file already there), syncs list and read them in any order, and some
-    /// syncs die after any completed file, resuming from the last checkpoint.
+    /// syncs die after any completed file, resuming from the last checkpoint. A last sync after
+    /// the last arrival runs to its end.
     fn simulate(
         arrivals: &[(i64, bool)],
         late_minutes: i64,
@@ -303,14 +304,17 @@ mod tests {
         let mut newest = 0i64;
         let mut seed = order_seed;
         let mut kill = kills.iter();
-        for (i, (gap, is_late)) in arrivals.iter().enumerate() {
-            let minute = if *is_late {
-                (newest - late_minutes).max(0)
-            } else {
-                newest += gap;
-                newest
-            };
-            bucket.insert(key(minute, i as u32));
+        for i in 0..=arrivals.len() {
+            let last = i == arrivals.len();
+            if let Some((gap, is_late)) = arrivals.get(i) {
+                let minute = if *is_late {
+                    (newest - late_minutes).max(0)
+                } else {
+                    newest += gap;
+                    newest
+                };
+                bucket.insert(key(minute, i as u32));
+            }
             // A sync: list everything after the floor, then read in a shuffled order.
             let mut progress = FolderProgress::new(state.clone(), lookback_minutes * 60);
             let from = state.list_after(lookback_minutes * 60, None);
@@ -320,7 +324,10 @@ mod tests {
                 .filter(|k| progress.listed(k).is_some())
                 .cloned()
                 .collect();
-            let die_after = kill.next().copied().unwrap_or(usize::MAX);
+            let die_after = match last {
+                true => usize::MAX,
+                false => kill.next().copied().unwrap_or(usize::MAX),
+            };
             let mut n = 0;
             while !todo.is_empty() {
                 seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);

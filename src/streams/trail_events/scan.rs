@@ -16,7 +16,8 @@ pub enum Shape {
     /// A string in RFC 3339 form, as CloudTrail writes times.
     DateTime,
     Bool,
-    /// Known members; unknown members are `Any`.
+    /// Known members, sorted by (length, name) for `member`; unknown members are `Any`. Built
+    /// by `Shape::object`.
     Object(Vec<(String, Shape)>),
     Array(Box<Shape>),
 }
@@ -36,7 +37,7 @@ impl Shape {
             }
             ["string"] => Shape::String,
             ["boolean"] => Shape::Bool,
-            ["object"] => Shape::Object(
+            ["object"] => Shape::object(
                 schema
                     .get("properties")
                     .and_then(Value::as_object)
@@ -55,21 +56,19 @@ impl Shape {
         }
     }
 
+    pub fn object(mut members: Vec<(String, Shape)>) -> Shape {
+        members.sort_by(|a, b| (a.0.len(), &a.0).cmp(&(b.0.len(), &b.0)));
+        Shape::Object(members)
+    }
+
+    /// The shape of member `key`: a binary search that compares lengths before bytes, as
+    /// lengths tell most names apart.
     #[inline]
     fn member(&self, key: &[u8]) -> &Shape {
         match self {
-            Shape::Object(members) => {
-                // Compare lengths and first bytes before whole names: most names differ there.
-                let first = key.first().copied();
-                members
-                    .iter()
-                    .find(|(name, _)| {
-                        name.len() == key.len()
-                            && name.as_bytes().first().copied() == first
-                            && name.as_bytes() == key
-                    })
-                    .map_or(&Shape::Any, |(_, s)| s)
-            }
+            Shape::Object(members) => members
+                .binary_search_by(|(name, _)| (name.len(), name.as_bytes()).cmp(&(key.len(), key)))
+                .map_or(&Shape::Any, |i| &members[i].1),
             _ => &Shape::Any,
         }
     }
@@ -697,16 +696,16 @@ mod tests {
     use serde_json::json;
 
     fn shape() -> Shape {
-        Shape::Object(vec![
+        Shape::object(vec![
             ("eventID".into(), Shape::String),
             ("readOnly".into(), Shape::Bool),
             (
                 "userIdentity".into(),
-                Shape::Object(vec![("type".into(), Shape::String)]),
+                Shape::object(vec![("type".into(), Shape::String)]),
             ),
             (
                 "resources".into(),
-                Shape::Array(Box::new(Shape::Object(vec![("ARN".into(), Shape::String)]))),
+                Shape::Array(Box::new(Shape::object(vec![("ARN".into(), Shape::String)]))),
             ),
         ])
     }
