@@ -10,7 +10,7 @@ use crate::aws::{self, RegionClient};
 use crate::config::{Config, TrailLogs};
 use crate::emit::{Emitter, LogLevel, StreamStatus};
 use crate::error::Error;
-use crate::protocol::{read_input, ConfiguredCatalog, SyncMode};
+use crate::protocol::{read_input, ConfiguredCatalog, ConfiguredStream, SyncMode};
 use crate::state::{EventStreamState, InputState};
 use crate::streams::lookup::{lookup_attribute, RegionRead, StateBook, SyncRange};
 use crate::streams::trail_events::{self, TrailState};
@@ -80,49 +80,69 @@ pub fn read(
             emitter.stream_status(plan.name(), StreamStatus::Incomplete);
         }
     };
-    if !plans.is_empty() || !trail_plans.is_empty() {
-        let rt = runtime()?;
-        let clients = match plans.is_empty() {
-            true => Vec::new(),
-            false => match rt.block_on(aws::connect(&config)) {
-                Ok(c) => c,
-                Err(e) => {
-                    fail_all(&plans);
-                    fail_all(&trail_plans);
-                    return Err(e);
-                }
-            },
-        };
-        for plan in plans.into_iter().chain(trail_plans) {
-            let completed = match plan {
-                Plan::TrailEvents(state) => {
-                    let Some(logs) = &config.trail_logs else {
-                        continue;
+    if plans.is_empty() && trail_plans.is_empty() {
+        return Ok(finish_unknown(&unknown, &offered, emitter, outcome));
+    }
+    let rt = runtime()?;
+    if !plans.is_empty() {
+        match rt.block_on(aws::connect(&config)) {
+            Ok(clients) => {
+                for plan in plans {
+                    let completed = match plan {
+                        Plan::Lookup(kind, incremental, state) => rt.block_on(read_lookup_stream(
+                            kind,
+                            &config,
+                            &clients,
+                            incremental,
+                            state,
+                            emitter,
+                        )),
+                        Plan::Trails => rt.block_on(read_trails(&clients, emitter)),
+                        Plan::TrailEvents(_) => true,
                     };
-                    match rt.block_on(read_trail_events(&config, logs, state, emitter)) {
-                        Ok(done) => done,
-                        Err(e) => {
-                            fail_all(&[Plan::TrailEvents(TrailState::default())]);
-                            emitter.error(&e, Some(trail_events::NAME));
-                            false
-                        }
+                    if !completed {
+                        outcome = Outcome::Failed;
                     }
                 }
-                Plan::Lookup(kind, incremental, state) => rt.block_on(read_lookup_stream(
-                    kind,
-                    &config,
-                    &clients,
-                    incremental,
-                    state,
-                    emitter,
-                )),
-                Plan::Trails => rt.block_on(read_trails(&clients, emitter)),
-            };
-            if !completed {
+            }
+            // Alone, the failure is the run's; beside trail_events (whose bucket may have
+            // credentials of its own) it is these streams'.
+            Err(e) if trail_plans.is_empty() => {
+                fail_all(&plans);
+                return Err(e);
+            }
+            Err(e) => {
+                fail_all(&plans);
+                emitter.error(&e, None);
                 outcome = Outcome::Failed;
             }
         }
     }
+    for plan in trail_plans {
+        let (Plan::TrailEvents(state), Some(logs)) = (plan, &config.trail_logs) else {
+            continue;
+        };
+        match rt.block_on(read_trail_events(&config, logs, state, emitter)) {
+            Ok(true) => {}
+            Ok(false) => outcome = Outcome::Failed,
+            Err(e) => {
+                emitter.stream_status(trail_events::NAME, StreamStatus::Started);
+                emitter.stream_status(trail_events::NAME, StreamStatus::Incomplete);
+                emitter.error(&e, Some(trail_events::NAME));
+                outcome = Outcome::Failed;
+            }
+        }
+    }
+    Ok(finish_unknown(&unknown, &offered, emitter, outcome))
+}
+
+/// Reports the catalog's streams this source does not offer; the outcome with them.
+fn finish_unknown(
+    unknown: &[&ConfiguredStream],
+    offered: &[&str],
+    emitter: &Emitter,
+    mut outcome: Outcome,
+) -> Outcome {
     for s in unknown {
         emitter.error(
             &Error::config(format!(
@@ -134,7 +154,7 @@ pub fn read(
         );
         outcome = Outcome::Failed;
     }
-    Ok(outcome)
+    outcome
 }
 
 /// What to read for one configured stream.

@@ -517,3 +517,32 @@ fn kill_9_at_any_moment_then_resume_loses_nothing() {
         seen.len() - got.len()
     );
 }
+
+#[test]
+fn the_bucket_is_read_even_when_cloudtrail_refuses_the_top_level_keys() {
+    let env = Env::with_events(&["us-east-1"], 10, 3600, 0);
+    let s3 = S3Server::start();
+    let corpus = s3.seed(&spec(&["111122223333"], &["us-east-1"], 3, 10));
+    let config = s3.config(&env, json!({"aws_secret_key": "wrong"}));
+    let run = env.read_streams(
+        &config,
+        &["management_events", TRAIL_EVENTS],
+        "incremental",
+        None,
+    );
+    run.assert_protocol();
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.statuses("management_events").last().map(String::as_str),
+        Some("INCOMPLETE")
+    );
+    assert_eq!(
+        run.statuses(TRAIL_EVENTS),
+        ["STARTED", "RUNNING", "COMPLETE"]
+    );
+    assert!(run.errors()[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("aws_secret_key"));
+    assert_same_ids(&id_set(&event_ids(&run)), &id_set(&corpus_ids(&corpus)));
+}
