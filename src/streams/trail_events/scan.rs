@@ -16,9 +16,8 @@ pub enum Shape {
     /// A string in RFC 3339 form, as CloudTrail writes times.
     DateTime,
     Bool,
-    /// Known members, sorted by (length, name) for `member`; unknown members are `Any`. Built
-    /// by `Shape::object`.
-    Object(Vec<(String, Shape)>),
+    /// Known members; unknown members are `Any`. Built by `Shape::object`.
+    Object(Members),
     Array(Box<Shape>),
 }
 
@@ -56,19 +55,14 @@ impl Shape {
         }
     }
 
-    pub fn object(mut members: Vec<(String, Shape)>) -> Shape {
-        members.sort_by(|a, b| (a.0.len(), &a.0).cmp(&(b.0.len(), &b.0)));
-        Shape::Object(members)
+    pub fn object(members: Vec<(String, Shape)>) -> Shape {
+        Shape::Object(Members::new(members))
     }
 
-    /// The shape of member `key`: a binary search that compares lengths before bytes, as
-    /// lengths tell most names apart.
     #[inline]
     fn member(&self, key: &[u8]) -> &Shape {
         match self {
-            Shape::Object(members) => members
-                .binary_search_by(|(name, _)| (name.len(), name.as_bytes()).cmp(&(key.len(), key)))
-                .map_or(&Shape::Any, |i| &members[i].1),
+            Shape::Object(members) => members.get(key),
             _ => &Shape::Any,
         }
     }
@@ -89,6 +83,7 @@ impl Shape {
         }
         match (self, value) {
             (Shape::Object(members), Value::Object(map)) => members
+                .list
                 .iter()
                 .map(|(name, shape)| map.get_mut(name).map_or(0, |v| shape.coerce(v)))
                 .sum(),
@@ -137,6 +132,72 @@ pub fn is_date_time(s: &[u8]) -> bool {
         _ => false,
     };
     in_range && zone
+}
+
+/// The declared members of an object, looked up by name: among the names of the key's length,
+/// by their first 8 bytes as one integer, then the rest of the one that matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Members {
+    list: Vec<(String, Shape)>,
+    /// Per name length, the range of `heads` entries of names of that length.
+    by_len: Vec<(usize, usize)>,
+    /// (first 8 bytes of the name, zero-padded; index in `list`), sorted by name length.
+    heads: Vec<(u64, usize)>,
+}
+
+/// The first 8 bytes of `name` as an integer, zero-padded.
+#[inline]
+fn head(name: &[u8]) -> u64 {
+    match name.get(..8) {
+        Some(first) => u64::from_le_bytes(first.try_into().unwrap_or([0; 8])),
+        None => {
+            let mut w = [0u8; 8];
+            w[..name.len()].copy_from_slice(name);
+            u64::from_le_bytes(w)
+        }
+    }
+}
+
+impl Members {
+    fn new(list: Vec<(String, Shape)>) -> Members {
+        let mut heads: Vec<(u64, usize)> = list
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (head(name.as_bytes()), i))
+            .collect();
+        heads.sort_by_key(|(_, i)| list[*i].0.len());
+        let longest = list.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+        let by_len = (0..=longest)
+            .map(|len| {
+                let start = heads.partition_point(|(_, i)| list[*i].0.len() < len);
+                let end = heads.partition_point(|(_, i)| list[*i].0.len() <= len);
+                (start, end)
+            })
+            .collect();
+        Members {
+            list,
+            by_len,
+            heads,
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: &[u8]) -> &Shape {
+        let Some(&(start, end)) = self.by_len.get(key.len()) else {
+            return &Shape::Any;
+        };
+        if start == end {
+            return &Shape::Any;
+        }
+        let key_head = head(key);
+        for &(name_head, i) in &self.heads[start..end] {
+            let (name, shape) = &self.list[i];
+            if name_head == key_head && name.as_bytes().get(8..) == key.get(8..) {
+                return shape;
+            }
+        }
+        &Shape::Any
+    }
 }
 
 /// Why scanning stopped.
@@ -773,6 +834,41 @@ mod tests {
             let mut v = record.clone();
             let nulled = shape().coerce(&mut v);
             assert_eq!(nulled == 0, fits, "{record} -> {v}");
+        }
+    }
+
+    #[test]
+    fn members_are_found_by_name_and_only_by_name() {
+        let names = [
+            "eventID",
+            "eventIDx",
+            "requestID",
+            "sourceIPAddress",
+            "a",
+            "recipientAccountId",
+            "recipientAccountIdentifier",
+        ];
+        let Shape::Object(members) = Shape::object(
+            names
+                .iter()
+                .map(|n| (n.to_string(), Shape::String))
+                .collect(),
+        ) else {
+            unreachable!()
+        };
+        for n in names {
+            assert_eq!(members.get(n.as_bytes()), &Shape::String, "{n}");
+        }
+        for other in [
+            "",
+            "b",
+            "eventId",
+            "eventIDy",
+            "recipientAccountIdentifies",
+            "sourceIPAddresses",
+            "requestI",
+        ] {
+            assert_eq!(members.get(other.as_bytes()), &Shape::Any, "{other}");
         }
     }
 
