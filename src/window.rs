@@ -118,15 +118,17 @@ impl<T> RegionPlan<T> {
     }
 
     /// `window` was abandoned after `events` events from `oldest_seen` up to its end were
-    /// emitted (the ones at `oldest_seen` possibly not all): read below it next.
+    /// emitted (the ones at `oldest_seen` possibly not all), the newest at `newest_seen`: read
+    /// below it next, in windows sized by the density between the two (an empty stretch at the
+    /// top of the window would make them too long, and split again, delaying the checkpoint).
     pub fn split(
         &mut self,
         window: LookupWindow,
         events: u64,
-        oldest_seen: i64,
+        (oldest_seen, newest_seen): (i64, i64),
         emitted_at_boundary: T,
     ) {
-        let seen_secs = window.end - oldest_seen + 1;
+        let seen_secs = newest_seen.clamp(oldest_seen, window.end) - oldest_seen + 1;
         self.len = next_len(seen_secs, events).min(oldest_seen - window.start + 1);
         self.above.push(EmittedAbove {
             boundary: oldest_seen,
@@ -199,6 +201,7 @@ mod tests {
             let mut events = 0;
             let mut at_oldest: Vec<usize> = vec![];
             let mut oldest = i64::MAX;
+            let mut newest = i64::MIN;
             let mut split = false;
             for &i in order
                 .iter()
@@ -212,6 +215,7 @@ mod tests {
                     split = true;
                     break;
                 }
+                newest = newest.max(times[i]);
                 if times[i] < oldest {
                     oldest = times[i];
                     at_oldest.clear();
@@ -221,7 +225,7 @@ mod tests {
                 events += 1;
             }
             if split {
-                plan.split(w, events, oldest, at_oldest);
+                plan.split(w, events, (oldest, newest), at_oldest);
             } else {
                 checkpoints.push((plan.drained(w, events), emitted.len()));
             }
@@ -272,6 +276,29 @@ mod tests {
                 read_through = w.end;
                 len = next_len(w.len_secs().max(len), *events);
                 prop_assert!((1..=MAX_WINDOW_SECS).contains(&len));
+            }
+        }
+
+        /// A burst after a quiet stretch (windows grown long), wherever it falls against the
+        /// windows: the split sizes the windows below by the burst's own density, so no
+        /// checkpoint waits for more than a split part and a window or two (not one split inside
+        /// another).
+        #[test]
+        fn a_burst_after_quiet_hours_is_checkpointed_within_two_split_parts(
+            offset in 0i64..86_400,
+            burst in 6_000i64..40_000,
+            spread in 300i64..4_000,
+            gap in 0i64..3_600,
+        ) {
+            let now = 86_400 + offset;
+            let burst_end = now - gap;
+            let mut times: Vec<i64> = (0..burst).map(|i| burst_end - i % spread).collect();
+            times.extend((0..10).map(|i| burst_end - 30_000 - i * 1000));
+            let (_, checkpoints) = simulate(&times, -1, now);
+            let mut previous = 0;
+            for (at, n) in checkpoints {
+                prop_assert!(n - previous <= 2 * SPLIT_AFTER_EVENTS as usize + 100, "checkpoint {} after {} events", at, n - previous);
+                previous = n;
             }
         }
 

@@ -116,6 +116,7 @@ enum WindowEnd {
     Split {
         events: u64,
         oldest_seen: i64,
+        newest_seen: i64,
         emitted_at_oldest: HashSet<String>,
     },
 }
@@ -188,10 +189,16 @@ impl RegionRead {
                 WindowEnd::Split {
                     events,
                     oldest_seen,
+                    newest_seen,
                     emitted_at_oldest,
                 } => {
                     total += events;
-                    plan.split(window, events, oldest_seen, emitted_at_oldest);
+                    plan.split(
+                        window,
+                        events,
+                        (oldest_seen, newest_seen),
+                        emitted_at_oldest,
+                    );
                 }
             }
         }
@@ -219,6 +226,7 @@ impl RegionRead {
         let mut restarts = 0;
         let mut events = 0u64;
         let mut oldest_seen = i64::MAX;
+        let mut newest_seen = i64::MIN;
         let mut emitted_at_oldest: HashSet<String> = HashSet::new();
         let mut buf = Vec::with_capacity(256 * 1024);
         loop {
@@ -285,6 +293,7 @@ impl RegionRead {
                         continue;
                     }
                     let second = event.event_time().map_or(window.start, |t| t.secs());
+                    newest_seen = newest_seen.max(second);
                     if second < oldest_seen {
                         oldest_seen = second;
                         emitted_at_oldest.clear();
@@ -312,6 +321,7 @@ impl RegionRead {
                 return Ok(WindowEnd::Split {
                     events,
                     oldest_seen,
+                    newest_seen,
                     emitted_at_oldest,
                 });
             }
