@@ -18,14 +18,13 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from measure import PeakRss  # noqa: E402
+from measure import read_counting  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "source-aws-cloudtrail")
 EMULATOR = os.path.join(ROOT, "target", "release", "cloudtrail-emulator")
 KEY_ID = "AKIAEMULATOR00000001"
 SECRET = "emulator/secret/access/key/0000000000000"
-RECORD = b'{"type":"RECORD"'
 
 
 
@@ -49,23 +48,8 @@ def write(dirname, name, value):
 
 
 def run_read(config, catalog):
-    """Runs `read`, counting records on the fly; returns (records, wall s, cpu s, peak RSS MB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([BIN, "read", "--config", config, "--catalog", catalog], stdout=subprocess.PIPE)
-    peak = PeakRss(proc.pid)
-    records, tail = 0, b""
-    while True:
-        chunk = proc.stdout.read(1 << 20)
-        if not chunk:
-            break
-        data = tail + chunk
-        records += data.count(RECORD)
-        tail = data[-(len(RECORD) - 1):]
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f"read failed with status {status}")
-    return records, wall, usage.ru_utime + usage.ru_stime, peak.mb()
+    """Runs `read`; returns (records, wall s, cpu s, peak RSS MB)."""
+    return read_counting([BIN, "read", "--config", config, "--catalog", catalog])
 
 
 def catalog(tmp):

@@ -23,11 +23,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration_tests"))
 from local_s3 import EMULATOR_BIN, S3  # noqa: E402
-from measure import PeakRss  # noqa: E402
+from measure import read_counting  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 BIN = os.path.join(ROOT, "target", "release", "source-aws-cloudtrail")
-RECORD = b'{"type":"RECORD"'
 
 
 def children_cpu():
@@ -44,22 +43,7 @@ def read(s3, tmp):
         json.dump({"streams": [{"stream": {"name": "trail_events", "json_schema": {},
                                            "supported_sync_modes": ["full_refresh", "incremental"]},
                                 "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]}, f)
-    start = time.perf_counter()
-    proc = subprocess.Popen([BIN, "read", "--config", config, "--catalog", catalog], stdout=subprocess.PIPE)
-    peak = PeakRss(proc.pid)
-    records, tail = 0, b""
-    while True:
-        chunk = proc.stdout.read(1 << 20)
-        if not chunk:
-            break
-        data = tail + chunk
-        records += data.count(RECORD)
-        tail = data[-(len(RECORD) - 1):]
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f"read failed with status {status}")
-    return records, wall, usage.ru_utime + usage.ru_stime, peak.mb()
+    return read_counting([BIN, "read", "--config", config, "--catalog", catalog])
 
 
 def gzip_floor(root):

@@ -2,8 +2,7 @@
 //! the delay picked up, resumption after kill -9, and the previous connector's states continued.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -129,59 +128,6 @@ fn full_refresh_ignores_the_state() {
     assert_same_ids(&id_set(&again.ids()), &id_set(&first.ids()));
 }
 
-/// Reads until the process has printed `states` STATE lines, then kills it with SIGKILL; returns
-/// the records and the last state seen.
-fn read_and_kill(
-    env: &Env,
-    config: &std::path::Path,
-    state: Option<&Value>,
-    kill_after: Duration,
-) -> (Vec<String>, Option<Value>, bool) {
-    let catalog = env.catalog("incremental");
-    let mut args = vec![
-        "read".to_string(),
-        "--config".into(),
-        config.to_str().unwrap().into(),
-        "--catalog".into(),
-        path(&catalog),
-    ];
-    if let Some(s) = state {
-        args.push("--state".into());
-        args.push(path(&env.file("state.json", &s.to_string())));
-    }
-    let mut child = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    let stdout = child.stdout.take().unwrap();
-    let started = Instant::now();
-    let killer = {
-        let pid = child.id();
-        std::thread::spawn(move || {
-            std::thread::sleep(kill_after);
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid.to_string()])
-                .status();
-        })
-    };
-    let mut ids = vec![];
-    let mut last_state = None;
-    for line in BufReader::new(stdout).lines() {
-        let Ok(line) = line else { break };
-        let Ok(m) = serde_json::from_str::<Value>(&line) else {
-            break;
-        }; // a line cut by the kill
-        match m["type"].as_str() {
-            Some("RECORD") => {
-                ids.push(m["record"]["data"]["EventId"].as_str().unwrap().to_string())
-            }
-            Some("STATE") => last_state = Some(json!([m["state"]])),
-            _ => {}
-        }
-    }
-    let status = child.wait().unwrap();
-    killer.join().unwrap();
-    let _ = started;
-    (ids, last_state, status.success())
-}
-
 #[test]
 fn kill_9_at_any_moment_then_resume_loses_nothing() {
     let env = Env::with_events(&["us-east-1", "eu-west-1"], 30_000, 48 * 3600, 0);
@@ -203,7 +149,8 @@ fn kill_9_at_any_moment_then_resume_loses_nothing() {
         rng ^= rng >> 7;
         rng ^= rng << 17;
         let delay = Duration::from_millis(30 + rng % 900);
-        let (ids, last, completed) = read_and_kill(&env, &config, state.as_ref(), delay);
+        let (ids, last, completed) =
+            read_and_kill(&env, &config, &[STREAM], "EventId", state.as_ref(), delay);
         seen.extend(ids);
         if last.is_some() {
             state = last;

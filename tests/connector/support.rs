@@ -97,17 +97,14 @@ impl Env {
         )
     }
 
-    pub fn read(&self, config: &std::path::Path, mode: &str, state: Option<&Value>) -> Run {
-        self.read_streams(config, &[STREAM], mode, state)
-    }
-
-    pub fn read_streams(
+    /// `read` arguments for `streams` (incremental) from `state`.
+    fn read_args(
         &self,
         config: &std::path::Path,
         streams: &[&str],
         mode: &str,
         state: Option<&Value>,
-    ) -> Run {
+    ) -> Vec<String> {
         let catalog = self.file("catalog.json", &catalog_json(streams, mode).to_string());
         let mut args = vec![
             "read".to_string(),
@@ -121,6 +118,21 @@ impl Env {
             args.push("--state".into());
             args.push(path(&p));
         }
+        args
+    }
+
+    pub fn read(&self, config: &std::path::Path, mode: &str, state: Option<&Value>) -> Run {
+        self.read_streams(config, &[STREAM], mode, state)
+    }
+
+    pub fn read_streams(
+        &self,
+        config: &std::path::Path,
+        streams: &[&str],
+        mode: &str,
+        state: Option<&Value>,
+    ) -> Run {
+        let args = self.read_args(config, streams, mode, state);
         exec(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
     }
 
@@ -177,6 +189,44 @@ pub fn spawn(args: &[&str]) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// Reads `streams` incrementally from `state` and kills the process with SIGKILL after
+/// `kill_after`; returns the `id_field` of every record and the last state seen (both as far as
+/// the lines before the kill go), and whether the run completed first.
+pub fn read_and_kill(
+    env: &Env,
+    config: &std::path::Path,
+    streams: &[&str],
+    id_field: &str,
+    state: Option<&Value>,
+    kill_after: std::time::Duration,
+) -> (Vec<String>, Option<Value>, bool) {
+    use std::io::{BufRead, BufReader};
+    let args = env.read_args(config, streams, "incremental", state);
+    let mut child = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stdout = child.stdout.take().unwrap();
+    let pid = child.id();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(kill_after);
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    });
+    let (mut ids, mut last_state) = (vec![], None);
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        // A line cut by the kill ends the output.
+        let Ok(m) = serde_json::from_str::<Value>(&line) else {
+            break;
+        };
+        match m["type"].as_str() {
+            Some("RECORD") => ids.push(m["record"]["data"][id_field].as_str().unwrap().to_string()),
+            Some("STATE") => last_state = Some(json!([m["state"]])),
+            _ => {}
+        }
+    }
+    let status = child.wait().unwrap();
+    killer.join().unwrap();
+    (ids, last_state, status.success())
 }
 
 /// A finished run: exit code and every stdout line, each a JSON object.

@@ -3,7 +3,6 @@
 //! syncs with late files, kill -9, and the errors a person must fix.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use cloudtrail_emulator::records::Rng;
@@ -426,57 +425,6 @@ fn check_and_read_name_what_to_fix_in_trail_logs() {
     }
 }
 
-/// Reads trail_events and kills the process after `kill_after`; returns the event ids and the
-/// last state seen, and whether it completed.
-fn read_and_kill(
-    env: &Env,
-    config: &std::path::Path,
-    state: Option<&Value>,
-    kill_after: Duration,
-) -> (Vec<String>, Option<Value>, bool) {
-    let catalog = env.file(
-        "catalog.json",
-        &catalog_json(&[TRAIL_EVENTS], "incremental").to_string(),
-    );
-    let mut args = vec![
-        "read".to_string(),
-        "--config".into(),
-        path(config),
-        "--catalog".into(),
-        path(&catalog),
-    ];
-    if let Some(s) = state {
-        args.push("--state".into());
-        args.push(path(&env.file("state.json", &s.to_string())));
-    }
-    let mut child = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    let stdout = child.stdout.take().unwrap();
-    let pid = child.id();
-    let killer = std::thread::spawn(move || {
-        std::thread::sleep(kill_after);
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &pid.to_string()])
-            .status();
-    });
-    let (mut ids, mut last_state) = (vec![], None);
-    for line in BufReader::new(stdout).lines() {
-        let Ok(line) = line else { break };
-        let Ok(m) = serde_json::from_str::<Value>(&line) else {
-            break;
-        }; // cut by the kill
-        match m["type"].as_str() {
-            Some("RECORD") => {
-                ids.push(m["record"]["data"]["eventID"].as_str().unwrap().to_string())
-            }
-            Some("STATE") => last_state = Some(json!([m["state"]])),
-            _ => {}
-        }
-    }
-    let status = child.wait().unwrap();
-    killer.join().unwrap();
-    (ids, last_state, status.success())
-}
-
 #[test]
 fn kill_9_at_any_moment_then_resume_loses_nothing() {
     let env = Env::new(Default::default());
@@ -493,7 +441,14 @@ fn kill_9_at_any_moment_then_resume_loses_nothing() {
     for run in 0.. {
         assert!(run < 60, "the syncs never completed");
         let delay = Duration::from_millis(20 + rng.below(600));
-        let (ids, last, completed) = read_and_kill(&env, &config, state.as_ref(), delay);
+        let (ids, last, completed) = read_and_kill(
+            &env,
+            &config,
+            &[TRAIL_EVENTS],
+            "eventID",
+            state.as_ref(),
+            delay,
+        );
         seen.extend(ids);
         if last.is_some() {
             state = last;
