@@ -22,6 +22,14 @@ use crate::trails;
 const ACCOUNT: &str = "123456789012";
 
 /// How the emulator starts: which data it generates and which credentials it accepts.
+/// Who may assume a role: with which external id, and which keys it hands out (random ones
+/// when not set).
+#[derive(Debug, Clone, Default)]
+struct RoleGrant {
+    external_id: Option<String>,
+    issues: Option<(String, String)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
     pub regions: Vec<String>,
@@ -140,7 +148,7 @@ pub struct Emulator {
 struct Inner {
     store: RwLock<EventStore>,
     credentials: Mutex<HashMap<String, Credential>>,
-    roles: Mutex<HashMap<String, Option<String>>>,
+    roles: Mutex<HashMap<String, RoleGrant>>,
     faults: Mutex<(Faults, f64)>,
     buckets: Mutex<HashMap<String, Bucket>>,
     stats: Mutex<HashMap<String, RegionStats>>,
@@ -229,7 +237,7 @@ impl Emulator {
             },
         );
         let mut roles = HashMap::new();
-        roles.insert(DEFAULT_ROLE_ARN.to_string(), None);
+        roles.insert(DEFAULT_ROLE_ARN.to_string(), RoleGrant::default());
         Emulator {
             inner: Arc::new(Inner {
                 store: RwLock::new(store),
@@ -264,11 +272,31 @@ impl Emulator {
 
     /// Lets the role be assumed, with an external id if given.
     pub fn add_role(&self, role_arn: &str, external_id: Option<&str>) {
-        self.inner
-            .roles
-            .lock()
-            .unwrap()
-            .insert(role_arn.to_string(), external_id.map(String::from));
+        self.inner.roles.lock().unwrap().insert(
+            role_arn.to_string(),
+            RoleGrant {
+                external_id: external_id.map(String::from),
+                issues: None,
+            },
+        );
+    }
+
+    /// Lets the role be assumed and hands out these keys for it (with a fresh session token),
+    /// so that another server (an S3 one) can be told to accept them.
+    pub fn add_role_issuing(
+        &self,
+        role_arn: &str,
+        external_id: Option<&str>,
+        key_id: &str,
+        secret: &str,
+    ) {
+        self.inner.roles.lock().unwrap().insert(
+            role_arn.to_string(),
+            RoleGrant {
+                external_id: external_id.map(String::from),
+                issues: Some((key_id.to_string(), secret.to_string())),
+            },
+        );
     }
 
     pub fn set_faults(&self, faults: Faults) {
@@ -589,9 +617,13 @@ impl Emulator {
                 .map(|(_, v)| v.as_str())
         };
         let role = get("RoleArn").unwrap_or("");
-        let allowed = match self.inner.roles.lock().unwrap().get(role) {
-            Some(None) => true,
-            Some(Some(external)) => get("ExternalId") == Some(external.as_str()),
+        let grant = self.inner.roles.lock().unwrap().get(role).cloned();
+        let allowed = match &grant {
+            Some(RoleGrant {
+                external_id: Some(external),
+                ..
+            }) => get("ExternalId") == Some(external.as_str()),
+            Some(_) => true,
             None => false,
         };
         if get("Action") != Some("AssumeRole") || !allowed {
@@ -601,11 +633,18 @@ impl Emulator {
             );
             return response(StatusCode::FORBIDDEN, "text/xml", xml);
         }
+        let issues = grant.and_then(|g| g.issues);
         let (key_id, secret, token) = {
             let mut rng = self.inner.rng.lock().unwrap();
+            let (key_id, secret) = issues.unwrap_or_else(|| {
+                (
+                    format!("ASIA{:016X}", rng.next_u64()),
+                    format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()),
+                )
+            });
             (
-                format!("ASIA{:016X}", rng.next_u64()),
-                format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()),
+                key_id,
+                secret,
                 format!(
                     "FwoGZXIvYXdzE{:016x}{:016x}",
                     rng.next_u64(),

@@ -501,3 +501,47 @@ fn the_bucket_is_read_even_when_cloudtrail_refuses_the_top_level_keys() {
         .contains("aws_secret_key"));
     assert_same_ids(&id_set(&event_ids(&run)), &id_set(&corpus_ids(&corpus)));
 }
+
+#[test]
+fn a_role_in_the_log_archive_account_reads_the_bucket() {
+    // The emulator's STS hands out the keys s3s-fs accepts for this role only.
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let corpus = s3.seed(&spec(&["111122223333"], &["us-east-1"], 3, 10));
+    let role = "arn:aws:iam::210987654321:role/log-archive-reader";
+    env.emulator
+        .add_role_issuing(role, Some("archive-external-id"), KEY_ID, SECRET);
+    let sts = [("AWS_ENDPOINT_URL_STS", env.endpoint.as_str())];
+    let config = |external: &str| {
+        s3.config(
+            &env,
+            json!({"trail_logs": {"aws_key_id": null, "aws_secret_key": null, "role_arn": role, "role_external_id": external}}),
+        )
+    };
+    let good = config("archive-external-id");
+    let (status, message) = env.check(&good, &sts).connection_status();
+    assert_eq!(status, "SUCCEEDED", "{message}");
+    let catalog = env.file(
+        "catalog.json",
+        &catalog_json(&[TRAIL_EVENTS], "incremental").to_string(),
+    );
+    let run = exec(
+        &[
+            "read",
+            "--config",
+            &path(&good),
+            "--catalog",
+            &path(&catalog),
+        ],
+        &sts,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_same_ids(&id_set(&event_ids(&run)), &id_set(&corpus_ids(&corpus)));
+
+    let (status, message) = env.check(&config("wrong"), &sts).connection_status();
+    assert_eq!(status, "FAILED");
+    assert!(
+        message.contains(&format!("cannot assume role {role}")),
+        "{message}"
+    );
+}
