@@ -147,3 +147,62 @@ pub fn event_ids(run: &crate::support::Run) -> Vec<String> {
         .map(|m| m["record"]["data"]["eventID"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// A TCP proxy in front of the S3 server that cuts the first `cuts` connections once `after`
+/// bytes of answers went through them: downloads break in the middle of a body.
+pub struct CuttingProxy {
+    pub endpoint: String,
+    pub cut: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CuttingProxy {
+    pub fn start(upstream: &str, after: usize, cuts: usize) -> CuttingProxy {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let cut = Arc::new(AtomicUsize::new(0));
+        let counter = cut.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    let _ = s_write.shutdown(std::net::Shutdown::Write);
+                });
+                let counter = counter.clone();
+                let (mut s_read, mut c_write) = (server, client);
+                std::thread::spawn(move || {
+                    let mut sent = 0usize;
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        let n = match s_read.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if sent + n > after && counter.load(Ordering::SeqCst) < cuts {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            let _ = c_write.write_all(&buf[..after.saturating_sub(sent).min(n)]);
+                            let _ = c_write.shutdown(std::net::Shutdown::Both);
+                            let _ = s_read.shutdown(std::net::Shutdown::Both);
+                            return;
+                        }
+                        sent += n;
+                        if c_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = c_write.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        CuttingProxy { endpoint, cut }
+    }
+}

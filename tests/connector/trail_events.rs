@@ -545,3 +545,40 @@ fn a_role_in_the_log_archive_account_reads_the_bucket() {
         "{message}"
     );
 }
+
+#[test]
+fn downloads_cut_mid_body_are_fetched_again_without_repeating_a_record() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    // Files of about 150 KB compressed: a cut after 60 KB lands inside a body.
+    let corpus = s3.seed(&CorpusSpec {
+        large_fraction: 0.0,
+        ..spec(&["111122223333"], &["us-east-1", "eu-west-1"], 6, 1500)
+    });
+    let proxy = CuttingProxy::start(&s3.endpoint, 60_000, 5);
+    let config = s3.config(
+        &env,
+        json!({"trail_logs": {"endpoint_url": proxy.endpoint}}),
+    );
+    let run = read(&env, &config, None);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_eq!(
+        proxy.cut.load(std::sync::atomic::Ordering::SeqCst),
+        5,
+        "the proxy cut 5 downloads"
+    );
+    let ids = event_ids(&run);
+    assert_unique(&ids);
+    assert_same_ids(&id_set(&ids), &id_set(&corpus_ids(&corpus)));
+    let logs = run.logs();
+    assert!(
+        logs.iter()
+            .all(|l| !l.contains("the rest of the file is skipped")),
+        "{logs:?}"
+    );
+    let refetched = logs
+        .iter()
+        .filter(|l| l.contains("broke") && l.contains("fetching it again"))
+        .count();
+    assert_eq!(refetched, 5, "{logs:?}");
+}

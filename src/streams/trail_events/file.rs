@@ -15,7 +15,7 @@ use super::scan::{Element, FileProblem, RecordSplitter, Shape};
 use super::NAME;
 use crate::aws::call::{backoff, call_with_retries, RetryBudget};
 use crate::aws::s3::BucketClient;
-use crate::emit::Emitter;
+use crate::emit::{Emitter, LogLevel};
 use crate::error::{AwsFailure, AwsProblem};
 
 /// Records are handed to the emitter in batches of about this many bytes.
@@ -272,12 +272,14 @@ pub async fn read_file(
             bytes: 0,
             broken: None,
         };
-        let (shape, framing, emitter) = (shape.clone(), framing.clone(), emitter.clone());
         let skip = written.load(Ordering::Acquire);
-        let progress = written.clone();
-        let decoder = tokio::task::spawn_blocking(move || {
-            decode(chunks, skip, &shape, &framing, &emitter, &progress)
-        });
+        let decoder = {
+            let (shape, framing, out) = (shape.clone(), framing.clone(), emitter.clone());
+            let progress = written.clone();
+            tokio::task::spawn_blocking(move || {
+                decode(chunks, skip, &shape, &framing, &out, &progress)
+            })
+        };
         let mut body = response.body;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut size = 0;
@@ -336,7 +338,15 @@ pub async fn read_file(
                     format!("the download broke {MAX_DOWNLOADS} times (last: {cause})"),
                 ));
             }
-            Some(_) => {
+            Some(cause) => {
+                emitter.log(
+                    LogLevel::Warn,
+                    &format!(
+                        "{NAME}: the download of {} broke ({cause}); fetching it again after its first {} elements, already written",
+                        site.target.as_deref().unwrap_or(key),
+                        written.load(Ordering::Acquire)
+                    ),
+                );
                 tokio::time::sleep(backoff(attempt, Duration::from_secs(10), 0.5)).await;
                 attempt += 1;
             }
