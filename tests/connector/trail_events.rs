@@ -582,3 +582,42 @@ fn downloads_cut_mid_body_are_fetched_again_without_repeating_a_record() {
         .count();
     assert_eq!(refetched, 5, "{logs:?}");
 }
+
+#[test]
+fn files_whose_downloads_keep_breaking_stay_unread_for_the_next_sync() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let corpus = s3.seed(&CorpusSpec {
+        large_fraction: 0.0,
+        ..spec(&["111122223333"], &["us-east-1"], 3, 1500)
+    });
+    // Every download is cut: the files cannot be read in this sync.
+    let proxy = CuttingProxy::start(&s3.endpoint, 60_000, usize::MAX);
+    let broken = s3.config(
+        &env,
+        json!({"trail_logs": {"endpoint_url": proxy.endpoint}}),
+    );
+    let first = read(&env, &broken, None);
+    assert_eq!(first.code, Some(1), "{}", first.stdout);
+    assert_eq!(
+        first.statuses(TRAIL_EVENTS).last().map(String::as_str),
+        Some("INCOMPLETE")
+    );
+    let errors = first.errors();
+    assert_eq!(errors[0]["failure_type"], "transient_error", "{errors:?}");
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("the download broke 6 times"));
+    // The next sync, with S3 reachable again, reads the rest and nothing twice.
+    let second = read(&env, &s3.config(&env, json!({})), Some(&first.last_state()));
+    assert_eq!(second.code, Some(0), "{}", second.stdout);
+    let mut all = event_ids(&first);
+    all.extend(event_ids(&second));
+    assert_unique(&all);
+    assert_same_ids(&id_set(&all), &id_set(&corpus_ids(&corpus)));
+    assert!(
+        !event_ids(&first).is_empty(),
+        "the first sync wrote the records before each cut"
+    );
+}
