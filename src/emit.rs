@@ -49,6 +49,16 @@ struct Inner {
     broken: Option<String>,
 }
 
+/// Destinations read stdout through a pipe of 64 KB (Linux's default): a fast writer blocks and
+/// is woken every 64 KB. At 1 MB it hands over whole batches. Not a pipe, or not allowed: as is.
+#[cfg(target_os = "linux")]
+fn enlarge_pipe(out: &io::Stdout) {
+    let _ = rustix::pipe::fcntl_setpipe_size(out, 1 << 20);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn enlarge_pipe(_: &io::Stdout) {}
+
 /// Shared by every task; each call writes whole lines under one lock, so lines never interleave.
 pub struct Emitter {
     inner: Mutex<Inner>,
@@ -56,6 +66,7 @@ pub struct Emitter {
 
 impl Emitter {
     pub fn stdout() -> Self {
+        enlarge_pipe(&io::stdout());
         Emitter::to_writer(Box::new(io::stdout()))
     }
 
