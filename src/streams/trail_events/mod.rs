@@ -263,7 +263,6 @@ pub async fn read(
     let mut last_checkpoint = Instant::now();
     let mut dirty = false;
     let shape = shape();
-    let emitted_at = now_millis();
     let workers = concurrent_files();
 
     loop {
@@ -287,7 +286,7 @@ pub async fn read(
             };
             let framing = Arc::new(Framing::new(
                 &provenance(&logs.bucket, &folders[f], &key),
-                emitted_at,
+                now_millis(),
             ));
             let (bucket, shape, emitter) = (bucket.clone(), shape.clone(), emitter.clone());
             let full_key = format!("{}{key}", folders[f].path);
