@@ -193,9 +193,25 @@ fn broken_files_are_reported_by_key_and_skipped_without_losing_the_others() {
         "a value of the wrong type becomes null"
     );
     assert_eq!(odd["eventTime"], Value::Null);
-    // Skipped files are not read again.
+    // Skipped files are not read again; a stray key sorting after the day folders does not
+    // become the cursor, which would stop the listing of later deliveries.
+    s3.put(
+        "AWSLogs/111122223333/CloudTrail/us-east-1/zz-notes.json.gz",
+        b"x",
+    );
+    let deliveries = |hours: i64, seed: u64| {
+        s3.seed(&CorpusSpec {
+            start: CorpusSpec::default().start + hours * 3600,
+            seed,
+            ..spec(&["111122223333"], &["us-east-1"], 2, 5)
+        })
+    };
+    let later = deliveries(2, 8);
     let again = read(&env, &s3.config(&env, json!({})), Some(&run.last_state()));
-    assert_eq!(event_ids(&again).len(), 0);
+    assert_same_ids(&id_set(&event_ids(&again)), &id_set(&corpus_ids(&later)));
+    let latest = deliveries(4, 9);
+    let last = read(&env, &s3.config(&env, json!({})), Some(&again.last_state()));
+    assert_same_ids(&id_set(&event_ids(&last)), &id_set(&corpus_ids(&latest)));
 }
 
 #[test]

@@ -193,11 +193,20 @@ async fn list_folder(
     }
 }
 
-/// Whether a key of a `CloudTrail/<region>/` folder is an event file. Digest and Insights files
-/// live in folders of their own, but are told apart by name too.
+/// Whether a key of a `CloudTrail/<region>/` folder (relative to it) is an event file: in a
+/// `YYYY/MM/DD/` day folder, a `.json.gz`, not a digest or Insights file (they live in folders of
+/// their own, but are told apart by name too). Anything else is ignored, and never becomes the
+/// folder's cursor: a stray key sorting after the day folders would stop the listing there.
 fn is_event_file(key: &str) -> bool {
+    let b = key.as_bytes();
+    let dated = b.len() > 11
+        && [4, 7, 10].iter().all(|&i| b[i] == b'/')
+        && [0, 1, 2, 3, 5, 6, 8, 9]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit());
     let name = key.rsplit('/').next().unwrap_or(key);
-    name.ends_with(".json.gz")
+    dated
+        && name.ends_with(".json.gz")
         && !name.contains("_CloudTrail-Digest_")
         && !name.contains("_CloudTrail-Insight_")
 }
@@ -307,16 +316,9 @@ pub async fn read(
                 }
                 match page.keys {
                     Ok(keys) => {
-                        for key in keys {
-                            let Some(skip) = progress[page.folder].listed(&key) else {
-                                continue;
-                            };
-                            if is_event_file(&key) {
+                        for key in keys.into_iter().filter(|k| is_event_file(k)) {
+                            if let Some(skip) = progress[page.folder].listed(&key) {
                                 queue.push_back((page.folder, key, skip));
-                            } else {
-                                // Not an event file: nothing to read, nothing to wait for.
-                                progress[page.folder].finished(&key);
-                                dirty = true;
                             }
                         }
                     }
@@ -522,6 +524,11 @@ mod tests {
         ));
         assert!(!is_event_file("2025/11/24/notes.txt"));
         assert!(!is_event_file("2025/11/24/"));
+        assert!(
+            !is_event_file("zz-notes.json.gz"),
+            "outside the day folders"
+        );
+        assert!(!is_event_file("2025/1/24/x.json.gz"));
     }
 
     #[test]
