@@ -8,8 +8,11 @@ use aws_config::Region;
 
 use super::pacer::Pacer;
 use super::{credentials, timeouts};
-use crate::aws::call::CallSite;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+
+use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::config::{Config, TrailLogs};
+use crate::error::AwsFailure;
 use crate::error::{Error, Service};
 
 /// S3 serves thousands of requests per second per prefix: the pacer only spaces retries and
@@ -26,7 +29,51 @@ pub struct BucketClient {
     pub endpoint: String,
 }
 
+/// What one ListObjectsV2 call asks for, besides the prefix.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// Group keys into sub-folders (`/`).
+    pub folders_only: bool,
+    pub start_after: Option<String>,
+    pub max_keys: Option<i32>,
+    /// The token of the page to fetch (none: the first).
+    pub page: Option<String>,
+}
+
 impl BucketClient {
+    /// One page of ListObjectsV2 under `prefix`, through the retry layer, with the token of the
+    /// next page (none after the last).
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        listing: &Listing,
+        budget: RetryBudget,
+    ) -> Result<(ListObjectsV2Output, Option<String>), AwsFailure> {
+        let site = self.site("ListObjectsV2", Some(prefix));
+        let request = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_delimiter(listing.folders_only.then(|| "/".to_string()))
+            .set_start_after(listing.start_after.clone())
+            .set_max_keys(listing.max_keys)
+            .set_continuation_token(listing.page.clone());
+        let page = call_with_retries(
+            &self.pacer,
+            budget,
+            &site,
+            |_, _| {},
+            || request.clone().send(),
+        )
+        .await?;
+        let next = match page.is_truncated() {
+            Some(true) => page.next_continuation_token().map(String::from),
+            _ => None,
+        };
+        Ok((page, next))
+    }
+
     /// The call site of `call` on `key` (or the bucket), for retries and messages.
     pub fn site(&self, call: &'static str, key: Option<&str>) -> CallSite {
         CallSite {

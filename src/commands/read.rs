@@ -36,51 +36,44 @@ pub fn read(
         .partition(|s| offered.contains(&s.stream.name.as_str()));
 
     // Every state is checked before anything is read: a corrupt one stops the sync at once.
+    let invalid_state = |name: &str, e: String| {
+        Error::config(format!(
+            "the saved state of stream {name} is not valid: {e}. Fix the state or reset the stream"
+        ))
+    };
     let mut plans = Vec::new();
+    // trail_events reads S3, not CloudTrail: read on its own, after the others.
+    let mut trail_events_state = None;
     for configured in known {
-        let incremental = configured.sync_mode == SyncMode::Incremental;
-        if configured.stream.name == trail_events::NAME {
-            let state = match input_state.streams.get(trail_events::NAME) {
-                Some(v) if incremental => TrailState::from_json(v).map_err(|e| {
-                    Error::config(format!(
-                        "the saved state of stream {} is not valid: {e}. Fix the state or reset the stream",
-                        trail_events::NAME
-                    ))
-                })?,
-                _ => TrailState::default(),
+        let name = configured.stream.name.as_str();
+        let saved = input_state
+            .streams
+            .get(name)
+            .filter(|_| configured.sync_mode == SyncMode::Incremental);
+        if name == trail_events::NAME {
+            let state = match saved {
+                Some(v) => TrailState::from_json(v).map_err(|e| invalid_state(name, e))?,
+                None => TrailState::default(),
             };
-            plans.push(Plan::TrailEvents(state));
+            trail_events_state = Some(state);
             continue;
         }
-        let Some(kind) = streams::lookup_kind(&configured.stream.name) else {
+        let Some(kind) = streams::lookup_kind(name) else {
             // A full-refresh inventory (PyAirbyte asks for incremental: it is read whole anyway).
             plans.push(Plan::Trails);
             continue;
         };
-        let state = match input_state.streams.get(&configured.stream.name) {
-            Some(v) if incremental => EventStreamState::from_json(v, &config.regions, config.max_event_delay_secs)
-                .map_err(|e| {
-                    Error::config(format!(
-                        "the saved state of stream {} is not valid: {e}. Fix the state or reset the stream",
-                        configured.stream.name
-                    ))
-                })?,
-            _ => EventStreamState::default(),
+        let state = match saved {
+            Some(v) => EventStreamState::from_json(v, &config.regions, config.max_event_delay_secs)
+                .map_err(|e| invalid_state(name, e))?,
+            None => EventStreamState::default(),
         };
+        let incremental = configured.sync_mode == SyncMode::Incremental;
         plans.push(Plan::Lookup(kind, incremental, state));
     }
 
     let mut outcome = Outcome::Success;
-    let (trail_plans, plans): (Vec<Plan>, Vec<Plan>) = plans
-        .into_iter()
-        .partition(|p| matches!(p, Plan::TrailEvents(_)));
-    let fail_all = |plans: &[Plan]| {
-        for plan in plans {
-            emitter.stream_status(plan.name(), StreamStatus::Started);
-            emitter.stream_status(plan.name(), StreamStatus::Incomplete);
-        }
-    };
-    if plans.is_empty() && trail_plans.is_empty() {
+    if plans.is_empty() && trail_events_state.is_none() {
         return Ok(finish_unknown(&unknown, &offered, emitter, outcome));
     }
     let rt = runtime()?;
@@ -98,7 +91,6 @@ pub fn read(
                             emitter,
                         )),
                         Plan::Trails => rt.block_on(read_trails(&clients, emitter)),
-                        Plan::TrailEvents(_) => true,
                     };
                     if !completed {
                         outcome = Outcome::Failed;
@@ -107,33 +99,30 @@ pub fn read(
             }
             // Alone, the failure is the run's; beside trail_events (whose bucket may have
             // credentials of its own) it is these streams'.
-            Err(e) if trail_plans.is_empty() => {
-                fail_all(&plans);
-                return Err(e);
-            }
             Err(e) => {
-                fail_all(&plans);
+                for plan in &plans {
+                    incomplete(emitter, plan.name());
+                }
+                if trail_events_state.is_none() {
+                    return Err(e);
+                }
                 emitter.error(&e, None);
                 outcome = Outcome::Failed;
             }
         }
     }
-    for plan in trail_plans {
-        let (Plan::TrailEvents(state), Some(logs)) = (plan, &config.trail_logs) else {
-            continue;
-        };
-        match rt.block_on(read_trail_events(&config, logs, state, emitter)) {
-            Ok(true) => {}
-            Ok(false) => outcome = Outcome::Failed,
-            Err(e) => {
-                emitter.stream_status(trail_events::NAME, StreamStatus::Started);
-                emitter.stream_status(trail_events::NAME, StreamStatus::Incomplete);
-                emitter.error(&e, Some(trail_events::NAME));
-                outcome = Outcome::Failed;
-            }
+    if let (Some(state), Some(logs)) = (trail_events_state, &config.trail_logs) {
+        if !rt.block_on(read_trail_events(&config, logs, state, emitter)) {
+            outcome = Outcome::Failed;
         }
     }
     Ok(finish_unknown(&unknown, &offered, emitter, outcome))
+}
+
+/// A stream that could not even start.
+fn incomplete(emitter: &Emitter, name: &str) {
+    emitter.stream_status(name, StreamStatus::Started);
+    emitter.stream_status(name, StreamStatus::Incomplete);
 }
 
 /// Reports the catalog's streams this source does not offer; the outcome with them.
@@ -157,12 +146,10 @@ fn finish_unknown(
     outcome
 }
 
-/// What to read for one configured stream.
+/// What to read for one configured CloudTrail stream.
 enum Plan {
     Lookup(&'static LookupKind, bool, EventStreamState),
     Trails,
-    /// Full refresh starts from an empty state.
-    TrailEvents(TrailState),
 }
 
 impl Plan {
@@ -170,21 +157,27 @@ impl Plan {
         match self {
             Plan::Lookup(kind, ..) => kind.name,
             Plan::Trails => trails::NAME,
-            Plan::TrailEvents(_) => trail_events::NAME,
         }
     }
 }
 
-/// Reads the trail's log files; returns whether every file was read. `Err` when the bucket
-/// cannot even be connected to (the statuses are then the caller's to write).
+/// Reads the trail's log files (from an empty state for a full refresh); returns whether every
+/// file was read.
 async fn read_trail_events(
     config: &Config,
     logs: &TrailLogs,
     state: TrailState,
     emitter: &Arc<Emitter>,
-) -> Result<bool, Error> {
+) -> bool {
     let name = trail_events::NAME;
-    let bucket = aws::s3::connect_bucket(config, logs).await?;
+    let bucket = match aws::s3::connect_bucket(config, logs).await {
+        Ok(b) => b,
+        Err(e) => {
+            incomplete(emitter, name);
+            emitter.error(&e, Some(name));
+            return false;
+        }
+    };
     emitter.stream_status(name, StreamStatus::Started);
     emitter.stream_status(name, StreamStatus::Running);
     match trail_events::read(&bucket, logs, state, emitter).await {
@@ -200,14 +193,14 @@ async fn read_trail_events(
                 ),
             );
             emitter.stream_status(name, StreamStatus::Complete);
-            Ok(true)
+            true
         }
         Err(errors) => {
             emitter.stream_status(name, StreamStatus::Incomplete);
             for e in &errors {
                 emitter.error(e, Some(name));
             }
-            Ok(false)
+            false
         }
     }
 }

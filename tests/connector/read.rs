@@ -132,21 +132,8 @@ fn start_dates_are_clamped_or_respected() {
 #[test]
 fn an_unknown_stream_in_the_catalog_is_a_trace_error() {
     let env = Env::with_events(&["us-east-1"], 10, 3600, 0);
-    let catalog = env.file(
-        "cat.json",
-        &catalog_json(&[STREAM, "no_such_stream"], "incremental").to_string(),
-    );
     let config = env.config(json!({}));
-    let run = exec(
-        &[
-            "read",
-            "--config",
-            &path(&config),
-            "--catalog",
-            &path(&catalog),
-        ],
-        &[],
-    );
+    let run = env.read_streams(&config, &[STREAM, "no_such_stream"], "incremental", None);
     assert_eq!(run.code, Some(1));
     assert_eq!(run.records().len(), 10, "the known stream is still read");
     let errors = run.errors();

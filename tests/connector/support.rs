@@ -132,8 +132,20 @@ impl Env {
         mode: &str,
         state: Option<&Value>,
     ) -> Run {
+        self.read_streams_env(config, streams, mode, state, &[])
+    }
+
+    /// `read_streams` with these environment variables set.
+    pub fn read_streams_env(
+        &self,
+        config: &std::path::Path,
+        streams: &[&str],
+        mode: &str,
+        state: Option<&Value>,
+        env: &[(&str, &str)],
+    ) -> Run {
         let args = self.read_args(config, streams, mode, state);
-        exec(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        exec(&args.iter().map(String::as_str).collect::<Vec<_>>(), env)
     }
 
     pub fn check(&self, config: &std::path::Path, env: &[(&str, &str)]) -> Run {

@@ -348,18 +348,11 @@ fn the_sdk_endpoint_variable_and_the_top_level_credentials_are_enough() {
         "aws_key_id": KEY_ID, "aws_secret_key": SECRET,
         "trail_logs": {"bucket": BUCKET}
     }));
-    let catalog = env.file(
-        "catalog.json",
-        &catalog_json(&[TRAIL_EVENTS], "incremental").to_string(),
-    );
-    let run = exec(
-        &[
-            "read",
-            "--config",
-            &path(&config),
-            "--catalog",
-            &path(&catalog),
-        ],
+    let run = env.read_streams_env(
+        &config,
+        &[TRAIL_EVENTS],
+        "incremental",
+        None,
         &[("AWS_ENDPOINT_URL_S3", &s3.endpoint)],
     );
     assert_eq!(run.code, Some(0), "{}", run.stdout);
@@ -537,20 +530,7 @@ fn a_role_in_the_log_archive_account_reads_the_bucket() {
     let good = config("archive-external-id");
     let (status, message) = env.check(&good, &sts).connection_status();
     assert_eq!(status, "SUCCEEDED", "{message}");
-    let catalog = env.file(
-        "catalog.json",
-        &catalog_json(&[TRAIL_EVENTS], "incremental").to_string(),
-    );
-    let run = exec(
-        &[
-            "read",
-            "--config",
-            &path(&good),
-            "--catalog",
-            &path(&catalog),
-        ],
-        &sts,
-    );
+    let run = env.read_streams_env(&good, &[TRAIL_EVENTS], "incremental", None, &sts);
     assert_eq!(run.code, Some(0), "{}", run.stdout);
     assert_same_ids(&id_set(&event_ids(&run)), &id_set(&corpus_ids(&corpus)));
 

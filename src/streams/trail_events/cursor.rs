@@ -54,19 +54,16 @@ pub fn lookback_floor(key: &str, lookback_secs: i64) -> String {
     let Some((time, name_head)) = delivery_time(key) else {
         return key.to_string();
     };
-    let t = format_epoch(time - lookback_secs.max(0));
+    key_up_to_time(name_head, time - lookback_secs.max(0))
+}
+
+/// `YYYY/MM/DD/<name_head>YYYYMMDDTHHmmZ` for `time`: the key of a file delivered then, up to
+/// the delivery time in its name.
+fn key_up_to_time(name_head: &str, time: i64) -> String {
     // YYYY-MM-DDTHH:MM:SSZ
-    format!(
-        "{}/{}/{}/{name_head}{}{}{}T{}{}Z",
-        &t[0..4],
-        &t[5..7],
-        &t[8..10],
-        &t[0..4],
-        &t[5..7],
-        &t[8..10],
-        &t[11..13],
-        &t[14..16]
-    )
+    let t = format_epoch(time);
+    let (y, m, d, h, min) = (&t[0..4], &t[5..7], &t[8..10], &t[11..13], &t[14..16]);
+    format!("{y}/{m}/{d}/{name_head}{y}{m}{d}T{h}{min}Z")
 }
 
 impl FolderCursor {
@@ -213,18 +210,9 @@ mod tests {
 
     /// A key delivered at `minute` (minutes from 2025-11-24 00:00Z) with a distinguishing tag.
     fn key(minute: i64, tag: u32) -> String {
-        let t = format_epoch(1_763_942_400 + minute * 60);
-        format!(
-            "{}/{}/{}/111122223333_CloudTrail_eu-west-1_{}{}{}T{}{}Z_{tag:016}.json.gz",
-            &t[0..4],
-            &t[5..7],
-            &t[8..10],
-            &t[0..4],
-            &t[5..7],
-            &t[8..10],
-            &t[11..13],
-            &t[14..16]
-        )
+        let head = "111122223333_CloudTrail_eu-west-1_";
+        let time = key_up_to_time(head, 1_763_942_400 + minute * 60);
+        format!("{time}_{tag:016}.json.gz")
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::aws::call::{call_with_retries, RetryBudget};
-use crate::aws::s3::BucketClient;
+use crate::aws::call::RetryBudget;
+use crate::aws::s3::{BucketClient, Listing};
 use crate::config::TrailLogs;
 use crate::error::{AwsFailure, Error};
 
@@ -54,25 +54,13 @@ pub async fn subfolders(
     prefix: &str,
     budget: RetryBudget,
 ) -> Result<Vec<String>, AwsFailure> {
-    let site = bucket.site("ListObjectsV2", Some(prefix));
     let mut names = Vec::new();
-    let mut token: Option<String> = None;
+    let mut listing = Listing {
+        folders_only: true,
+        ..Listing::default()
+    };
     loop {
-        let request = bucket
-            .client
-            .list_objects_v2()
-            .bucket(&bucket.bucket)
-            .prefix(prefix)
-            .delimiter("/")
-            .set_continuation_token(token.clone());
-        let page = call_with_retries(
-            &bucket.pacer,
-            budget,
-            &site,
-            |_, _| {},
-            || request.clone().send(),
-        )
-        .await?;
+        let (page, next) = bucket.list_page(prefix, &listing, budget).await?;
         for p in page.common_prefixes() {
             if let Some(name) = p
                 .prefix()
@@ -82,9 +70,9 @@ pub async fn subfolders(
                 names.push(name.to_string());
             }
         }
-        token = page.next_continuation_token().map(String::from);
-        if token.is_none() || page.is_truncated() != Some(true) {
-            return Ok(names);
+        match next {
+            Some(token) => listing.page = Some(token),
+            None => return Ok(names),
         }
     }
 }

@@ -17,8 +17,8 @@ use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::aws::call::{call_with_retries, RetryBudget};
-use crate::aws::s3::BucketClient;
+use crate::aws::call::RetryBudget;
+use crate::aws::s3::{BucketClient, Listing};
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel};
 use crate::error::{AwsFailure, AwsProblem, Error};
@@ -140,56 +140,27 @@ async fn list_folder(
     after: Option<String>,
     pages: mpsc::Sender<Page>,
 ) {
-    let site = bucket.site("ListObjectsV2", Some(&path));
-    let mut token: Option<String> = None;
+    let mut listing = Listing {
+        start_after: after.map(|a| format!("{path}{a}")),
+        ..Listing::default()
+    };
     loop {
-        let request = bucket
-            .client
-            .list_objects_v2()
-            .bucket(&bucket.bucket)
-            .prefix(&path)
-            .set_start_after(after.as_ref().map(|a| format!("{path}{a}")))
-            .set_continuation_token(token.clone());
-        let result = call_with_retries(
-            &bucket.pacer,
-            RetryBudget::SYNC,
-            &site,
-            |_, _| {},
-            || request.clone().send(),
-        )
-        .await;
-        let page = match result {
-            Ok(page) => page,
-            Err(f) => {
-                let _ = pages
-                    .send(Page {
-                        folder,
-                        keys: Err(f),
-                        last: true,
-                    })
-                    .await;
-                return;
-            }
+        let (keys, next) = match bucket.list_page(&path, &listing, RetryBudget::SYNC).await {
+            Ok((page, next)) => (
+                Ok(page
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key()?.strip_prefix(path.as_str()).map(String::from))
+                    .collect()),
+                next,
+            ),
+            Err(f) => (Err(f), None),
         };
-        let keys = page
-            .contents()
-            .iter()
-            .filter_map(|o| o.key()?.strip_prefix(path.as_str()).map(String::from))
-            .collect();
-        token = page.next_continuation_token().map(String::from);
-        let last = token.is_none() || page.is_truncated() != Some(true);
-        if pages
-            .send(Page {
-                folder,
-                keys: Ok(keys),
-                last,
-            })
-            .await
-            .is_err()
-            || last
-        {
+        let last = next.is_none();
+        if pages.send(Page { folder, keys, last }).await.is_err() || last {
             return;
         }
+        listing.page = next;
     }
 }
 
@@ -427,21 +398,13 @@ fn report_file(emitter: &Emitter, key: &str, read: &FileRead) {
 /// `check`: can the bucket's trail folder be listed with these credentials?
 pub async fn probe(bucket: &BucketClient, logs: &TrailLogs) -> Result<String, AwsFailure> {
     let root = logs.root();
-    let site = bucket.site("ListObjectsV2", Some(&root));
-    let request = bucket
-        .client
-        .list_objects_v2()
-        .bucket(&bucket.bucket)
-        .prefix(&root)
-        .max_keys(1);
-    let page = call_with_retries(
-        &bucket.pacer,
-        RetryBudget::CHECK,
-        &site,
-        |_, _| {},
-        || request.clone().send(),
-    )
-    .await?;
+    let listing = Listing {
+        max_keys: Some(1),
+        ..Listing::default()
+    };
+    let (page, _) = bucket
+        .list_page(&root, &listing, RetryBudget::CHECK)
+        .await?;
     Ok(if page.contents().is_empty() {
         format!(
             "{NAME}: s3://{}/{root} is readable but holds no log files yet",
