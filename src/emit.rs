@@ -1,48 +1,140 @@
-//! The one writer of stdout: Airbyte messages, one JSON object per line, buffered, with the exact
-//! per-stream record counts that STATE messages must carry.
+//! The one writer of stdout: Airbyte messages, one JSON object per line, records in batches that
+//! frame and count themselves (so STATE's `recordCount` is exact by construction), and the stop
+//! signal that a closed stdout trips.
 
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::sync::Mutex;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
+use crate::protocol::{
+    ErrorTrace, LogMessage, Message, RateLimited, SourceStats, StateMessage, StatusReason,
+    StreamDescriptor, StreamState, StreamStatusTrace, Trace, TraceKind,
+};
+pub use crate::protocol::{LogLevel, StreamStatus};
 use crate::time::now_millis;
 
-/// Starts a RECORD line in `buf`; the record's data object follows, then `end_record`. Records
-/// are framed by hand so that readers serialise their data straight into the output buffer.
-pub fn begin_record(buf: &mut Vec<u8>, stream: &str) {
-    buf.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":{\"stream\":\"");
-    buf.extend_from_slice(stream.as_bytes());
-    buf.extend_from_slice(b"\",\"data\":");
+/// RECORD lines of one stream, framed as they are pushed; handed to `Emitter::records`.
+pub struct RecordBatch {
+    stream: &'static str,
+    /// `{"type":"RECORD","record":{"stream":"<name>","data":`
+    head: Vec<u8>,
+    lines: Vec<u8>,
+    count: u64,
 }
 
-/// Ends a RECORD line started by `begin_record`.
-pub fn end_record(buf: &mut Vec<u8>, emitted_at_millis: i64) {
-    buf.extend_from_slice(b",\"emitted_at\":");
-    buf.extend_from_slice(emitted_at_millis.to_string().as_bytes());
-    buf.extend_from_slice(b"}}\n");
+/// What follows a raw record's members: extra columns, the end of the data object and
+/// `emitted_at`. Built once per file, appended to each of its records.
+pub struct RecordTail {
+    /// The extra columns' members, without braces (empty for none).
+    members: Vec<u8>,
+    /// `},"emitted_at":N}}\n`
+    end: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub enum LogLevel {
-    Info,
-    Warn,
+impl RecordTail {
+    /// `columns` must serialise as a JSON object.
+    pub fn new(columns: &impl Serialize, emitted_at_millis: i64) -> RecordTail {
+        let text = serde_json::to_vec(columns).unwrap_or_else(|_| b"{}".to_vec());
+        let members = match text.as_slice() {
+            [b'{', inner @ .., b'}'] => inner.to_vec(),
+            _ => Vec::new(),
+        };
+        let mut end = Vec::with_capacity(32);
+        end.extend_from_slice(b"},\"emitted_at\":");
+        end.extend_from_slice(emitted_at_millis.to_string().as_bytes());
+        end.extend_from_slice(b"}}\n");
+        RecordTail { members, end }
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamStatus {
-    Started,
-    Running,
-    Complete,
-    Incomplete,
+impl RecordBatch {
+    pub fn new(stream: &'static str) -> RecordBatch {
+        RecordBatch::with_buffer(stream, Vec::new())
+    }
+
+    /// A batch writing into `buffer` (cleared), so hot loops can reuse allocations.
+    pub fn with_buffer(stream: &'static str, mut buffer: Vec<u8>) -> RecordBatch {
+        buffer.clear();
+        let mut head = Vec::with_capacity(48 + stream.len());
+        head.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":{\"stream\":");
+        // Stream names are plain identifiers; serialising keeps them valid JSON regardless.
+        serde_json::to_writer(&mut head, stream).expect("a string serialises");
+        head.extend_from_slice(b",\"data\":");
+        RecordBatch {
+            stream,
+            head,
+            lines: buffer,
+            count: 0,
+        }
+    }
+
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.lines
+    }
+
+    /// Adds a record whose data is `data` serialised.
+    pub fn push(
+        &mut self,
+        data: &impl Serialize,
+        emitted_at_millis: i64,
+    ) -> serde_json::Result<()> {
+        let start = self.lines.len();
+        self.lines.extend_from_slice(&self.head);
+        if let Err(e) = serde_json::to_writer(&mut self.lines, data) {
+            self.lines.truncate(start);
+            return Err(e);
+        }
+        self.lines.extend_from_slice(b",\"emitted_at\":");
+        self.lines
+            .extend_from_slice(emitted_at_millis.to_string().as_bytes());
+        self.lines.extend_from_slice(b"}}\n");
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Adds a record from `object`, the bytes of a JSON object on one line, valid and checked
+    /// by the caller, with `tail`'s columns appended: the S3 pass-through.
+    pub fn push_object(&mut self, object: &[u8], tail: &RecordTail) {
+        self.lines.extend_from_slice(&self.head);
+        let body = &object[..object.len() - 1];
+        self.lines.extend_from_slice(body);
+        if !tail.members.is_empty() {
+            if body[1..].iter().any(|c| !c.is_ascii_whitespace()) {
+                self.lines.push(b',');
+            }
+            self.lines.extend_from_slice(&tail.members);
+        }
+        self.lines.extend_from_slice(&tail.end);
+        self.count += 1;
+    }
+
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn clear(&mut self) {
+        self.lines.clear();
+        self.count = 0;
+    }
 }
 
 struct Inner {
     out: BufWriter<Box<dyn Write + Send>>,
     /// Records per stream since that stream's last STATE.
-    since_state: HashMap<String, u64>,
+    since_state: HashMap<&'static str, u64>,
     /// The last state written per stream, to never write the same one twice in a row.
     last_state: HashMap<String, String>,
     /// Set once stdout fails: later writes are dropped, the run ends with `Error::Output`.
@@ -59,15 +151,50 @@ fn enlarge_pipe(out: &io::Stdout) {
 #[cfg(not(target_os = "linux"))]
 fn enlarge_pipe(_: &io::Stdout) {}
 
+/// Trips `stop` as soon as the reader of stdout goes away, even while nothing is written (a
+/// stream waiting out throttling writes nothing for minutes). A pipe or socket whose reader
+/// closed reports POLLERR/POLLHUP to poll without asking; files and terminals never do, and the
+/// thread then just waits.
+#[cfg(target_os = "linux")]
+fn watch_stdout(stop: CancellationToken) {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let spawned = std::thread::Builder::new()
+        .name("stdout-watch".into())
+        .spawn(move || {
+            let out = io::stdout();
+            loop {
+                let mut fds = [PollFd::new(&out, PollFlags::empty())];
+                match poll(&mut fds, None) {
+                    Ok(_) => {
+                        let seen = fds[0].revents();
+                        if seen.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL) {
+                            stop.cancel();
+                            return;
+                        }
+                    }
+                    Err(rustix::io::Errno::INTR) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+    drop(spawned);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn watch_stdout(_: CancellationToken) {}
+
 /// Shared by every task; each call writes whole lines under one lock, so lines never interleave.
 pub struct Emitter {
     inner: Mutex<Inner>,
+    stop: CancellationToken,
 }
 
 impl Emitter {
     pub fn stdout() -> Self {
         enlarge_pipe(&io::stdout());
-        Emitter::to_writer(Box::new(io::stdout()))
+        let emitter = Emitter::to_writer(Box::new(io::stdout()));
+        watch_stdout(emitter.stop.clone());
+        emitter
     }
 
     pub fn to_writer(out: Box<dyn Write + Send>) -> Self {
@@ -78,7 +205,13 @@ impl Emitter {
                 last_state: HashMap::new(),
                 broken: None,
             }),
+            stop: CancellationToken::new(),
         }
+    }
+
+    /// Cancelled once stdout is gone: nobody reads what the connector would still fetch.
+    pub fn stop_signal(&self) -> &CancellationToken {
+        &self.stop
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> io::Result<T>) -> Option<T> {
@@ -90,110 +223,125 @@ impl Emitter {
             Ok(v) => Some(v),
             Err(e) => {
                 inner.broken = Some(e.to_string());
+                self.stop.cancel();
                 None
             }
         }
     }
 
-    fn line(&self, v: &Value, flush: bool) {
+    /// Writes a message and flushes: everything but records is written at once, so no warning,
+    /// state or error is lost when the process is killed.
+    pub fn send(&self, message: &Message) {
         self.with(|inner| {
-            serde_json::to_writer(&mut inner.out, v)?;
+            serde_json::to_writer(&mut inner.out, message)?;
             inner.out.write_all(b"\n")?;
-            if flush {
-                inner.out.flush()?;
-            }
-            Ok(())
+            inner.out.flush()
         });
     }
 
-    /// Writes `lines`, already-framed RECORD messages of `stream` (`count` of them).
-    pub fn records(&self, stream: &str, lines: &[u8], count: u64) {
+    /// Writes the batch's records and counts them for the stream's next STATE; empties it.
+    pub fn records(&self, batch: &mut RecordBatch) {
+        if batch.is_empty() {
+            return;
+        }
         self.with(|inner| {
-            inner.out.write_all(lines)?;
-            match inner.since_state.get_mut(stream) {
-                Some(n) => *n += count,
-                None => {
-                    inner.since_state.insert(stream.to_string(), count);
-                }
-            }
+            inner.out.write_all(&batch.lines)?;
+            *inner.since_state.entry(batch.stream).or_insert(0) += batch.count;
             Ok(())
         });
+        batch.clear();
     }
 
     /// Writes a STREAM state with the count of records since the previous one, unless it equals
     /// the last state written for that stream (then the count carries over). Returns whether
     /// it was written.
-    pub fn state(&self, stream: &str, stream_state: &Value) -> bool {
+    pub fn state(&self, stream: &'static str, stream_state: &impl Serialize) -> bool {
+        let Ok(text) = serde_json::to_string(stream_state) else {
+            return false;
+        };
         self.with(|inner| {
-            let text = stream_state.to_string();
             if inner.last_state.get(stream) == Some(&text) {
                 return Ok(false);
             }
-            let count = inner.since_state.insert(stream.to_string(), 0).unwrap_or(0);
-            let msg = json!({
-                "type": "STATE",
-                "state": {
-                    "type": "STREAM",
-                    "stream": {"stream_descriptor": {"name": stream}, "stream_state": stream_state},
-                    "sourceStats": {"recordCount": count as f64}
-                }
-            });
-            serde_json::to_writer(&mut inner.out, &msg)?;
+            let raw = RawValue::from_string(text).map_err(io::Error::other)?;
+            let count = inner.since_state.insert(stream, 0).unwrap_or(0);
+            let message = Message::State {
+                state: StateMessage {
+                    kind: "STREAM",
+                    stream: StreamState {
+                        stream_descriptor: StreamDescriptor { name: stream },
+                        stream_state: &raw,
+                    },
+                    source_stats: SourceStats {
+                        record_count: count as f64,
+                    },
+                },
+            };
+            serde_json::to_writer(&mut inner.out, &message)?;
             inner.out.write_all(b"\n")?;
             inner.out.flush()?;
-            inner.last_state.insert(stream.to_string(), text);
+            inner
+                .last_state
+                .insert(stream.to_string(), raw.get().to_string());
             Ok(true)
         })
         .unwrap_or(false)
     }
 
     pub fn log(&self, level: LogLevel, message: &str) {
-        let level = match level {
-            LogLevel::Info => "INFO",
-            LogLevel::Warn => "WARN",
-        };
-        self.line(
-            &json!({"type": "LOG", "log": {"level": level, "message": message}}),
-            false,
-        );
+        self.send(&Message::Log {
+            log: LogMessage { level, message },
+        });
+    }
+
+    fn trace(&self, kind: TraceKind) {
+        self.send(&Message::Trace {
+            trace: Trace {
+                kind,
+                emitted_at: now_millis() as f64,
+            },
+        });
     }
 
     pub fn stream_status(&self, stream: &str, status: StreamStatus) {
-        let status = match status {
-            StreamStatus::Started => "STARTED",
-            StreamStatus::Running => "RUNNING",
-            StreamStatus::Complete => "COMPLETE",
-            StreamStatus::Incomplete => "INCOMPLETE",
-        };
-        self.line(
-            &json!({"type": "TRACE", "trace": {
-                "type": "STREAM_STATUS",
-                "emitted_at": now_millis() as f64,
-                "stream_status": {"stream_descriptor": {"name": stream}, "status": status}
-            }}),
-            true,
-        );
+        self.trace(TraceKind::StreamStatus {
+            stream_status: StreamStatusTrace {
+                stream_descriptor: StreamDescriptor { name: stream },
+                status,
+                reasons: vec![],
+            },
+        });
+    }
+
+    /// RUNNING with a RATE_LIMITED reason: the stream waits for its quota until `quota_reset`
+    /// (epoch ms). The next record clears it.
+    pub fn rate_limited(&self, stream: &str, quota_reset_millis: i64) {
+        self.trace(TraceKind::StreamStatus {
+            stream_status: StreamStatusTrace {
+                stream_descriptor: StreamDescriptor { name: stream },
+                status: StreamStatus::Running,
+                reasons: vec![StatusReason::RateLimited {
+                    rate_limited: RateLimited {
+                        quota_reset: quota_reset_millis,
+                    },
+                }],
+            },
+        });
     }
 
     /// A TRACE error: `error.stream()` (or `stream`) names the stream it concerns.
     pub fn error(&self, error: &Error, stream: Option<&str>) {
-        let mut e = json!({
-            "message": error.to_string(),
-            "internal_message": error.internal_message(),
-            "failure_type": error.failure_type().as_str(),
+        self.trace(TraceKind::Error {
+            error: ErrorTrace {
+                message: error.to_string(),
+                internal_message: error.internal_message(),
+                failure_type: error.failure_type().as_str(),
+                stream_descriptor: error
+                    .stream()
+                    .or(stream)
+                    .map(|name| StreamDescriptor { name }),
+            },
         });
-        if let Some(name) = error.stream().or(stream) {
-            e["stream_descriptor"] = json!({"name": name});
-        }
-        self.line(
-            &json!({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": now_millis() as f64, "error": e}}),
-            true,
-        );
-    }
-
-    /// Any other message (SPEC, CATALOG, CONNECTION_STATUS), written at once.
-    pub fn message(&self, v: &Value) {
-        self.line(v, true);
     }
 
     /// Flushes; reports whether stdout was ever lost.
@@ -214,6 +362,7 @@ impl Emitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
     use std::sync::Arc;
 
     #[derive(Clone, Default)]
@@ -228,26 +377,79 @@ mod tests {
         }
     }
 
+    fn lines(buf: &Shared) -> Vec<Value> {
+        String::from_utf8(buf.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     #[test]
     fn states_count_records_since_the_previous_state_and_never_repeat() {
         let buf = Shared::default();
         let e = Emitter::to_writer(Box::new(buf.clone()));
-        e.records("s", b"{}\n{}\n", 2);
-        e.records("t", b"{}\n", 1);
+        let mut s = RecordBatch::new("s");
+        s.push(&json!({"a": 1}), 1).unwrap();
+        s.push(&json!({"a": 2}), 1).unwrap();
+        e.records(&mut s);
+        let mut t = RecordBatch::new("t");
+        t.push(&json!({}), 1).unwrap();
+        e.records(&mut t);
         assert!(e.state("s", &json!({"a": 1})));
         assert!(!e.state("s", &json!({"a": 1})));
-        e.records("s", b"{}\n", 1);
+        s.push(&json!({"a": 3}), 1).unwrap();
+        e.records(&mut s);
         assert!(e.state("s", &json!({"a": 2})));
         assert!(e.state("t", &json!({"a": 1})));
         e.finish().unwrap();
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        let counts: Vec<f64> = text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        let counts: Vec<f64> = lines(&buf)
+            .iter()
             .filter(|v| v["type"] == "STATE")
             .map(|v| v["state"]["sourceStats"]["recordCount"].as_f64().unwrap())
             .collect();
         assert_eq!(counts, vec![2.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn batches_frame_records_of_both_forms() {
+        let buf = Shared::default();
+        let e = Emitter::to_writer(Box::new(buf.clone()));
+        let mut b = RecordBatch::new("trail_events");
+        let tail = RecordTail::new(&json!({"logFileKey": "k"}), 7);
+        b.push_object(br#"{"eventID":"x"}"#, &tail);
+        b.push_object(b"{ }", &tail);
+        b.push_object(br#"{"eventID":"y"}"#, &RecordTail::new(&json!({}), 8));
+        b.push(&json!({"EventId": "z"}), 9).unwrap();
+        assert_eq!(b.len(), 4);
+        e.records(&mut b);
+        assert!(b.is_empty());
+        e.state("trail_events", &json!({}));
+        let got = lines(&buf);
+        assert_eq!(
+            got[0],
+            json!({"type": "RECORD", "record": {"stream": "trail_events", "data": {"eventID": "x", "logFileKey": "k"}, "emitted_at": 7}})
+        );
+        assert_eq!(got[1]["record"]["data"], json!({"logFileKey": "k"}));
+        assert_eq!(got[2]["record"]["data"], json!({"eventID": "y"}));
+        assert_eq!(got[3]["record"]["emitted_at"], 9);
+        assert_eq!(got[4]["state"]["sourceStats"]["recordCount"], 4.0);
+    }
+
+    /// A value that fails to serialise halfway leaves no partial line behind.
+    #[test]
+    fn a_failed_push_leaves_the_batch_as_it_was() {
+        struct Failing;
+        impl Serialize for Failing {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no"))
+            }
+        }
+        let mut b = RecordBatch::new("s");
+        b.push(&json!({"a": 1}), 1).unwrap();
+        let before = b.bytes();
+        assert!(b.push(&Failing, 1).is_err());
+        assert_eq!((b.len(), b.bytes()), (1, before));
     }
 
     struct Closed;
@@ -261,10 +463,11 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_stdout_is_reported_not_a_panic() {
+    fn a_closed_stdout_is_reported_and_trips_the_stop_signal() {
         let e = Emitter::to_writer(Box::new(Closed));
-        e.message(&json!({"type": "SPEC"}));
+        assert!(!e.stop_signal().is_cancelled());
         e.log(LogLevel::Info, "x");
+        assert!(e.stop_signal().is_cancelled());
         assert!(matches!(e.finish(), Err(Error::Output(_))));
     }
 }

@@ -74,6 +74,8 @@ pub enum AwsProblem {
     Unreachable,
     /// No answer in time.
     Timeout,
+    /// Not attempted: stdout was closed, nobody reads what the call would fetch.
+    Stopped,
     /// Anything else AWS answered.
     Other,
 }
@@ -186,6 +188,10 @@ impl fmt::Display for AwsFailure {
                 "no answer from {} in time ({call} in {region}): {}",
                 self.endpoint, self.detail
             ),
+            AwsProblem::Stopped => write!(
+                f,
+                "{call} in {region} was not made: stdout was closed, so the sync stopped"
+            ),
             AwsProblem::Other => write!(f, "{call} failed in {region}{code}: {}", self.detail),
         }
     }
@@ -254,7 +260,7 @@ impl Error {
                 | AwsProblem::ServiceFault { .. }
                 | AwsProblem::Unreachable
                 | AwsProblem::Timeout => FailureType::Transient,
-                AwsProblem::Other => FailureType::System,
+                AwsProblem::Other | AwsProblem::Stopped => FailureType::System,
             },
             Error::Output(_) | Error::Internal(_) => FailureType::System,
         }

@@ -14,7 +14,6 @@ mod schema;
 mod state;
 mod streams;
 mod time;
-mod window;
 
 use std::process::ExitCode;
 

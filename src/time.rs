@@ -1,6 +1,8 @@
-//! Calendar arithmetic and the clock: epoch seconds to and from `YYYY-MM-DD`, without a date crate.
+//! The clock and calendar: epoch seconds to and from dates, through the `time` crate.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 pub const DAY_SECS: i64 = 86_400;
 
@@ -16,15 +18,15 @@ pub fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
-/// Day number counted from 1970-01-01 of a proleptic Gregorian date.
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// The epoch second of a UTC date and time; `None` for a date that does not exist.
+pub fn epoch_of(year: i32, month: u8, day: u8, hour: u8, minute: u8) -> Option<i64> {
+    let date = Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()?;
+    let time = Time::from_hms(hour, minute, 0).ok()?;
+    Some(
+        PrimitiveDateTime::new(date, time)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 /// Parses `YYYY-MM-DD` into the epoch second of that day's midnight UTC.
@@ -33,46 +35,42 @@ pub fn parse_date(text: &str) -> Option<i64> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
         let s = text.get(r)?;
         s.bytes()
             .all(|c| c.is_ascii_digit())
             .then(|| s.parse().ok())?
     };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(i64::from(y), m) {
-        return None;
-    }
-    Some(days_from_civil(i64::from(y), m, d) * DAY_SECS)
+    let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    epoch_of(
+        i32::try_from(y).ok()?,
+        u8::try_from(m).ok()?,
+        u8::try_from(d).ok()?,
+        0,
+        0,
+    )
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+/// The UTC date and time of an epoch second, clamped to the years `time` represents.
+pub fn utc(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(if secs < 0 {
+        OffsetDateTime::new_utc(Date::MIN, Time::MIDNIGHT)
+    } else {
+        OffsetDateTime::new_utc(Date::MAX, Time::MIDNIGHT)
+    })
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, for messages.
 pub fn format_epoch(secs: i64) -> String {
-    let days = secs.div_euclid(DAY_SECS);
-    let rem = secs.rem_euclid(DAY_SECS);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let t = utc(secs);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
@@ -94,9 +92,12 @@ mod tests {
             "2021-06-1x",
             "",
             "2021-00-10",
+            "2021-06-00",
+            "+021-06-10",
         ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
+        assert_eq!(format_epoch(1_623_346_856), "2021-06-10T17:40:56Z");
     }
 
     proptest! {
@@ -104,6 +105,11 @@ mod tests {
         fn format_and_parse_agree(days in -1000i64..100_000) {
             let text = format_epoch(days * DAY_SECS);
             prop_assert_eq!(parse_date(&text[..10]), Some(days * DAY_SECS));
+        }
+
+        #[test]
+        fn any_second_formats_without_panicking(secs in any::<i64>()) {
+            prop_assert_eq!(format_epoch(secs).len() >= 20, true);
         }
     }
 }

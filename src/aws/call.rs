@@ -8,6 +8,7 @@ use std::time::Duration;
 use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::pacer::Pacer;
 use crate::error::{AwsFailure, AwsProblem, Service};
@@ -76,51 +77,109 @@ pub fn backoff(attempt: u32, max: Duration, jitter: f64) -> Duration {
     capped.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
-fn jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    f64::from(nanos.wrapping_mul(2_654_435_761) % 1_000_000) / 1_000_000.0
-}
-
-/// Sends `send()` through the pacer until it succeeds, fails permanently or the budget is spent.
-/// `on_retry` hears about each failure that will be retried.
+/// Sends `send()` through the pacer until it succeeds, fails permanently, the budget is spent
+/// or `stop` is cancelled. `on_retry` hears about each failure that will be retried.
 pub async fn call_with_retries<T, E, F, Fut>(
     pacer: &Pacer,
+    stop: &CancellationToken,
     budget: RetryBudget,
     site: &CallSite,
-    mut on_retry: impl FnMut(&AwsFailure, Duration),
-    mut send: F,
+    on_retry: impl FnMut(&AwsFailure, Duration),
+    send: F,
 ) -> Result<T, AwsFailure>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let started = Instant::now();
-    let mut attempt = 0u32;
-    loop {
-        pacer.acquire().await;
-        let failure = match send().await {
-            Ok(v) => return Ok(v),
-            Err(e) => classify(&e, site),
-        };
-        let pause = backoff(attempt, budget.max_backoff, jitter());
+    Retry::new(pacer, stop, budget)
+        .call(site, on_retry, send)
+        .await
+}
+
+/// The one retry loop: one budget, one attempt count, shared by every call made through it, so
+/// a caller that must repeat a whole exchange (a download cut short) retries within the same
+/// budget instead of stacking a loop on this one.
+pub struct Retry<'a> {
+    pacer: &'a Pacer,
+    stop: &'a CancellationToken,
+    budget: RetryBudget,
+    started: Instant,
+    attempt: u32,
+}
+
+impl<'a> Retry<'a> {
+    pub fn new(pacer: &'a Pacer, stop: &'a CancellationToken, budget: RetryBudget) -> Self {
+        Retry {
+            pacer,
+            stop,
+            budget,
+            started: Instant::now(),
+            attempt: 0,
+        }
+    }
+
+    /// Sends `send()` until it succeeds, fails permanently, the budget is spent or the stop
+    /// signal comes (an attempt in flight is then abandoned).
+    pub async fn call<T, E, F, Fut>(
+        &mut self,
+        site: &CallSite,
+        mut on_retry: impl FnMut(&AwsFailure, Duration),
+        mut send: F,
+    ) -> Result<T, AwsFailure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        loop {
+            let stopped = || site.failure(AwsProblem::Stopped, None, String::new());
+            if self.stop.is_cancelled() {
+                return Err(stopped());
+            }
+            let outcome = tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => return Err(stopped()),
+                outcome = async {
+                    self.pacer.acquire().await;
+                    send().await
+                } => outcome,
+            };
+            let failure = match outcome {
+                Ok(v) => return Ok(v),
+                Err(e) => classify(&e, site),
+            };
+            self.pause_after(failure, &mut on_retry).await?;
+        }
+    }
+
+    /// After `failure`: waits out its backoff and returns, or returns the failure when it is
+    /// not worth retrying, the budget is spent, or the stop signal comes.
+    pub async fn pause_after(
+        &mut self,
+        failure: AwsFailure,
+        mut on_retry: impl FnMut(&AwsFailure, Duration),
+    ) -> Result<(), AwsFailure> {
+        let pause = backoff(self.attempt, self.budget.max_backoff, fastrand::f64());
         let limit = match failure.problem {
-            AwsProblem::Unreachable => budget.unreachable_give_up_after,
-            _ => budget.give_up_after,
+            AwsProblem::Unreachable => self.budget.unreachable_give_up_after,
+            _ => self.budget.give_up_after,
         };
-        if !failure.is_retryable() || started.elapsed() + pause > limit {
+        if !failure.is_retryable() || self.started.elapsed() + pause > limit {
             return Err(failure);
         }
-        if failure.problem == AwsProblem::Throttled {
-            pacer.hold_off(pause).await;
-        } else {
-            tokio::time::sleep(pause).await;
-        }
         on_retry(&failure, pause);
-        attempt += 1;
+        if failure.problem == AwsProblem::Throttled {
+            // The quota is shared: everyone on this pacer waits.
+            self.pacer.hold_off(pause).await;
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = self.stop.cancelled() => {}
+            }
+        }
+        self.attempt += 1;
+        Ok(())
     }
 }
 

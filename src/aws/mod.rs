@@ -17,6 +17,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, CredentialSource, Role};
 use crate::error::Error;
@@ -34,6 +35,8 @@ pub struct RegionClient {
     pub control_pacer: Arc<Pacer>,
     /// The endpoint called, for messages.
     pub endpoint: String,
+    /// Cancelled when stdout is closed: no call starts after it.
+    pub stop: CancellationToken,
 }
 
 /// Each attempt gets this long; a slower answer is retried like a dropped connection.
@@ -44,7 +47,7 @@ const CONTROL_REQUESTS_PER_SECOND: f64 = 5.0;
 
 /// Resolves credentials once (so a bad role or missing credentials fail now, with a clear
 /// message) and builds a client per configured region.
-pub async fn connect(config: &Config) -> Result<Vec<RegionClient>, Error> {
+pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Vec<RegionClient>, Error> {
     let (sdk, provider) = credentials(
         &config.credentials,
         config.role.as_ref(),
@@ -71,6 +74,7 @@ pub async fn connect(config: &Config) -> Result<Vec<RegionClient>, Error> {
                 pacer: Arc::new(Pacer::new(config.requests_per_second)),
                 control_pacer: Arc::new(Pacer::new(CONTROL_REQUESTS_PER_SECOND)),
                 endpoint: endpoint_for(config, region),
+                stop: stop.clone(),
             }
         })
         .collect())

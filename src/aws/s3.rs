@@ -9,6 +9,7 @@ use aws_config::Region;
 use super::pacer::Pacer;
 use super::{credentials, timeouts};
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use tokio_util::sync::CancellationToken;
 
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::config::{Config, TrailLogs};
@@ -27,6 +28,8 @@ pub struct BucketClient {
     pub region: String,
     pub pacer: Arc<Pacer>,
     pub endpoint: String,
+    /// Cancelled when stdout is closed: no call starts after it.
+    pub stop: CancellationToken,
 }
 
 /// What one ListObjectsV2 call asks for, besides the prefix.
@@ -61,6 +64,7 @@ impl BucketClient {
             .set_continuation_token(listing.page.clone());
         let page = call_with_retries(
             &self.pacer,
+            &self.stop,
             budget,
             &site,
             |_, _| {},
@@ -97,7 +101,11 @@ fn custom_endpoint(logs: &TrailLogs) -> Option<String> {
 }
 
 /// Resolves the bucket's credentials once and builds its client.
-pub async fn connect_bucket(config: &Config, logs: &TrailLogs) -> Result<BucketClient, Error> {
+pub async fn connect_bucket(
+    config: &Config,
+    logs: &TrailLogs,
+    stop: CancellationToken,
+) -> Result<BucketClient, Error> {
     let source = logs.credentials.as_ref().unwrap_or(&config.credentials);
     let fields = if logs.credentials.is_some() {
         "trail_logs.aws_key_id and trail_logs.aws_secret_key"
@@ -125,5 +133,6 @@ pub async fn connect_bucket(config: &Config, logs: &TrailLogs) -> Result<BucketC
         region: logs.bucket_region.clone(),
         pacer: Arc::new(Pacer::new(S3_REQUESTS_PER_SECOND)),
         endpoint,
+        stop,
     })
 }

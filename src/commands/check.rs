@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use super::{runtime, Outcome};
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
@@ -11,8 +11,10 @@ use crate::aws::{self, RegionClient};
 use crate::config::Config;
 use crate::emit::Emitter;
 use crate::error::{AwsFailure, AwsProblem, Error, FailureType, Service};
-use crate::streams::lookup::lookup_attribute;
-use crate::streams::{trail_events, trails, INSIGHT_EVENTS, MANAGEMENT_EVENTS};
+use crate::protocol::{ConnectionStatus, Message, Status};
+use crate::streams::lookup::read::lookup_attribute;
+use crate::streams::lookup::{INSIGHT_EVENTS, MANAGEMENT_EVENTS};
+use crate::streams::{trail_events, trail_logs, trails};
 
 pub fn check(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
     let status = match Config::load(config) {
@@ -20,10 +22,12 @@ pub fn check(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
         Ok(config) => runtime()?.block_on(check_all(&config))?,
     };
     let (status, message) = match status {
-        Ok(message) => ("SUCCEEDED", message),
-        Err(message) => ("FAILED", message),
+        Ok(message) => (Status::Succeeded, message),
+        Err(message) => (Status::Failed, message),
     };
-    emitter.message(&json!({"type": "CONNECTION_STATUS", "connectionStatus": {"status": status, "message": message}}));
+    emitter.send(&Message::ConnectionStatus {
+        connection_status: ConnectionStatus { status, message },
+    });
     Ok(Outcome::Success)
 }
 
@@ -34,14 +38,14 @@ async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
     let Some(logs) = &config.trail_logs else {
         return Ok(lookup);
     };
-    let bucket = match aws::s3::connect_bucket(config, logs).await {
+    let bucket = match aws::s3::connect_bucket(config, logs, CancellationToken::new()).await {
         Ok(b) => b,
         Err(e) if e.failure_type() != FailureType::System => {
             return Ok(Err(format!("{}: {e}", trail_events::NAME)))
         }
         Err(e) => return Err(e),
     };
-    let trail = trail_events::probe(&bucket, logs)
+    let trail = trail_logs::probe(trail_events::NAME, &bucket, logs)
         .await
         .map_err(|f| format!("{}: {f}", trail_events::NAME));
     Ok(match (lookup, trail) {
@@ -54,7 +58,7 @@ async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
 /// `Ok(Ok(message))` when at least one stream is readable everywhere; `Ok(Err(message))` for what the user must fix
 /// or retry; `Err` only for defects.
 async fn check_regions(config: &Config) -> Result<Result<String, String>, Error> {
-    let clients = match aws::connect(config).await {
+    let clients = match aws::connect(config, CancellationToken::new()).await {
         Ok(c) => c,
         Err(e) if e.failure_type() != FailureType::System => return Ok(Err(e.to_string())),
         Err(e) => return Err(e),
@@ -120,6 +124,7 @@ async fn probe(
         .set_lookup_attributes(filter.map(|a| vec![a]));
     let events = call_with_retries(
         &client.pacer,
+        &client.stop,
         RetryBudget::CHECK,
         &site("LookupEvents"),
         |_, _| {},
@@ -130,6 +135,7 @@ async fn probe(
     let request = client.client.describe_trails().include_shadow_trails(false);
     let trails = call_with_retries(
         &client.control_pacer,
+        &client.stop,
         RetryBudget::CHECK,
         &site("DescribeTrails"),
         |_, _| {},

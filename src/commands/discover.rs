@@ -2,16 +2,21 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
 use super::Outcome;
 use crate::config::Config;
 use crate::emit::Emitter;
 use crate::error::Error;
+use crate::protocol::{Catalog, Message};
 use crate::streams;
 
 pub fn discover(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
     let config = Config::load(config)?;
-    emitter.message(&json!({"type": "CATALOG", "catalog": {"streams": streams::catalog(&config)}}));
+    let streams = streams::offered(&config)
+        .iter()
+        .map(|s| s.catalog_entry())
+        .collect();
+    emitter.send(&Message::Catalog {
+        catalog: Catalog { streams },
+    });
     Ok(Outcome::Success)
 }

@@ -1,99 +1,162 @@
-//! The streams this source offers: their catalog entries (schemas from the record types) and
-//! what distinguishes the streams read from LookupEvents.
+//! The streams this source offers, all read through one interface: a stream gives its catalog
+//! entry and, from its saved state, a read; `run_stream` wraps every read in the same statuses,
+//! summary and TRACE errors.
 
-pub mod insight_events;
-mod lenient;
 pub mod lookup;
-pub mod management_events;
 pub mod trail_events;
+pub mod trail_logs;
 pub mod trails;
 
-use aws_sdk_cloudtrail::types::Event;
-use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
-use crate::config::{Config, LOOKUP_KEYS};
-use crate::schema::schema_for;
-use lenient::UnparsableRecord;
+use serde_json::Value;
+use tokio::sync::OnceCell;
 
-/// A stream read from LookupEvents.
-pub struct LookupKind {
-    pub name: &'static str,
-    /// The `EventCategory` sent; `None` for management events.
-    pub category: Option<&'static str>,
-    /// The lookup attribute keys LookupEvents accepts for this category.
-    pub filter_keys: &'static [&'static str],
-    /// Writes the record of an event as a JSON object; reports a `CloudTrailEvent` it could not
-    /// parse (the record is written all the same).
-    pub write_record: fn(&Event, &mut Vec<u8>) -> serde_json::Result<Option<UnparsableRecord>>,
-    pub schema: fn() -> Value,
+use crate::aws::s3::BucketClient;
+use crate::aws::{self, RegionClient};
+use crate::config::{Config, TrailLogs};
+use crate::emit::{Emitter, LogLevel, StreamStatus};
+use crate::error::Error;
+use crate::protocol::{AirbyteStream, SyncMode};
+
+/// What a stream's read ended with.
+#[derive(Debug, Default)]
+pub struct ReadReport {
+    /// One line on what was read, logged whether the read failed or not.
+    pub summary: Option<String>,
+    /// Empty when the stream read everything it should.
+    pub errors: Vec<Error>,
 }
 
-pub static MANAGEMENT_EVENTS: LookupKind = LookupKind {
-    name: management_events::NAME,
-    category: None,
-    filter_keys: LOOKUP_KEYS,
-    write_record: |e, out| {
-        let (record, problem) = management_events::ManagementEvent::from_event(e);
-        serde_json::to_writer(out, &record).map(|()| problem)
-    },
-    schema: schema_for::<management_events::ManagementEvent>,
-};
-
-pub static INSIGHT_EVENTS: LookupKind = LookupKind {
-    name: insight_events::NAME,
-    category: Some("insight"),
-    filter_keys: &["EventId", "EventName", "EventSource"],
-    write_record: |e, out| {
-        let (record, problem) = insight_events::InsightEvent::from_event(e);
-        serde_json::to_writer(out, &record).map(|()| problem)
-    },
-    schema: schema_for::<insight_events::InsightEvent>,
-};
-
-/// Every stream, in catalog order.
-pub static LOOKUP_STREAMS: [&LookupKind; 2] = [&MANAGEMENT_EVENTS, &INSIGHT_EVENTS];
-
-/// The AirbyteStream entries of the catalog: `trail_events` only when `trail_logs` is set.
-pub fn catalog(config: &Config) -> Vec<Value> {
-    let trails = json!({
-        "name": trails::NAME,
-        "json_schema": schema_for::<trails::TrailRecord>(),
-        "supported_sync_modes": ["full_refresh"],
-        "source_defined_primary_key": [["TrailArn"]],
-        "is_resumable": false
-    });
-    LOOKUP_STREAMS
-        .iter()
-        .map(|kind| {
-            json!({
-                "name": kind.name,
-                "json_schema": (kind.schema)(),
-                "supported_sync_modes": ["full_refresh", "incremental"],
-                "source_defined_cursor": true,
-                "default_cursor_field": ["EventTime"],
-                "source_defined_primary_key": [["EventId"]],
-                "is_resumable": true
-            })
-        })
-        .chain(std::iter::once(trails))
-        .chain(
-            config
-                .trail_logs
-                .as_ref()
-                .map(|_| trail_events::catalog_entry()),
-        )
-        .collect()
-}
-
-pub fn names(config: &Config) -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = LOOKUP_STREAMS.iter().map(|k| k.name).collect();
-    names.push(trails::NAME);
-    if config.trail_logs.is_some() {
-        names.push(trail_events::NAME);
+impl ReadReport {
+    pub fn failed(error: Error) -> ReadReport {
+        ReadReport {
+            summary: None,
+            errors: vec![error],
+        }
     }
-    names
 }
 
-pub fn lookup_kind(name: &str) -> Option<&'static LookupKind> {
-    LOOKUP_STREAMS.iter().copied().find(|k| k.name == name)
+/// A stream's read, ready to run: its state is already parsed and checked.
+pub type StreamRead = Pin<Box<dyn Future<Output = ReadReport> + Send>>;
+
+/// Every stream: a new stream is a new implementation of this, not a branch in `read`.
+pub trait Stream: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    fn catalog_entry(&self) -> AirbyteStream;
+
+    /// Checks `saved` (the stream's state from the input, if any) before anything is read and
+    /// returns the read. A full refresh resumes only from a state its own kind wrote (an
+    /// interrupted attempt's, passed back on retry); any other state is ignored.
+    fn prepare(
+        &'static self,
+        context: &Arc<ReadContext>,
+        mode: SyncMode,
+        saved: Option<&Value>,
+    ) -> Result<StreamRead, String>;
+}
+
+/// The streams offered for `config`, in catalog order: `trail_events` only with `trail_logs`.
+pub fn offered(config: &Config) -> Vec<&'static dyn Stream> {
+    let mut streams: Vec<&'static dyn Stream> = vec![
+        &lookup::MANAGEMENT_EVENTS,
+        &lookup::INSIGHT_EVENTS,
+        &trails::TRAILS,
+    ];
+    if config.trail_logs.is_some() {
+        streams.push(&trail_events::TRAIL_EVENTS);
+    }
+    streams
+}
+
+/// What every read shares: the config, the emitter, and the AWS clients, connected once on
+/// first use (a stream that needs none never fails on the others' credentials).
+pub struct ReadContext {
+    pub config: Config,
+    pub emitter: Arc<Emitter>,
+    cloudtrail: OnceCell<Result<Vec<RegionClient>, Error>>,
+    bucket: OnceCell<Result<BucketClient, Error>>,
+}
+
+impl ReadContext {
+    pub fn new(config: Config, emitter: Arc<Emitter>) -> Arc<ReadContext> {
+        Arc::new(ReadContext {
+            config,
+            emitter,
+            cloudtrail: OnceCell::new(),
+            bucket: OnceCell::new(),
+        })
+    }
+
+    /// A CloudTrail client per configured region.
+    pub async fn cloudtrail(&self) -> Result<&[RegionClient], Error> {
+        let stop = self.emitter.stop_signal().clone();
+        self.cloudtrail
+            .get_or_init(|| aws::connect(&self.config, stop))
+            .await
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(Clone::clone)
+    }
+
+    /// The `trail_logs` config and the client of its bucket.
+    pub async fn bucket(&self) -> Result<(&TrailLogs, &BucketClient), Error> {
+        let Some(logs) = &self.config.trail_logs else {
+            return Err(Error::Internal("trail_logs is not configured".into()));
+        };
+        let stop = self.emitter.stop_signal().clone();
+        let bucket = self
+            .bucket
+            .get_or_init(|| aws::s3::connect_bucket(&self.config, logs, stop))
+            .await
+            .as_ref()
+            .map_err(Clone::clone)?;
+        Ok((logs, bucket))
+    }
+}
+
+/// Runs one stream's read between its statuses: STARTED, RUNNING, then COMPLETE, or INCOMPLETE
+/// with a TRACE error per failure. Returns whether it completed.
+pub async fn run_stream(name: &'static str, read: StreamRead, emitter: Arc<Emitter>) -> bool {
+    emitter.stream_status(name, StreamStatus::Started);
+    emitter.stream_status(name, StreamStatus::Running);
+    let report = read.await;
+    if let Some(summary) = &report.summary {
+        emitter.log(LogLevel::Info, summary);
+    }
+    if report.errors.is_empty() {
+        emitter.stream_status(name, StreamStatus::Complete);
+        return true;
+    }
+    emitter.stream_status(name, StreamStatus::Incomplete);
+    for e in &report.errors {
+        emitter.error(e, Some(name));
+    }
+    false
+}
+
+/// The schema entries every stream builds its catalog entry from.
+pub fn catalog_entry(
+    name: &'static str,
+    json_schema: Value,
+    primary_key: &'static str,
+    cursor: Option<&'static str>,
+    is_resumable: bool,
+) -> AirbyteStream {
+    let supported_sync_modes = match cursor {
+        Some(_) => vec![SyncMode::FullRefresh, SyncMode::Incremental],
+        None => vec![SyncMode::FullRefresh],
+    };
+    AirbyteStream {
+        name,
+        json_schema,
+        supported_sync_modes,
+        source_defined_cursor: cursor.map(|_| true),
+        default_cursor_field: cursor.map(|c| vec![c]),
+        source_defined_primary_key: vec![vec![primary_key]],
+        is_resumable,
+    }
 }

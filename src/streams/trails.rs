@@ -14,13 +14,61 @@ use std::future::Future;
 use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::RegionClient;
-use crate::emit::{begin_record, end_record};
-use crate::emit::{Emitter, LogLevel};
+use crate::emit::{Emitter, LogLevel, RecordBatch};
 use crate::error::{AwsFailure, Error, Service};
+use crate::protocol::{AirbyteStream, SyncMode};
+use crate::schema::schema_for;
+use crate::time::now_millis;
 
 pub const NAME: &str = "trails";
+
+/// The inventory stream: full refresh only (PyAirbyte asks for incremental; it is read whole
+/// anyway), so it keeps no state and is not resumable.
+pub struct Trails;
+
+pub static TRAILS: Trails = Trails;
+
+impl Stream for Trails {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn catalog_entry(&self) -> AirbyteStream {
+        catalog_entry(NAME, schema_for::<TrailRecord>(), "TrailArn", None, false)
+    }
+
+    fn prepare(
+        &'static self,
+        context: &Arc<ReadContext>,
+        _: SyncMode,
+        _: Option<&Value>,
+    ) -> Result<StreamRead, String> {
+        let context = context.clone();
+        Ok(Box::pin(async move {
+            let clients = match context.cloudtrail().await {
+                Ok(c) => c,
+                Err(e) => return ReadReport::failed(e),
+            };
+            let result = read(clients, &context.emitter).await;
+            // Full refresh: the state only marks the stream as synced, as the protocol expects.
+            context.emitter.state(NAME, &serde_json::json!({}));
+            match result {
+                Ok(n) => ReadReport {
+                    summary: Some(format!("{NAME}: {n} trails")),
+                    errors: vec![],
+                },
+                Err(e) => ReadReport::failed(e),
+            }
+        }))
+    }
+}
 
 /// One CloudTrail trail, as seen from the configured regions.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -176,6 +224,7 @@ where
     };
     call_with_retries(
         &client.control_pacer,
+        &client.stop,
         RetryBudget::SYNC,
         &site,
         |_, _| {},
@@ -299,11 +348,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Er
             Err(f) => gap(f),
         }
 
-        let mut line = Vec::with_capacity(2048);
-        begin_record(&mut line, NAME);
-        serde_json::to_writer(&mut line, &record).map_err(|e| Error::Internal(e.to_string()))?;
-        end_record(&mut line, crate::time::now_millis());
-        emitter.records(NAME, &line, 1);
+        let mut batch = RecordBatch::new(NAME);
+        batch
+            .push(&record, now_millis())
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        emitter.records(&mut batch);
         count += 1;
     }
     Ok(count)

@@ -8,6 +8,7 @@ mod protocol;
 mod read;
 mod s3;
 mod secrets;
+mod stop;
 mod support;
 mod trail_events;
 mod trails;

@@ -153,6 +153,8 @@ pub fn event_ids(run: &crate::support::Run) -> Vec<String> {
 pub struct CuttingProxy {
     pub endpoint: String,
     pub cut: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// When the client sent bytes (a request, or part of one) to the server.
+    pub sent_at: std::sync::Arc<std::sync::Mutex<Vec<Instant>>>,
 }
 
 impl CuttingProxy {
@@ -165,6 +167,8 @@ impl CuttingProxy {
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let cut = Arc::new(AtomicUsize::new(0));
         let counter = cut.clone();
+        let sent_at = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = sent_at.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
@@ -173,8 +177,15 @@ impl CuttingProxy {
                 };
                 let (mut c_read, mut s_write) =
                     (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let log = log.clone();
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n @ 1..) = c_read.read(&mut buf) {
+                        log.lock().unwrap().push(Instant::now());
+                        if s_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
                     let _ = s_write.shutdown(std::net::Shutdown::Write);
                 });
                 let counter = counter.clone();
@@ -203,6 +214,10 @@ impl CuttingProxy {
                 });
             }
         });
-        CuttingProxy { endpoint, cut }
+        CuttingProxy {
+            endpoint,
+            cut,
+            sent_at,
+        }
     }
 }

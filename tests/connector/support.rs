@@ -98,7 +98,7 @@ impl Env {
     }
 
     /// `read` arguments for `streams` (incremental) from `state`.
-    fn read_args(
+    pub fn read_args(
         &self,
         config: &std::path::Path,
         streams: &[&str],

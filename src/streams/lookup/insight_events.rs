@@ -7,9 +7,8 @@ use aws_sdk_cloudtrail::types::Event;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::management_events::{
-    parse_record, Lenient, LookupColumns, Number, Text, UnparsableRecord,
-};
+use super::columns::LookupColumns;
+use super::lenient::{parse_record, Lenient, Number, Text, UnparsableRecord};
 
 pub const NAME: &str = "insight_events";
 

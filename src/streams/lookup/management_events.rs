@@ -7,7 +7,8 @@ use aws_sdk_cloudtrail::types::Event;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use super::lenient::{parse_record, Flag, Lenient, Number, Text, UnparsableRecord};
+use super::columns::LookupColumns;
+use super::lenient::{parse_record, Flag, Lenient, Text, UnparsableRecord};
 
 pub const NAME: &str = "management_events";
 
@@ -89,75 +90,6 @@ pub struct ManagementEvent<'a> {
     /// `tlsDetails.tlsVersion`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_version: Option<Cow<'a, str>>,
-}
-
-/// The columns LookupEvents returns for every event, whatever its category, with the names and
-/// JSON types of the connector this one replaces.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct LookupColumns<'a> {
-    /// Access key id used to make the call.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_key_id: Option<&'a str>,
-    /// The full CloudTrail record as JSON text, exactly as AWS returned it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cloud_trail_event: Option<&'a str>,
-    /// Unique id of the event (the primary key).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<&'a str>,
-    /// The API call, e.g. ConsoleLogin.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_name: Option<&'a str>,
-    /// The service called, e.g. signin.amazonaws.com.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_source: Option<&'a str>,
-    /// When the event happened, epoch seconds (the cursor).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_time: Option<f64>,
-    /// "true" or "false": whether the call only reads.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub read_only: Option<&'a str>,
-    /// Resources the call referenced.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Vec<EventResource<'a>>>,
-    /// User name or role session name of the caller.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<&'a str>,
-}
-
-impl<'a> LookupColumns<'a> {
-    pub fn from_event(e: &'a Event) -> Self {
-        LookupColumns {
-            access_key_id: e.access_key_id(),
-            cloud_trail_event: e.cloud_trail_event(),
-            event_id: e.event_id(),
-            event_name: e.event_name(),
-            event_source: e.event_source(),
-            event_time: e.event_time().map(|t| t.as_secs_f64()),
-            read_only: e.read_only(),
-            resources: Some(e.resources().iter().map(EventResource::from_sdk).collect()),
-            username: e.username(),
-        }
-    }
-}
-
-/// A resource an event referenced.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct EventResource<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_type: Option<&'a str>,
-}
-
-impl<'a> EventResource<'a> {
-    pub fn from_sdk(r: &'a aws_sdk_cloudtrail::types::Resource) -> Self {
-        EventResource {
-            resource_name: r.resource_name(),
-            resource_type: r.resource_type(),
-        }
-    }
 }
 
 /// The parts of a CloudTrail record that become columns. Strings are borrowed from the record

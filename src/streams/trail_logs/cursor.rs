@@ -4,21 +4,37 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use crate::time::{format_epoch, parse_date};
+use crate::time::{epoch_of, utc};
 
 /// A folder's cursor, as kept in the state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FolderCursor {
     /// Every file listed up to this key has been read.
+    #[serde(default)]
     pub after: Option<String>,
     /// Files read whose key is at or after the lookback floor of `after` (files above `after`
     /// included): the next listing starts at the floor and skips these.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub done: BTreeSet<String>,
     /// Files being read when the state was written, with how many `Records` elements were
     /// already written: a resumed sync skips those.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub partial: BTreeMap<String, u64>,
+}
+
+/// States written by hand or by tools may say `null` for an empty collection.
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The delivery time in a log file's name (`…_CloudTrail_<region>_YYYYMMDDTHHmmZ_…`), as epoch
@@ -28,23 +44,26 @@ fn delivery_time(key: &str) -> Option<(i64, &str)> {
     let name = &key[name_at..];
     let marker = name.find("_CloudTrail_")?;
     let region_end = marker + "_CloudTrail_".len() + name[marker + 12..].find('_')?;
-    let stamp = name.get(region_end + 1..region_end + 15)?;
-    let b = stamp.as_bytes();
-    if !stamp.is_ascii() {
+    let stamp = name.get(region_end + 1..region_end + 15)?.as_bytes();
+    if stamp[8] != b'T' || stamp[13] != b'Z' {
         return None;
     }
-    if b[8] != b'T' || b[13] != b'Z' {
-        return None;
-    }
-    let day = parse_date(&format!(
-        "{}-{}-{}",
-        &stamp[0..4],
-        &stamp[4..6],
-        &stamp[6..8]
-    ))?;
-    let hours: i64 = stamp[9..11].parse().ok().filter(|h| *h < 24)?;
-    let minutes: i64 = stamp[11..13].parse().ok().filter(|m| *m < 60)?;
-    Some((day + hours * 3600 + minutes * 60, &name[..=region_end]))
+    let number = |r: std::ops::Range<usize>| -> Option<u32> {
+        let digits = &stamp[r];
+        digits.iter().all(u8::is_ascii_digit).then(|| {
+            digits
+                .iter()
+                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let time = epoch_of(
+        i32::try_from(number(0..4)?).ok()?,
+        u8::try_from(number(4..6)?).ok()?,
+        u8::try_from(number(6..8)?).ok()?,
+        u8::try_from(number(9..11)?).ok()?,
+        u8::try_from(number(11..13)?).ok()?,
+    )?;
+    Some((time, &name[..=region_end]))
 }
 
 /// The smallest key a file delivered `lookback_secs` before `key`'s file can have: listing
@@ -60,10 +79,9 @@ pub fn lookback_floor(key: &str, lookback_secs: i64) -> String {
 /// `YYYY/MM/DD/<name_head>YYYYMMDDTHHmmZ` for `time`: the key of a file delivered then, up to
 /// the delivery time in its name.
 fn key_up_to_time(name_head: &str, time: i64) -> String {
-    // YYYY-MM-DDTHH:MM:SSZ
-    let t = format_epoch(time);
-    let (y, m, d, h, min) = (&t[0..4], &t[5..7], &t[8..10], &t[11..13], &t[14..16]);
-    format!("{y}/{m}/{d}/{name_head}{y}{m}{d}T{h}{min}Z")
+    let t = utc(time);
+    let (y, m, d, h, min) = (t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute());
+    format!("{y:04}/{m:02}/{d:02}/{name_head}{y:04}{m:02}{d:02}T{h:02}{min:02}Z")
 }
 
 impl FolderCursor {
@@ -78,52 +96,6 @@ impl FolderCursor {
 
     pub fn is_done(&self, key: &str) -> bool {
         self.done.contains(key)
-    }
-
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({"after": self.after, "done": self.done});
-        if !self.partial.is_empty() {
-            v["partial"] = json!(self.partial);
-        }
-        v
-    }
-
-    pub fn from_json(v: &Value) -> Result<FolderCursor, String> {
-        let obj = v.as_object().ok_or("a folder's cursor is not an object")?;
-        let after = match obj.get("after") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err("'after' is not a string".into()),
-        };
-        let done = match obj.get("done") {
-            None | Some(Value::Null) => BTreeSet::new(),
-            Some(Value::Array(keys)) => keys
-                .iter()
-                .map(|k| {
-                    k.as_str()
-                        .map(String::from)
-                        .ok_or("'done' holds a non-string")
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err("'done' is not a list".into()),
-        };
-        let partial = match obj.get("partial") {
-            None | Some(Value::Null) => BTreeMap::new(),
-            Some(Value::Object(files)) => files
-                .iter()
-                .map(|(k, n)| {
-                    n.as_u64()
-                        .map(|n| (k.clone(), n))
-                        .ok_or("'partial' holds a count that is not a whole number")
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err("'partial' is not an object".into()),
-        };
-        Ok(FolderCursor {
-            after,
-            done,
-            partial,
-        })
     }
 }
 
@@ -206,7 +178,7 @@ impl FolderProgress {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::BTreeMap;
+    use serde_json::json;
 
     /// A key delivered at `minute` (minutes from 2025-11-24 00:00Z) with a distinguishing tag.
     fn key(minute: i64, tag: u32) -> String {
@@ -268,11 +240,20 @@ mod tests {
         };
         c.done.insert(key(6, 2));
         c.partial.insert(key(7, 3), 12);
-        assert_eq!(FolderCursor::from_json(&c.to_json()).unwrap(), c);
-        assert!(FolderCursor::from_json(&json!({"after": 1})).is_err());
-        assert!(FolderCursor::from_json(&json!({"done": [1]})).is_err());
-        assert!(FolderCursor::from_json(&json!({"partial": {"k": -1}})).is_err());
-        assert!(FolderCursor::from_json(&json!([])).is_err());
+        // Read as the state reads them: within a folder map.
+        let read = |v: serde_json::Value| {
+            crate::streams::trail_logs::TrailState::from_json(&json!({"folders": {"f/": v}}))
+                .map(|s| s.folders["f/"].clone())
+        };
+        assert_eq!(read(serde_json::to_value(&c).unwrap()).unwrap(), c);
+        assert_eq!(
+            read(json!({"after": null, "done": null})).unwrap(),
+            FolderCursor::default()
+        );
+        assert!(read(json!({"after": 1})).is_err());
+        assert!(read(json!({"done": [1]})).is_err());
+        assert!(read(json!({"partial": {"k": -1}})).is_err());
+        assert!(read(json!([])).is_err());
     }
 
     /// A folder over time: files appear (some late, with a delivery time up to `late` minutes

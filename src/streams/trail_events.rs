@@ -1,11 +1,93 @@
-//! The `trail_events` record: a CloudTrail record under its native field names, stable fields
-//! typed, polymorphic ones as any JSON, plus where it was read from. Only its schema is used at
-//! run time: records pass through as the bytes they arrived in, checked against this schema.
+//! The `trail_events` stream: every event of a trail's `CloudTrail/` log folders in S3. Its
+//! record is a CloudTrail record under its native field names, stable fields typed, polymorphic
+//! ones as any JSON, plus where it was read from. Only the record's schema is used at run time:
+//! records pass through as the bytes they arrived in, checked against this schema.
 
 use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
+use serde_json::Value;
+
+use super::trail_logs::scan::Shape;
+use super::trail_logs::{self, LogStream, TrailState};
+use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
+use crate::protocol::{AirbyteStream, SyncMode};
+use crate::schema::schema_for;
+
+pub const NAME: &str = "trail_events";
+
+pub struct TrailEvents;
+
+pub static TRAIL_EVENTS: TrailEvents = TrailEvents;
+
+pub fn schema() -> Value {
+    schema_for::<TrailEvent>()
+}
+
+/// The stream as the log-folder reader needs it; the shape is derived from the schema once.
+fn log_stream() -> &'static LogStream {
+    static STREAM: OnceLock<LogStream> = OnceLock::new();
+    STREAM.get_or_init(|| LogStream {
+        name: NAME,
+        shape: Arc::new(Shape::from_schema(&schema())),
+    })
+}
+
+impl Stream for TrailEvents {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn catalog_entry(&self) -> AirbyteStream {
+        catalog_entry(NAME, schema(), "eventID", Some("logFileKey"), true)
+    }
+
+    fn prepare(
+        &'static self,
+        context: &Arc<ReadContext>,
+        mode: SyncMode,
+        saved: Option<&Value>,
+    ) -> Result<StreamRead, String> {
+        let state = saved.map(TrailState::from_json).transpose()?;
+        let state = match (mode, state) {
+            (SyncMode::Incremental, Some(s)) => TrailState {
+                full_refresh: false,
+                ..s
+            },
+            // Only an interrupted full refresh's own state is resumed.
+            (SyncMode::FullRefresh, Some(s)) if s.full_refresh => s,
+            (mode, _) => TrailState {
+                full_refresh: mode == SyncMode::FullRefresh,
+                ..TrailState::default()
+            },
+        };
+        let context = context.clone();
+        Ok(Box::pin(async move {
+            let (logs, bucket) = match context.bucket().await {
+                Ok(b) => b,
+                Err(e) => return ReadReport::failed(e),
+            };
+            match trail_logs::read(log_stream(), bucket, logs, state, &context.emitter).await {
+                Ok(read) => ReadReport {
+                    summary: Some(format!(
+                        "{NAME}: {} records from {} files ({} MB of JSON); {} files skipped",
+                        read.records,
+                        read.files,
+                        read.uncompressed_bytes / 1_000_000,
+                        read.skipped_files
+                    )),
+                    errors: vec![],
+                },
+                Err(errors) => ReadReport {
+                    summary: None,
+                    errors,
+                },
+            }
+        }))
+    }
+}
 
 /// A value kept as the JSON it is, whatever its shape (object, string, null…).
 #[derive(Debug, Deserialize)]
@@ -201,4 +283,78 @@ pub struct TlsDetails {
     pub cipher_suite: Option<String>,
     pub client_provided_host_header: Option<String>,
     pub key_exchange: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::streams::trail_logs::{provenance, LogFolder};
+
+    #[test]
+    fn the_schema_has_the_native_names_and_no_names_differing_by_case() {
+        let s = schema();
+        fn walk(v: &Value, path: &str) {
+            if let Some(props) = v.get("properties").and_then(Value::as_object) {
+                let mut lower: Vec<String> = props.keys().map(|k| k.to_lowercase()).collect();
+                lower.sort();
+                let n = lower.len();
+                lower.dedup();
+                assert_eq!(lower.len(), n, "names differing by case under {path}");
+                for (k, p) in props {
+                    walk(p, &format!("{path}.{k}"));
+                }
+            }
+            if let Some(items) = v.get("items") {
+                walk(items, path);
+            }
+        }
+        walk(&s, "");
+        for name in [
+            "eventTime",
+            "eventID",
+            "userIdentity",
+            "requestParameters",
+            "sourceIPAddress",
+            "logFileKey",
+        ] {
+            assert!(s["properties"].get(name).is_some(), "{name}");
+        }
+        assert_eq!(s["properties"]["requestParameters"].get("type"), None);
+        assert_eq!(s["properties"]["eventTime"]["format"], "date-time");
+        assert!(matches!(*log_stream().shape, Shape::Object(_)));
+    }
+
+    #[test]
+    fn generated_records_fit_the_record_type_exactly() {
+        let mut rng = cloudtrail_emulator::records::Rng::new(9);
+        for i in 0..300 {
+            let (_, text) = cloudtrail_emulator::trail_logs::trail_record(
+                &mut rng,
+                "111122223333",
+                "eu-west-1",
+                1_764_000_000 + i,
+                0.05,
+            );
+            let mut v: Value = serde_json::from_str(&text).unwrap();
+            let obj = v.as_object_mut().unwrap();
+            for (k, val) in provenance(
+                "b",
+                &LogFolder {
+                    path: "AWSLogs/111122223333/CloudTrail/eu-west-1/".into(),
+                    organization_id: None,
+                    account: "111122223333".into(),
+                    region: "eu-west-1".into(),
+                },
+                "k",
+            )
+            .as_object()
+            .unwrap()
+            {
+                obj.insert(k.clone(), val.clone());
+            }
+            // deny_unknown_fields: every generated field is a schema column.
+            serde_json::from_value::<TrailEvent>(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"));
+            assert_eq!(log_stream().shape.coerce(&mut v), 0, "{v}");
+        }
+    }
 }

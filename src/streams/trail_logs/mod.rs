@@ -1,105 +1,65 @@
-//! The `trail_events` stream: every event a trail delivered to S3. Folders are listed per
-//! account and region from where the state left them, files are read several at a time, and the
-//! state is checkpointed as files complete, whatever order they complete in.
+//! What any stream of a trail's S3 log folders needs: the state (a cursor per account-region
+//! folder), folders listed from where the state left them, files read several at a time, and
+//! checkpoints as files complete, whatever order they complete in.
 
 mod cursor;
 mod file;
 mod folders;
-pub mod record;
-mod scan;
+pub mod scan;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::aws::call::RetryBudget;
 use crate::aws::s3::{BucketClient, Listing};
 use crate::config::TrailLogs;
-use crate::emit::{Emitter, LogLevel};
+use crate::emit::{Emitter, LogLevel, RecordTail};
 use crate::error::{AwsFailure, AwsProblem, Error};
-use crate::schema::schema_for;
 use crate::time::now_millis;
 use cursor::{FolderCursor, FolderProgress};
-use file::{read_file, FileRead, Framing};
-use folders::{discover, LogFolder};
+use file::{read_file, FileRead};
+use folders::discover;
+pub use folders::LogFolder;
 use scan::Shape;
 
-pub const NAME: &str = "trail_events";
-
-pub fn schema() -> Value {
-    schema_for::<record::TrailEvent>()
+/// A stream of log files: its name (in records and messages) and the record shape its
+/// scanner checks.
+pub struct LogStream {
+    pub name: &'static str,
+    pub shape: Arc<Shape>,
 }
 
-/// The record schema as the scanner checks it.
-fn shape() -> Arc<Shape> {
-    static SHAPE: OnceLock<Arc<Shape>> = OnceLock::new();
-    SHAPE
-        .get_or_init(|| Arc::new(Shape::from_schema(&schema())))
-        .clone()
-}
-
-pub fn catalog_entry() -> Value {
-    json!({
-        "name": NAME,
-        "json_schema": schema(),
-        "supported_sync_modes": ["full_refresh", "incremental"],
-        "source_defined_cursor": true,
-        "default_cursor_field": ["logFileKey"],
-        "source_defined_primary_key": [["eventID"]],
-        "is_resumable": true
-    })
-}
-
-/// The stream's state: a cursor per account-region folder, for one bucket and prefix.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// A stream's state: a cursor per account-region folder, for one bucket and prefix.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrailState {
+    #[serde(default, deserialize_with = "cursor::null_as_default")]
     pub bucket: String,
+    #[serde(default, deserialize_with = "cursor::null_as_default")]
     pub prefix: String,
+    #[serde(default, deserialize_with = "cursor::null_as_default")]
     pub folders: BTreeMap<String, FolderCursor>,
+    /// Written by a full refresh: only a full refresh resumes from it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full_refresh: bool,
 }
 
 impl TrailState {
-    pub fn to_json(&self) -> Value {
-        let folders: Map<String, Value> = self
-            .folders
-            .iter()
-            .map(|(path, c)| (path.clone(), c.to_json()))
-            .collect();
-        json!({"bucket": self.bucket, "prefix": self.prefix, "folders": folders})
-    }
-
     pub fn from_json(v: &Value) -> Result<TrailState, String> {
         let obj = v.as_object().ok_or("it is not a JSON object")?;
-        if obj.is_empty() {
-            return Ok(TrailState::default());
-        }
-        let text = |k: &str| match obj.get(k) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            None | Some(Value::Null) => Ok(String::new()),
-            Some(_) => Err(format!("'{k}' is not a string")),
-        };
-        let mut folders = BTreeMap::new();
-        match obj.get("folders") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(map)) => {
-                for (path, c) in map {
-                    let cursor =
-                        FolderCursor::from_json(c).map_err(|e| format!("folder {path}: {e}"))?;
-                    folders.insert(path.clone(), cursor);
-                }
+        // Serde would take a JSON array for a cursor's struct.
+        if let Some(Value::Object(folders)) = obj.get("folders") {
+            if let Some((path, _)) = folders.iter().find(|(_, c)| !c.is_object()) {
+                return Err(format!("folder {path}: a folder's cursor is not an object"));
             }
-            Some(_) => return Err("'folders' is not an object".into()),
         }
-        Ok(TrailState {
-            bucket: text("bucket")?,
-            prefix: text("prefix")?,
-            folders,
-        })
+        serde_path_to_error::deserialize(v).map_err(|e| format!("at {}: {}", e.path(), e.inner()))
     }
 }
 
@@ -183,7 +143,7 @@ fn is_event_file(key: &str) -> bool {
 }
 
 /// The provenance columns of a folder's file.
-fn provenance(bucket: &str, folder: &LogFolder, key: &str) -> Value {
+pub fn provenance(bucket: &str, folder: &LogFolder, key: &str) -> Value {
     json!({
         "logFileBucket": bucket,
         "logFileKey": format!("{}{key}", folder.path),
@@ -196,16 +156,18 @@ fn provenance(bucket: &str, folder: &LogFolder, key: &str) -> Value {
 /// Reads every new file of the bucket; the state is written as files complete. Failures of
 /// single folders or files are collected: the others are still read and checkpointed.
 pub async fn read(
+    stream: &LogStream,
     bucket: &BucketClient,
     logs: &TrailLogs,
     mut state: TrailState,
     emitter: &Arc<Emitter>,
 ) -> Result<TrailRead, Vec<Error>> {
+    let name = stream.name;
     if (state.bucket != logs.bucket || state.prefix != logs.prefix) && !state.folders.is_empty() {
         emitter.log(
             LogLevel::Warn,
             &format!(
-                "{NAME}: the state is of s3://{}/{}, the config reads s3://{}/{}: reading from the start",
+                "{name}: the state is of s3://{}/{}, the config reads s3://{}/{}: reading from the start",
                 state.bucket, state.prefix, logs.bucket, logs.prefix
             ),
         );
@@ -217,7 +179,7 @@ pub async fn read(
     emitter.log(
         LogLevel::Info,
         &format!(
-            "{NAME}: {} account-region folders under s3://{}/{}",
+            "{name}: {} account-region folders under s3://{}/{}",
             folders.len(),
             logs.bucket,
             logs.root()
@@ -234,6 +196,8 @@ pub async fn read(
     let (page_tx, mut page_rx) = mpsc::channel::<Page>(CONCURRENT_FOLDERS * 2);
     let mut unlisted: VecDeque<usize> = (0..folders.len()).collect();
     let mut listing = 0usize;
+    // Listings are aborted with the read (a closed stdout, a failed reader).
+    let mut listers = JoinSet::new();
     let mut queue: VecDeque<(usize, String, u64)> = VecDeque::new();
     let mut reading: JoinSet<(usize, String, Result<FileRead, AwsFailure>)> = JoinSet::new();
     // Files being read, with how many of their elements are out.
@@ -242,7 +206,7 @@ pub async fn read(
     let mut total = TrailRead::default();
     let mut last_checkpoint = Instant::now();
     let mut dirty = false;
-    let shape = shape();
+    let shape = stream.shape.clone();
     let workers = concurrent_files();
 
     loop {
@@ -251,7 +215,7 @@ pub async fn read(
             let from = progress[f]
                 .cursor
                 .list_after(logs.lookback_secs, logs.start_day.as_deref());
-            tokio::spawn(list_folder(
+            listers.spawn(list_folder(
                 bucket.clone(),
                 f,
                 folders[f].path.clone(),
@@ -264,7 +228,7 @@ pub async fn read(
             let Some((f, key, skip)) = queue.pop_front() else {
                 break;
             };
-            let framing = Arc::new(Framing::new(
+            let tail = Arc::new(RecordTail::new(
                 &provenance(&logs.bucket, &folders[f], &key),
                 now_millis(),
             ));
@@ -273,7 +237,8 @@ pub async fn read(
             let written = Arc::new(AtomicU64::new(skip));
             in_flight.insert((f, key.clone()), written.clone());
             reading.spawn(async move {
-                let result = read_file(&bucket, &full_key, shape, framing, emitter, written).await;
+                let result =
+                    read_file(name, &bucket, &full_key, shape, tail, emitter, written).await;
                 (f, key, result)
             });
         }
@@ -281,6 +246,11 @@ pub async fn read(
             break;
         }
         tokio::select! {
+            biased;
+            _ = bucket.stop.cancelled() => {
+                errors.push(Error::aws(bucket.site("ListObjectsV2", None).failure(AwsProblem::Stopped, None, String::new())).for_stream(name));
+                break;
+            }
             Some(page) = page_rx.recv(), if listing > 0 && queue.len() < QUEUE_LIMIT => {
                 if page.last {
                     listing -= 1;
@@ -293,7 +263,7 @@ pub async fn read(
                             }
                         }
                     }
-                    Err(f) => errors.push(Error::aws(f).for_stream(NAME)),
+                    Err(f) => errors.push(Error::aws(f).for_stream(name)),
                 }
             }
             Some(done) = reading.join_next(), if !reading.is_empty() => {
@@ -309,7 +279,7 @@ pub async fn read(
                         total.files += 1;
                         total.records += read.records;
                         total.uncompressed_bytes += read.uncompressed_bytes;
-                        report_file(emitter, &full_key, &read);
+                        report_file(name, emitter, &full_key, &read);
                         if read.problem.is_some() {
                             total.skipped_files += 1;
                         }
@@ -319,14 +289,14 @@ pub async fn read(
                     Err(failure) if failure.problem == AwsProblem::NotFound => {
                         emitter.log(
                             LogLevel::Warn,
-                            &format!("{NAME}: s3://{}/{full_key} was deleted before it could be read: skipped", logs.bucket),
+                            &format!("{name}: s3://{}/{full_key} was deleted before it could be read: skipped", logs.bucket),
                         );
                         total.skipped_files += 1;
                         progress[f].finished(&key);
                         dirty = true;
                     }
                     // The file stays pending: the checkpoint never moves past it.
-                    Err(failure) => errors.push(Error::aws(failure).for_stream(NAME)),
+                    Err(failure) => errors.push(Error::aws(failure).for_stream(name)),
                 }
             }
             // A large file being read is checkpointed while it is read.
@@ -337,12 +307,12 @@ pub async fn read(
             for ((f, key), written) in &in_flight {
                 progress[*f].written(key, written.load(Ordering::Acquire));
             }
-            checkpoint(&mut state, &folders, &progress, emitter);
+            checkpoint(name, &mut state, &folders, &progress, emitter);
             last_checkpoint = Instant::now();
             dirty = false;
         }
     }
-    checkpoint(&mut state, &folders, &progress, emitter);
+    checkpoint(name, &mut state, &folders, &progress, emitter);
     if errors.is_empty() {
         Ok(total)
     } else {
@@ -351,6 +321,7 @@ pub async fn read(
 }
 
 fn checkpoint(
+    name: &'static str,
     state: &mut TrailState,
     folders: &[LogFolder],
     progress: &[FolderProgress],
@@ -361,16 +332,16 @@ fn checkpoint(
             state.folders.insert(folder.path.clone(), p.cursor.clone());
         }
     }
-    emitter.state(NAME, &state.to_json());
+    emitter.state(name, state);
 }
 
 /// Warnings about one file: what was skipped and why.
-fn report_file(emitter: &Emitter, key: &str, read: &FileRead) {
+fn report_file(name: &str, emitter: &Emitter, key: &str, read: &FileRead) {
     if let Some(problem) = &read.problem {
         emitter.log(
             LogLevel::Warn,
             &format!(
-                "{NAME}: {key}: {problem}; the rest of the file is skipped ({} records read before)",
+                "{name}: {key}: {problem}; the rest of the file is skipped ({} records read before)",
                 read.records
             ),
         );
@@ -379,7 +350,7 @@ fn report_file(emitter: &Emitter, key: &str, read: &FileRead) {
         emitter.log(
             LogLevel::Warn,
             &format!(
-                "{NAME}: {key}: {} records had a field of an unexpected type, written as null",
+                "{name}: {key}: {} records had a field of an unexpected type, written as null",
                 read.rebuilt
             ),
         );
@@ -388,7 +359,7 @@ fn report_file(emitter: &Emitter, key: &str, read: &FileRead) {
         emitter.log(
             LogLevel::Warn,
             &format!(
-                "{NAME}: {key}: {} elements of Records are not event objects: skipped",
+                "{name}: {key}: {} elements of Records are not event objects: skipped",
                 read.dropped
             ),
         );
@@ -396,7 +367,11 @@ fn report_file(emitter: &Emitter, key: &str, read: &FileRead) {
 }
 
 /// `check`: can the bucket's trail folder be listed with these credentials?
-pub async fn probe(bucket: &BucketClient, logs: &TrailLogs) -> Result<String, AwsFailure> {
+pub async fn probe(
+    name: &str,
+    bucket: &BucketClient,
+    logs: &TrailLogs,
+) -> Result<String, AwsFailure> {
     let root = logs.root();
     let listing = Listing {
         max_keys: Some(1),
@@ -407,51 +382,17 @@ pub async fn probe(bucket: &BucketClient, logs: &TrailLogs) -> Result<String, Aw
         .await?;
     Ok(if page.contents().is_empty() {
         format!(
-            "{NAME}: s3://{}/{root} is readable but holds no log files yet",
+            "{name}: s3://{}/{root} is readable but holds no log files yet",
             logs.bucket
         )
     } else {
-        format!("{NAME}: s3://{}/{root} is readable", logs.bucket)
+        format!("{name}: s3://{}/{root} is readable", logs.bucket)
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_schema_has_the_native_names_and_no_names_differing_by_case() {
-        let s = schema();
-        fn walk(v: &Value, path: &str) {
-            if let Some(props) = v.get("properties").and_then(Value::as_object) {
-                let mut lower: Vec<String> = props.keys().map(|k| k.to_lowercase()).collect();
-                lower.sort();
-                let n = lower.len();
-                lower.dedup();
-                assert_eq!(lower.len(), n, "names differing by case under {path}");
-                for (k, p) in props {
-                    walk(p, &format!("{path}.{k}"));
-                }
-            }
-            if let Some(items) = v.get("items") {
-                walk(items, path);
-            }
-        }
-        walk(&s, "");
-        for name in [
-            "eventTime",
-            "eventID",
-            "userIdentity",
-            "requestParameters",
-            "sourceIPAddress",
-            "logFileKey",
-        ] {
-            assert!(s["properties"].get(name).is_some(), "{name}");
-        }
-        assert_eq!(s["properties"]["requestParameters"].get("type"), None);
-        assert_eq!(s["properties"]["eventTime"]["format"], "date-time");
-        assert!(matches!(*shape(), Shape::Object(_)));
-    }
 
     #[test]
     fn states_round_trip_and_bad_ones_are_named() {
@@ -467,7 +408,10 @@ mod tests {
                 ..Default::default()
             },
         );
-        assert_eq!(TrailState::from_json(&st.to_json()).unwrap(), st);
+        assert_eq!(
+            TrailState::from_json(&serde_json::to_value(&st).unwrap()).unwrap(),
+            st
+        );
         assert_eq!(
             TrailState::from_json(&json!({})).unwrap(),
             TrailState::default()
@@ -492,40 +436,5 @@ mod tests {
             "outside the day folders"
         );
         assert!(!is_event_file("2025/1/24/x.json.gz"));
-    }
-
-    #[test]
-    fn generated_records_fit_the_record_type_exactly() {
-        let mut rng = cloudtrail_emulator::records::Rng::new(9);
-        for i in 0..300 {
-            let (_, text) = cloudtrail_emulator::trail_logs::trail_record(
-                &mut rng,
-                "111122223333",
-                "eu-west-1",
-                1_764_000_000 + i,
-                0.05,
-            );
-            let mut v: Value = serde_json::from_str(&text).unwrap();
-            let obj = v.as_object_mut().unwrap();
-            for (k, val) in provenance(
-                "b",
-                &LogFolder {
-                    path: "AWSLogs/111122223333/CloudTrail/eu-west-1/".into(),
-                    organization_id: None,
-                    account: "111122223333".into(),
-                    region: "eu-west-1".into(),
-                },
-                "k",
-            )
-            .as_object()
-            .unwrap()
-            {
-                obj.insert(k.clone(), val.clone());
-            }
-            // deny_unknown_fields: every generated field is a schema column.
-            serde_json::from_value::<record::TrailEvent>(v.clone())
-                .unwrap_or_else(|e| panic!("{e}: {v}"));
-            assert_eq!(shape().coerce(&mut v), 0, "{v}");
-        }
     }
 }

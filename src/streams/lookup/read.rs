@@ -9,20 +9,23 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeKey};
 
+use super::cursor::{EventStreamState, RegionCursor};
+use super::window::{LookupWindow, RegionPlan, Step};
+use super::LookupKind;
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::RegionClient;
 use crate::config::Config;
-use crate::emit::{begin_record, end_record, Emitter, LogLevel};
+use crate::emit::{Emitter, LogLevel, RecordBatch};
 use crate::error::{AwsProblem, Error, Service};
-use crate::state::{EventStreamState, RegionCursor};
-use crate::streams::LookupKind;
-use crate::time::{format_epoch, now_millis, DAY_SECS};
-use crate::window::{LookupWindow, RegionPlan, Step};
+use crate::streams::{ReadContext, ReadReport};
+use crate::time::{format_epoch, now_millis, now_secs, DAY_SECS};
 
 /// LookupEvents serves the last 90 days.
 pub const RETENTION_SECS: i64 = 90 * DAY_SECS;
 /// Unparsable records are each logged up to this many times per sync, then counted.
 const MAX_RECORD_WARNINGS: u64 = 20;
+/// A throttled wait this long is shown the platform's way (RUNNING, RATE_LIMITED).
+const RATE_LIMITED_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The time range one sync reads, the same for every region.
 #[derive(Debug, Clone, Copy)]
@@ -96,13 +99,13 @@ impl StateBook {
         state
             .regions
             .insert(region.to_string(), RegionCursor { read_through });
-        emitter.state(self.stream, &state.to_json());
+        emitter.state(self.stream, &*state);
     }
 
     /// Emits the state as it is (a sync must emit at least one per stream).
     pub fn emit(&self, emitter: &Emitter) -> bool {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        emitter.state(self.stream, &state.to_json())
+        emitter.state(self.stream, &*state)
     }
 }
 
@@ -228,7 +231,7 @@ impl RegionRead {
         let mut oldest_seen = i64::MAX;
         let mut newest_seen = i64::MIN;
         let mut emitted_at_oldest: HashSet<String> = HashSet::new();
-        let mut buf = Vec::with_capacity(256 * 1024);
+        let mut batch = RecordBatch::with_buffer(self.kind.name, Vec::with_capacity(256 * 1024));
         loop {
             let request = self
                 .client
@@ -246,6 +249,9 @@ impl RegionRead {
                         LogLevel::Warn,
                         &format!("{f}; retrying in {:.1}s", pause.as_secs_f64()),
                     );
+                } else if pause >= RATE_LIMITED_AFTER {
+                    let reset = now_millis() + pause.as_millis() as i64;
+                    self.emitter.rate_limited(self.kind.name, reset);
                 }
             };
             // Until the region has answered once, a refused connection is a wrong endpoint or
@@ -255,9 +261,14 @@ impl RegionRead {
             } else {
                 RetryBudget::SYNC_FIRST_CONTACT
             };
-            let page = call_with_retries(&self.client.pacer, budget, &site, on_retry, || {
-                request.clone().send()
-            })
+            let page = call_with_retries(
+                &self.client.pacer,
+                &self.client.stop,
+                budget,
+                &site,
+                on_retry,
+                || request.clone().send(),
+            )
             .await;
             let page = match page {
                 Ok(page) => {
@@ -282,9 +293,7 @@ impl RegionRead {
                 }
                 Err(f) => return Err(Error::aws(f).for_stream(self.kind.name)),
             };
-            buf.clear();
             let emitted_at = now_millis();
-            let mut count = 0;
             for event in page.events() {
                 if let Some(id) = event.event_id() {
                     if plan.emitted_at_boundaries().any(|skip| skip.contains(id))
@@ -302,17 +311,14 @@ impl RegionRead {
                         emitted_at_oldest.insert(id.to_string());
                     }
                 }
-                begin_record(&mut buf, self.kind.name);
-                let problem = (self.kind.write_record)(event, &mut buf)
+                let problem = (self.kind.push_record)(event, &mut batch, emitted_at)
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 if let Some(problem) = problem {
                     self.warn_unparsable(event.event_id().unwrap_or("?"), &problem.0);
                 }
-                end_record(&mut buf, emitted_at);
-                count += 1;
             }
-            self.emitter.records(self.kind.name, &buf, count);
-            events += count;
+            events += batch.len();
+            self.emitter.records(&mut batch);
             token = page.next_token().map(String::from);
             if token.is_none() {
                 return Ok(WindowEnd::Drained { events });
@@ -336,5 +342,72 @@ impl RegionRead {
                 &format!("{}: event {event_id} has a CloudTrailEvent that is not a JSON object ({problem}); it is emitted with the parsed columns empty", self.kind.name),
             );
         }
+    }
+}
+
+/// Reads the stream in every region concurrently, each from its cursor in `state`.
+pub async fn read_stream(
+    kind: &'static LookupKind,
+    context: Arc<ReadContext>,
+    state: EventStreamState,
+) -> ReadReport {
+    let name = kind.name;
+    let (config, emitter) = (&context.config, &context.emitter);
+    let clients = match context.cloudtrail().await {
+        Ok(c) => c,
+        Err(e) => return ReadReport::failed(e),
+    };
+    let filter = lookup_attribute(config, kind);
+    if let (Some(f), None) = (&config.lookup_filter, &filter) {
+        emitter.log(
+            LogLevel::Warn,
+            &format!(
+                "{name}: lookup_attributes_filter on {} does not apply to this stream (LookupEvents accepts only {} for it): reading it unfiltered",
+                f.key,
+                kind.filter_keys.join(", ")
+            ),
+        );
+    }
+    let range = SyncRange::new(config, !state.full_refresh, now_secs(), emitter);
+    let book = Arc::new(StateBook::new(name, state));
+    let warnings = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|client| {
+            let read = RegionRead {
+                kind,
+                client: client.clone(),
+                emitter: emitter.clone(),
+                book: book.clone(),
+                range,
+                filter: filter.clone(),
+                warnings: warnings.clone(),
+                reached: AtomicBool::new(false),
+            };
+            (client.region.clone(), tokio::spawn(read.run()))
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut counts = Vec::new();
+    for (region, task) in tasks {
+        match task.await {
+            Ok(Ok(records)) => counts.push(format!("{records} in {region}")),
+            Ok(Err(e)) => errors.push(e),
+            Err(e) => errors.push(Error::Internal(format!(
+                "the reader of {region} stopped: {e}"
+            ))),
+        }
+    }
+    let unparsable = warnings.load(Ordering::Relaxed);
+    if unparsable > 0 {
+        emitter.log(
+            LogLevel::Warn,
+            &format!("{name}: {unparsable} events had a CloudTrailEvent that is not a JSON object"),
+        );
+    }
+    book.emit(emitter);
+    ReadReport {
+        summary: Some(format!("{name}: records read: {}", counts.join(", "))),
+        errors,
     }
 }

@@ -8,14 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::scan::{Element, FileProblem, RecordSplitter, Shape};
-use super::NAME;
-use crate::aws::call::{backoff, call_with_retries, RetryBudget};
+use crate::aws::call::{Retry, RetryBudget};
 use crate::aws::s3::BucketClient;
-use crate::emit::{Emitter, LogLevel};
+use crate::emit::{Emitter, LogLevel, RecordBatch, RecordTail};
 use crate::error::{AwsFailure, AwsProblem};
 
 /// Records are handed to the emitter in batches of about this many bytes.
@@ -42,39 +40,6 @@ pub struct FileRead {
     pub dropped: u64,
     /// Why the rest of the file was skipped, if it was.
     pub problem: Option<String>,
-}
-
-/// The bytes around each record of a file: the RECORD envelope before, and after it the
-/// provenance columns, the end of the data object and `emitted_at`.
-pub struct Framing {
-    pub tail: Vec<u8>,
-}
-
-const HEAD: &[u8] = b"{\"type\":\"RECORD\",\"record\":{\"stream\":\"trail_events\",\"data\":";
-
-impl Framing {
-    /// `columns` are the provenance columns as a JSON object.
-    pub fn new(columns: &Value, emitted_at_millis: i64) -> Framing {
-        let text = columns.to_string();
-        let mut tail = Vec::with_capacity(text.len() + 32);
-        // The columns' members without their braces, then the record's closing brace.
-        tail.extend_from_slice(&text.as_bytes()[1..text.len() - 1]);
-        tail.extend_from_slice(b"},\"emitted_at\":");
-        tail.extend_from_slice(emitted_at_millis.to_string().as_bytes());
-        tail.extend_from_slice(b"}}\n");
-        Framing { tail }
-    }
-
-    /// Appends the RECORD line of `record` (a JSON object's bytes, one line).
-    fn write(&self, out: &mut Vec<u8>, record: &[u8]) {
-        out.extend_from_slice(HEAD);
-        let body = &record[..record.len() - 1];
-        out.extend_from_slice(body);
-        if body[1..].iter().any(|c| !c.is_ascii_whitespace()) {
-            out.push(b',');
-        }
-        out.extend_from_slice(&self.tail);
-    }
 }
 
 /// The compressed body as it arrives, read by the decoder thread.
@@ -145,20 +110,19 @@ struct Decoded {
 
 /// Decodes one download of a file, writing its records after the first `skip` elements.
 fn decode(
+    name: &'static str,
     chunks: Chunks,
     skip: u64,
     shape: &Shape,
-    framing: &Framing,
+    tail: &RecordTail,
     emitter: &Emitter,
     written: &AtomicU64,
 ) -> Decoded {
-    let (window, mut out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    let (window, out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    let mut out = RecordBatch::with_buffer(name, out);
     let mut splitter =
         RecordSplitter::with_window(flate2::bufread::MultiGzDecoder::new(chunks), window);
     let mut read = FileRead::default();
-    out.clear();
-    out.reserve(BATCH_BYTES + 64 * 1024);
-    let mut batch = 0u64;
     let mut elements = 0u64;
     let mut scratch = Vec::new();
     let outcome = loop {
@@ -173,14 +137,14 @@ fn decode(
         }
         match element {
             Element::Record { bytes, fits: true } => {
-                framing.write(&mut out, bytes);
+                out.push_object(bytes, tail);
                 read.uncompressed_bytes += bytes.len() as u64;
             }
             Element::Record { bytes, fits: false } => {
                 read.uncompressed_bytes += bytes.len() as u64;
                 match rebuild(bytes, shape, &mut scratch) {
                     Some(()) => {
-                        framing.write(&mut out, &scratch);
+                        out.push_object(&scratch, tail);
                         read.rebuilt += 1;
                     }
                     None => {
@@ -195,20 +159,19 @@ fn decode(
             }
         }
         read.records += 1;
-        batch += 1;
-        if out.len() >= BATCH_BYTES {
-            emitter.records(NAME, &out, batch);
+        if out.bytes() >= BATCH_BYTES {
+            emitter.records(&mut out);
             // Only after the records are out: a checkpoint may then count them as written.
             written.fetch_max(elements, Ordering::Release);
-            out.clear();
-            batch = 0;
+            if emitter.stop_signal().is_cancelled() {
+                break None;
+            }
         }
     };
-    if batch > 0 {
-        emitter.records(NAME, &out, batch);
-    }
+    emitter.records(&mut out);
     written.fetch_max(elements, Ordering::Release);
     let (decoder, window) = splitter.into_parts();
+    let out = out.into_buffer();
     if window.len() <= KEPT_BUFFER && out.capacity() <= KEPT_BUFFER {
         BUFFERS.with(|b| *b.borrow_mut() = (window, out));
     }
@@ -233,7 +196,7 @@ fn decode(
 
 /// The slow path: parse, null what contradicts the schema, write compact.
 fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
-    let mut value: Value = serde_json::from_slice(bytes).ok()?;
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     shape.coerce(&mut value);
     out.clear();
     serde_json::to_writer(&mut *out, &value).ok()
@@ -243,26 +206,25 @@ fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
 /// sync), keeping `written` up to date as records go out. `Err` only when S3 refuses the file
 /// (after retries for what may pass).
 pub async fn read_file(
+    name: &'static str,
     bucket: &BucketClient,
     key: &str,
     shape: Arc<Shape>,
-    framing: Arc<Framing>,
+    tail: Arc<RecordTail>,
     emitter: Arc<Emitter>,
     written: Arc<AtomicU64>,
 ) -> Result<FileRead, AwsFailure> {
     let site = bucket.site("GetObject", Some(key));
     let mut total = FileRead::default();
-    let mut attempt = 0;
+    // One budget for the file, whether its GETs fail or its bodies break.
+    let mut retry = Retry::new(&bucket.pacer, &bucket.stop, RetryBudget::SYNC);
+    let mut downloads = 0;
     loop {
         let request = bucket.client.get_object().bucket(&bucket.bucket).key(key);
-        let response = call_with_retries(
-            &bucket.pacer,
-            RetryBudget::SYNC,
-            &site,
-            |_, _| {},
-            || request.clone().send(),
-        )
-        .await?;
+        let response = retry
+            .call(&site, |_, _| {}, || request.clone().send())
+            .await?;
+        downloads += 1;
         let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
         let chunks = Chunks {
             rx,
@@ -274,17 +236,22 @@ pub async fn read_file(
         };
         let skip = written.load(Ordering::Acquire);
         let decoder = {
-            let (shape, framing, out) = (shape.clone(), framing.clone(), emitter.clone());
+            let (shape, tail, out) = (shape.clone(), tail.clone(), emitter.clone());
             let progress = written.clone();
             tokio::task::spawn_blocking(move || {
-                decode(chunks, skip, &shape, &framing, &out, &progress)
+                decode(name, chunks, skip, &shape, &tail, &out, &progress)
             })
         };
         let mut body = response.body;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut size = 0;
         loop {
-            let next = match tokio::time::timeout(CHUNK_TIMEOUT, body.next()).await {
+            let next = tokio::select! {
+                next = tokio::time::timeout(CHUNK_TIMEOUT, body.next()) => next,
+                // The decoder ends with what it was given; nobody reads the rest.
+                _ = bucket.stop.cancelled() => Ok(None),
+            };
+            let next = match next {
                 Ok(Some(Ok(chunk))) => Some(Ok(chunk)),
                 Ok(Some(Err(e))) => Some(Err(crate::aws::call::root_cause(&e))),
                 Ok(None) => None,
@@ -328,28 +295,27 @@ pub async fn read_file(
         total.rebuilt += decoded.read.rebuilt;
         total.dropped += decoded.read.dropped;
         total.problem = decoded.read.problem;
-        match decoded.broken {
-            None => return Ok(total),
-            Some(cause) if attempt + 1 == MAX_DOWNLOADS => {
-                // Not skipped: the file stays unread in the state, for the next sync.
-                return Err(site.failure(
-                    AwsProblem::Unreachable,
-                    None,
-                    format!("the download broke {MAX_DOWNLOADS} times (last: {cause})"),
-                ));
-            }
-            Some(cause) => {
-                emitter.log(
-                    LogLevel::Warn,
-                    &format!(
-                        "{NAME}: the download of {} broke ({cause}); fetching it again after its first {} elements, already written",
-                        site.target.as_deref().unwrap_or(key),
-                        written.load(Ordering::Acquire)
-                    ),
-                );
-                tokio::time::sleep(backoff(attempt, Duration::from_secs(10), 0.5)).await;
-                attempt += 1;
-            }
+        if bucket.stop.is_cancelled() {
+            return Err(site.failure(AwsProblem::Stopped, None, String::new()));
         }
+        let Some(cause) = decoded.broken else {
+            return Ok(total);
+        };
+        // Not skipped when it gives up: the file stays unread in the state, for the next sync.
+        let broke = |detail| site.failure(AwsProblem::Unreachable, None, detail);
+        if downloads == MAX_DOWNLOADS {
+            return Err(broke(format!(
+                "the download broke {MAX_DOWNLOADS} times (last: {cause})"
+            )));
+        }
+        emitter.log(
+            LogLevel::Warn,
+            &format!(
+                "{name}: the download of {} broke ({cause}); fetching it again after its first {} elements, already written",
+                site.target.as_deref().unwrap_or(key),
+                written.load(Ordering::Acquire)
+            ),
+        );
+        retry.pause_after(broke(cause), |_, _| {}).await?;
     }
 }

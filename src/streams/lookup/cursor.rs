@@ -1,0 +1,239 @@
+//! The state of a LookupEvents stream: a cursor per region, as this connector writes it (serde,
+//! errors located by path), and the previous connector's `{"EventTime": …}`, read by hand.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// Bounds of a plausible epoch second (year 1970 to about 5138): anything else is corrupt.
+const MAX_EPOCH_SECS: f64 = 1e11;
+
+/// Everything of one region up to and including the second `read_through` has been emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionCursor {
+    #[serde(deserialize_with = "epoch_second")]
+    pub read_through: i64,
+}
+
+/// The state of one LookupEvents stream: a cursor per region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventStreamState {
+    pub regions: BTreeMap<String, RegionCursor>,
+    /// Written by a full refresh: its cursors reach up to the moment it ran, not
+    /// `max_event_delay` before, so an incremental sync must not take them as they are.
+    pub full_refresh: bool,
+}
+
+/// The `stream_state` this connector writes.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    #[serde(default)]
+    state_version: u32,
+    regions: BTreeMap<String, RegionCursor>,
+    /// The oldest region cursor, as the previous connector wrote it: tools that know only that
+    /// field can still read the state.
+    #[serde(rename = "EventTime", default, skip_serializing_if = "Option::is_none")]
+    event_time: Option<f64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    full_refresh: bool,
+}
+
+const STATE_VERSION: u32 = 2;
+
+fn epoch_second<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let v = Value::deserialize(d)?;
+    epoch_secs(&v)
+        .map(|t| t.floor() as i64)
+        .map_err(serde::de::Error::custom)
+}
+
+impl Serialize for EventStreamState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Stored {
+            state_version: STATE_VERSION,
+            regions: self.regions.clone(),
+            event_time: self
+                .regions
+                .values()
+                .map(|c| c.read_through)
+                .min()
+                .map(|t| t as f64),
+            full_refresh: self.full_refresh,
+        }
+        .serialize(s)
+    }
+}
+
+impl EventStreamState {
+    /// Reads a stream state. The previous connector's `{"EventTime": T}` applies to every region
+    /// in `regions`, re-reading `lookback_secs` before T: it read up to the moment it ran, so
+    /// events that became visible late around T may be missing from it.
+    pub fn from_json(v: &Value, regions: &[String], lookback_secs: i64) -> Result<Self, String> {
+        let Value::Object(map) = v else {
+            return Err(format!(
+                "expected an object like {{\"EventTime\": 1623346856.0}}, got {}",
+                brief(v)
+            ));
+        };
+        if map.contains_key("regions") {
+            let stored: Stored = serde_path_to_error::deserialize(v)
+                .map_err(|e| format!("at {}: {}", e.path(), e.inner()))?;
+            return Ok(EventStreamState {
+                regions: stored.regions,
+                full_refresh: stored.full_refresh,
+            });
+        }
+        match map.get("EventTime") {
+            Some(t) => {
+                let t = epoch_secs(t).map_err(|e| format!("EventTime {e}"))?;
+                let read_through = (t.floor() as i64)
+                    .saturating_sub(lookback_secs)
+                    .saturating_sub(1);
+                Ok(EventStreamState {
+                    regions: regions
+                        .iter()
+                        .map(|r| (r.clone(), RegionCursor { read_through }))
+                        .collect(),
+                    full_refresh: false,
+                })
+            }
+            None if map.is_empty() => Ok(EventStreamState::default()),
+            None => Err("it has neither 'regions' nor 'EventTime'".into()),
+        }
+    }
+
+    /// The state an incremental sync continues from: a full refresh's cursors step back by
+    /// `lookback_secs`, the delay within which events may still appear below them.
+    pub fn for_incremental(mut self, lookback_secs: i64) -> Self {
+        if self.full_refresh {
+            for c in self.regions.values_mut() {
+                c.read_through = c.read_through.saturating_sub(lookback_secs);
+            }
+            self.full_refresh = false;
+        }
+        self
+    }
+}
+
+fn epoch_secs(v: &Value) -> Result<f64, String> {
+    let n = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n.is_finite() && (0.0..MAX_EPOCH_SECS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be epoch seconds (a number), got {}",
+            brief(v)
+        )),
+    }
+}
+
+/// A value's JSON, cut for messages.
+pub fn brief(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(77) {
+        Some((i, _)) if text.len() > 80 => format!("{}…", &text[..i]),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::InputState;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn regions() -> Vec<String> {
+        vec!["us-east-1".into(), "eu-west-1".into()]
+    }
+
+    #[test]
+    fn reads_every_accepted_form() {
+        let forms = [
+            r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"management_events"},"stream_state":{"EventTime":1623346856.0}}}]"#,
+            r#"{"management_events":{"EventTime":1623346856}}"#,
+            r#"[{"type":"STREAM","stream":{"stream_descriptor":{"name":"management_events","namespace":null},"stream_state":{"EventTime":1.0}},"global_":null,"data":null,"destinationStats":null},
+                {"type":"STREAM","stream":{"stream_descriptor":{"name":"management_events"},"stream_state":{"EventTime":1623346856.0}},"sourceStats":{"recordCount":3.0}}]"#,
+            r#"{"type":"LEGACY","data":{"management_events":{"EventTime":1623346856}}}"#,
+        ];
+        for text in forms {
+            let input = InputState::parse(text).unwrap();
+            let s =
+                EventStreamState::from_json(&input.streams["management_events"], &regions(), 60)
+                    .unwrap();
+            assert_eq!(
+                s.regions["us-east-1"].read_through,
+                1_623_346_856 - 61,
+                "{text}"
+            );
+            assert_eq!(
+                s.regions["eu-west-1"].read_through,
+                1_623_346_856 - 61,
+                "{text}"
+            );
+        }
+        for empty in ["", "[]", "null", "{}"] {
+            assert!(InputState::parse(empty).unwrap().streams.is_empty());
+        }
+    }
+
+    #[test]
+    fn corrupt_states_are_named() {
+        for (v, words) in [
+            (json!({"EventTime": "yesterday"}), "EventTime"),
+            (json!({"EventTime": -5}), "EventTime"),
+            (
+                json!({"regions": {"us-east-1": {"read_through": null}}}),
+                "regions.us-east-1",
+            ),
+            (json!({"regions": []}), "regions"),
+            (json!({"cursor": 1}), "neither"),
+            (json!([1]), "object"),
+        ] {
+            let e = EventStreamState::from_json(&v, &regions(), 0).unwrap_err();
+            assert!(e.contains(words), "{v} -> {e}");
+        }
+    }
+
+    #[test]
+    fn a_full_refresh_state_is_marked_and_steps_back_for_incremental_syncs() {
+        let mut s = EventStreamState {
+            full_refresh: true,
+            ..Default::default()
+        };
+        s.regions
+            .insert("us-east-1".into(), RegionCursor { read_through: 1000 });
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["full_refresh"], true);
+        assert_eq!(v["EventTime"], 1000.0);
+        let back = EventStreamState::from_json(&v, &regions(), 0).unwrap();
+        assert_eq!(back, s);
+        let incremental = back.for_incremental(900);
+        assert!(!incremental.full_refresh);
+        assert_eq!(incremental.regions["us-east-1"].read_through, 100);
+        let plain = serde_json::to_value(&incremental).unwrap();
+        assert!(plain.get("full_refresh").is_none(), "{plain}");
+    }
+
+    proptest! {
+        /// Whatever a stream state holds, reading it answers Ok or an error: never a panic,
+        /// and a cursor read is always a plausible epoch second.
+        #[test]
+        fn any_state_is_read_or_rejected(v in crate::state::tests::arbitrary_json()) {
+            if let Ok(state) = EventStreamState::from_json(&v, &regions(), 900) {
+                prop_assert!(state.regions.values().all(|c| c.read_through >= -901 && (c.read_through as f64) < MAX_EPOCH_SECS));
+            }
+        }
+
+        #[test]
+        fn our_state_reads_back_exactly(cursors in proptest::collection::btree_map("[a-z]{2}-[a-z]{4}-[0-9]", 0i64..10_000_000_000, 0..6)) {
+            let s = EventStreamState { regions: cursors.into_iter().map(|(r, t)| (r, RegionCursor { read_through: t })).collect(), full_refresh: false };
+            let back = EventStreamState::from_json(&serde_json::to_value(&s).unwrap(), &regions(), 900).unwrap();
+            prop_assert_eq!(back, s);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The validating JSON scanner: walks one record's bytes, proves them well-formed JSON (UTF-8,
+//! escapes, numbers, nesting) and checks each declared member against its shape, a word at a time
+//! through strings.
+
+use super::shape::{is_date_time, Shape};
+
+/// Why scanning stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// The buffer ends inside the value: more bytes are needed.
+    Incomplete,
+    /// Not JSON: what is wrong, at which offset of the buffer.
+    Invalid(&'static str, usize),
+}
+
+/// Deeper nesting than any CloudTrail record has; bounds the recursion.
+const MAX_DEPTH: usize = 128;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `w` that is a quote, a backslash or a control character (the
+/// only bytes a string scan stops at). Bits above the lowest may be false positives, the lowest
+/// is exact: it marks the first such byte.
+#[inline]
+pub(super) fn string_specials(w: u64) -> u64 {
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+    quote | backslash | control
+}
+
+/// A scan over one buffer.
+pub(super) struct Scanner<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) i: usize,
+    /// A value contradicting its shape was seen.
+    pub(super) mismatch: bool,
+    /// A line break outside strings was seen: the record cannot go out as one line as it is.
+    pub(super) line_break: bool,
+}
+
+type Step = Result<(), Stop>;
+
+impl<'a> Scanner<'a> {
+    #[inline]
+    pub(super) fn peek(&self) -> Result<u8, Stop> {
+        self.b.get(self.i).copied().ok_or(Stop::Incomplete)
+    }
+
+    pub(super) fn invalid(&self, what: &'static str) -> Stop {
+        Stop::Invalid(what, self.i)
+    }
+
+    #[inline]
+    pub(super) fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            match c {
+                b' ' | b'\t' => {}
+                b'\n' | b'\r' => self.line_break = true,
+                _ => return,
+            }
+            self.i += 1;
+        }
+    }
+
+    pub(super) fn expect(&mut self, c: u8, what: &'static str) -> Step {
+        self.ws();
+        if self.peek()? != c {
+            return Err(self.invalid(what));
+        }
+        self.i += 1;
+        Ok(())
+    }
+
+    /// A string from its opening quote; returns whether it held an escape.
+    #[inline]
+    pub(super) fn string(&mut self) -> Result<bool, Stop> {
+        let b = self.b;
+        let mut i = self.i + 1;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time, straight to the first byte that needs a look.
+            while let Some(chunk) = b.get(i..i + 8) {
+                let specials =
+                    string_specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+                if specials != 0 {
+                    i += (specials.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            match b.get(i) {
+                None => return Err(Stop::Incomplete),
+                Some(b'"') => {
+                    self.i = i + 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    match *b.get(i + 1).ok_or(Stop::Incomplete)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                        b'u' => {
+                            let hex = b.get(i + 2..i + 6).ok_or(Stop::Incomplete)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(Stop::Invalid("a bad \\u escape", i));
+                            }
+                            i += 6;
+                        }
+                        _ => return Err(Stop::Invalid("a bad escape", i)),
+                    }
+                }
+                Some(c) if *c < 0x20 => {
+                    return Err(Stop::Invalid("a control character in a string", i))
+                }
+                Some(_) => i += 1,
+            }
+        }
+    }
+
+    pub(super) fn digits(&mut self) -> Result<usize, Stop> {
+        let start = self.i;
+        while self.peek()?.is_ascii_digit() {
+            self.i += 1;
+        }
+        Ok(self.i - start)
+    }
+
+    pub(super) fn number(&mut self) -> Step {
+        if self.peek()? == b'-' {
+            self.i += 1;
+        }
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => {
+                self.digits()?;
+            }
+            _ => return Err(self.invalid("a bad number")),
+        }
+        if self.peek()? == b'.' {
+            self.i += 1;
+            if self.digits()? == 0 {
+                return Err(self.invalid("a bad number"));
+            }
+        }
+        if matches!(self.peek()?, b'e' | b'E') {
+            self.i += 1;
+            if matches!(self.peek()?, b'+' | b'-') {
+                self.i += 1;
+            }
+            if self.digits()? == 0 {
+                return Err(self.invalid("a bad number"));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn literal(&mut self, word: &'static [u8]) -> Step {
+        let rest = &self.b[self.i..];
+        let n = rest.len().min(word.len());
+        if rest[..n] != word[..n] {
+            return Err(self.invalid("an unknown literal"));
+        }
+        if n < word.len() {
+            return Err(Stop::Incomplete);
+        }
+        self.i += word.len();
+        Ok(())
+    }
+
+    pub(super) fn value(&mut self, shape: &Shape, depth: usize) -> Step {
+        self.ws();
+        let fits = match self.peek()? {
+            b'{' => {
+                self.object(shape, depth)?;
+                matches!(shape, Shape::Any | Shape::Object(_))
+            }
+            b'[' => {
+                self.array(shape, depth)?;
+                matches!(shape, Shape::Any | Shape::Array(_))
+            }
+            b'"' => {
+                let start = self.i;
+                let escaped = self.string()?;
+                match shape {
+                    Shape::Any | Shape::String => true,
+                    Shape::DateTime => !escaped && is_date_time(&self.b[start + 1..self.i - 1]),
+                    _ => false,
+                }
+            }
+            b't' | b'f' => {
+                let word: &'static [u8] = if self.peek()? == b't' {
+                    b"true"
+                } else {
+                    b"false"
+                };
+                self.literal(word)?;
+                matches!(shape, Shape::Any | Shape::Bool)
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                true
+            }
+            b'-' | b'0'..=b'9' => {
+                self.number()?;
+                matches!(shape, Shape::Any)
+            }
+            _ => return Err(self.invalid("an unexpected character")),
+        };
+        self.mismatch |= !fits;
+        Ok(())
+    }
+
+    pub(super) fn object(&mut self, shape: &Shape, depth: usize) -> Step {
+        if depth >= MAX_DEPTH {
+            return Err(self.invalid("nesting deeper than 128 levels"));
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            if self.peek()? != b'"' {
+                return Err(self.invalid("a member name expected"));
+            }
+            let start = self.i + 1;
+            let escaped = self.string()?;
+            let key = &self.b[start..self.i - 1];
+            let member = shape.member(key);
+            if escaped && matches!(shape, Shape::Object(_)) {
+                // A declared name spelled with escapes would dodge the type check: the record
+                // takes the slow path, which sees names unescaped.
+                let name: Option<String> = serde_json::from_slice(&self.b[start - 1..self.i]).ok();
+                self.mismatch |= name.is_some_and(|n| shape.member(n.as_bytes()) != &Shape::Any);
+            }
+            self.expect(b':', "':' expected")?;
+            self.value(member, depth + 1)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.invalid("',' or '}' expected")),
+            }
+        }
+    }
+
+    pub(super) fn array(&mut self, shape: &Shape, depth: usize) -> Step {
+        if depth >= MAX_DEPTH {
+            return Err(self.invalid("nesting deeper than 128 levels"));
+        }
+        let item = match shape {
+            Shape::Array(item) => item,
+            _ => &Shape::Any,
+        };
+        self.i += 1;
+        self.ws();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.value(item, depth + 1)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.invalid("',' or ']' expected")),
+            }
+        }
+    }
+}
