@@ -1,4 +1,4 @@
-//! The control API under `/_emulator/` (health, stats, events, faults) and the
+//! The control API under `/_emulator/` (health, stats, events, faults, requests) and the
 //! in-process methods behind it that add and list events.
 
 use std::collections::HashMap;
@@ -110,6 +110,7 @@ impl Emulator {
         match (method, path) {
             ("GET", "health") => ok(json!("ok")),
             ("GET", "stats") => ok(json!(self.stats())),
+            ("GET", "requests") => ok(json!(self.requests())),
             ("GET", "events") => {
                 let mut all = self.events();
                 if let Some(region) = query.and_then(|q| q.strip_prefix("region=")) {

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::cloudtrail::RegionStats;
 use crate::faults::{FaultState, Faults};
 use crate::records::{insight_pair, management_event, Rng};
+use crate::requests::RequestLog;
 use crate::store::EventStore;
 use crate::sts::RoleGrant;
 
@@ -55,7 +56,7 @@ impl Default for EmulatorConfig {
     }
 }
 
-/// Epoch seconds, the one clock of the emulator: visibility and stats.
+/// Epoch seconds, the one clock of the emulator: visibility, stats and the request log.
 pub fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -86,6 +87,7 @@ pub(crate) struct Inner {
     /// One seeded source for generated data, issued keys and fault dice, so a run is
     /// reproducible from its seed.
     pub(crate) rng: Mutex<Rng>,
+    pub(crate) requests: RequestLog,
 }
 
 impl Emulator {
@@ -140,6 +142,7 @@ impl Emulator {
                 faults: FaultState::new(cfg.faults.clone()),
                 stats: Mutex::new(HashMap::new()),
                 rng: Mutex::new(rng),
+                requests: RequestLog::default(),
             }),
         }
     }

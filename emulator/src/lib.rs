@@ -8,6 +8,7 @@ mod emulator;
 mod faults;
 mod http;
 pub mod records;
+mod requests;
 pub mod sigv4;
 pub mod store;
 mod sts;
@@ -21,3 +22,4 @@ pub use emulator::{
     DEFAULT_SECRET_ACCESS_KEY,
 };
 pub use faults::Faults;
+pub use requests::{RequestSeen, REQUEST_LOG_CAPACITY};

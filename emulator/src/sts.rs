@@ -99,6 +99,11 @@ impl Emulator {
     }
 }
 
+/// The `Action` of an STS query-protocol body, e.g. "AssumeRole".
+pub(crate) fn action(body: &[u8]) -> Option<String> {
+    form_value(&parse_form(body), "Action").map(String::from)
+}
+
 fn form_value<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
     form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
