@@ -2,14 +2,24 @@
 //! 1.1 with SigV4, STS AssumeRole, realistic generated records and fault knobs.
 #![forbid(unsafe_code)]
 
+mod cloudtrail;
+mod control;
+mod emulator;
+mod faults;
+mod http;
 pub mod records;
-mod server;
+mod requests;
 pub mod sigv4;
 pub mod store;
+mod sts;
 pub mod trail_logs;
 pub mod trails;
 
-pub use server::{
-    now, Emulator, EmulatorConfig, Faults, ListedEvent, NewEvent, NewEvents, RegionStats,
-    DEFAULT_ACCESS_KEY_ID, DEFAULT_ROLE_ARN, DEFAULT_SECRET_ACCESS_KEY,
+pub use cloudtrail::RegionStats;
+pub use control::{ListedEvent, NewEvent, NewEvents};
+pub use emulator::{
+    now, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY_ID, DEFAULT_ROLE_ARN,
+    DEFAULT_SECRET_ACCESS_KEY,
 };
+pub use faults::Faults;
+pub use requests::{RequestSeen, REQUEST_LOG_CAPACITY};

@@ -3,6 +3,7 @@
 //! of the emulator and by any corpus generator.
 
 use serde_json::{json, Value};
+use time::UtcDateTime;
 
 /// A small, fast, seedable generator (splitmix64): the data must be reproducible from a seed and
 /// the emulator must not need a crate for it.
@@ -127,7 +128,8 @@ const USER_AGENTS: &[&str] = &[
 ];
 
 const USERS: &[&str] = &["alice", "bob", "deploy-bot", "carol.admin", "ci-runner"];
-const ACCOUNT: &str = "123456789012";
+/// The emulated account, in records and in the ARNs of answers.
+pub(crate) const ACCOUNT: &str = "123456789012";
 
 /// Generates one management event at `event_time` (epoch seconds) in `region`.
 pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> GeneratedEvent {
@@ -321,31 +323,36 @@ pub fn insight_pair(rng: &mut Rng, region: &str, start: i64, minutes: i64) -> [G
     ]
 }
 
+/// The UTC calendar time of epoch seconds, held to the years `time` represents (±9999), which
+/// no generated record comes near.
+pub fn utc(epoch_secs: i64) -> UtcDateTime {
+    let lo = UtcDateTime::MIN.unix_timestamp();
+    let hi = UtcDateTime::MAX.unix_timestamp();
+    UtcDateTime::from_unix_timestamp(epoch_secs.clamp(lo, hi)).unwrap_or(UtcDateTime::UNIX_EPOCH)
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for epoch seconds, as CloudTrail writes `eventTime`.
 pub fn iso8601(epoch_secs: i64) -> String {
-    let days = epoch_secs.div_euclid(86_400);
-    let secs = epoch_secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let t = utc(epoch_secs);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
 /// Proleptic Gregorian date of a day number counted from 1970-01-01.
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let date = utc(days.saturating_mul(86_400)).date();
+    (
+        date.year().into(),
+        u8::from(date.month()).into(),
+        date.day().into(),
+    )
 }
 
 #[cfg(test)]
@@ -357,6 +364,16 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(1_623_346_856), "2021-06-10T17:40:56Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(iso8601(i64::MAX), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn day_numbers_are_gregorian_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(20_416), (2025, 11, 24));
     }
 
     #[test]

@@ -34,21 +34,26 @@ pub struct SignedRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// Verifies `req`; `secret_for` returns the secret and the session token (if any) of a key id.
-pub fn verify(
-    req: &SignedRequest<'_>,
-    secret_for: impl Fn(&str) -> Option<(String, Option<String>)>,
-) -> Result<SignedScope, AuthFailure> {
-    let header = |name: &str| {
-        req.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let auth = header("authorization").ok_or(AuthFailure::MissingAuthenticationToken)?;
-    let rest = auth
-        .strip_prefix("AWS4-HMAC-SHA256 ")
-        .ok_or(AuthFailure::MissingAuthenticationToken)?;
+/// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
+struct Authorization<'a> {
+    key_id: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
+    signed_headers: &'a str,
+    signature: &'a str,
+}
+
+/// The value of a header (names lower-case).
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn authorization(headers: &[(String, String)]) -> Option<Authorization<'_>> {
+    let rest = header(headers, "authorization")?.strip_prefix("AWS4-HMAC-SHA256 ")?;
     let mut credential = None;
     let mut signed_headers = None;
     let mut signature = None;
@@ -62,30 +67,66 @@ pub fn verify(
             signature = Some(v);
         }
     }
-    let (credential, signed_headers, signature) = match (credential, signed_headers, signature) {
-        (Some(c), Some(h), Some(s)) => (c, h, s),
-        _ => return Err(AuthFailure::MissingAuthenticationToken),
+    let scope: Vec<&str> = credential?.split('/').collect();
+    let [key_id, date, region, service, "aws4_request"] = scope[..] else {
+        return None;
     };
-    let scope: Vec<&str> = credential.split('/').collect();
-    if scope.len() != 5 || scope[4] != "aws4_request" {
-        return Err(AuthFailure::MissingAuthenticationToken);
-    }
-    let (key_id, date, region, service) = (scope[0], scope[1], scope[2], scope[3]);
-    let (secret, token) = secret_for(key_id).ok_or(AuthFailure::UnrecognizedClient)?;
+    Some(Authorization {
+        key_id,
+        date,
+        region,
+        service,
+        signed_headers: signed_headers?,
+        signature: signature?,
+    })
+}
+
+/// The region a request's signature claims, before anything about it is checked.
+pub fn claimed_region(headers: &[(String, String)]) -> Option<&str> {
+    authorization(headers).map(|a| a.region)
+}
+
+/// Verifies `req`; `secret_for` returns the secret and the session token (if any) of a key id.
+pub fn verify(
+    req: &SignedRequest<'_>,
+    secret_for: impl Fn(&str) -> Option<(String, Option<String>)>,
+) -> Result<SignedScope, AuthFailure> {
+    let auth = authorization(req.headers).ok_or(AuthFailure::MissingAuthenticationToken)?;
+    let (secret, token) = secret_for(auth.key_id).ok_or(AuthFailure::UnrecognizedClient)?;
     if let Some(token) = token {
-        if header("x-amz-security-token") != Some(token.as_str()) {
+        if header(req.headers, "x-amz-security-token") != Some(token.as_str()) {
             return Err(AuthFailure::UnrecognizedClient);
         }
     }
-    let amz_date = header("x-amz-date").ok_or(AuthFailure::MissingAuthenticationToken)?;
+    let expected = signature(req, &auth, &secret).ok_or(AuthFailure::MissingAuthenticationToken)?;
+    if expected != auth.signature {
+        return Err(AuthFailure::InvalidSignature);
+    }
+    Ok(SignedScope {
+        access_key_id: auth.key_id.to_string(),
+        region: auth.region.to_string(),
+        service: auth.service.to_string(),
+    })
+}
 
+/// The signature `req` should carry for the scope and headers its Authorization header names,
+/// so that tests can sign a request by filling in a placeholder.
+#[cfg(test)]
+pub(crate) fn sign(req: &SignedRequest<'_>, secret: &str) -> Option<String> {
+    signature(req, &authorization(req.headers)?, secret)
+}
+
+/// The expected signature; `None` without an `X-Amz-Date`.
+fn signature(req: &SignedRequest<'_>, auth: &Authorization<'_>, secret: &str) -> Option<String> {
+    let header = |name: &str| header(req.headers, name);
+    let amz_date = header("x-amz-date")?;
     let mut canonical = format!(
         "{}\n{}\n{}\n",
         req.method,
         req.path,
         canonical_query(req.query)
     );
-    for name in signed_headers.split(';') {
+    for name in auth.signed_headers.split(';') {
         let value = header(name).unwrap_or("");
         canonical.push_str(name);
         canonical.push(':');
@@ -93,12 +134,13 @@ pub fn verify(
         canonical.push('\n');
     }
     canonical.push('\n');
-    canonical.push_str(signed_headers);
+    canonical.push_str(auth.signed_headers);
     canonical.push('\n');
     match header("x-amz-content-sha256") {
         Some(h) => canonical.push_str(h),
         None => canonical.push_str(&hex(&Sha256::digest(req.body))),
     }
+    let (date, region, service) = (auth.date, auth.region, auth.service);
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
         hex(&Sha256::digest(canonical.as_bytes()))
@@ -107,15 +149,7 @@ pub fn verify(
     for part in [region, service, "aws4_request"] {
         key = hmac(&key, part.as_bytes());
     }
-    let expected = hex(&hmac(&key, string_to_sign.as_bytes()));
-    if expected != signature {
-        return Err(AuthFailure::InvalidSignature);
-    }
-    Ok(SignedScope {
-        access_key_id: key_id.to_string(),
-        region: region.to_string(),
-        service: service.to_string(),
-    })
+    Some(hex(&hmac(&key, string_to_sign.as_bytes())))
 }
 
 fn canonical_query(query: &str) -> String {

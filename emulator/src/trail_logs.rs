@@ -10,7 +10,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};
 
-use crate::records::{civil_from_days, iso8601, management_event_of, Rng};
+use crate::records::{iso8601, management_event_of, utc, Rng};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -108,18 +108,29 @@ pub fn log_file_key(
     region: &str,
     delivery: i64,
 ) -> String {
-    let (y, m, d) = civil_from_days(delivery.div_euclid(86_400));
-    let secs = delivery.rem_euclid(86_400);
+    let (folder, day) = key_dates(delivery);
+    let t = utc(delivery);
     let suffix: String = (0..16)
         .map(|_| {
             *rng.pick(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") as char
         })
         .collect();
     format!(
-        "{}{y:04}/{m:02}/{d:02}/{account}_CloudTrail_{region}_{y:04}{m:02}{d:02}T{:02}{:02}Z_{suffix}.json.gz",
+        "{}{folder}/{account}_CloudTrail_{region}_{day}T{:02}{:02}Z_{suffix}.json.gz",
         region_folder(prefix, org, account, "CloudTrail", region),
-        secs / 3600,
-        (secs / 60) % 60
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// The UTC day of `epoch_secs` as CloudTrail keys write it twice: the folder `YYYY/MM/DD` and
+/// the `YYYYMMDD` of the file name.
+fn key_dates(epoch_secs: i64) -> (String, String) {
+    let t = utc(epoch_secs);
+    let (y, m, d) = (t.year(), u8::from(t.month()), t.day());
+    (
+        format!("{y:04}/{m:02}/{d:02}"),
+        format!("{y:04}{m:02}{d:02}"),
     )
 }
 
@@ -322,11 +333,9 @@ fn side_files(
     region: &str,
 ) -> Vec<(String, Vec<u8>)> {
     let org = spec.organization_id.as_deref();
-    let (y, m, d) = civil_from_days(spec.start.div_euclid(86_400));
-    let date = format!("{y:04}/{m:02}/{d:02}");
-    let stamp = format!("{y:04}{m:02}{d:02}T0000Z");
+    let (date, day) = key_dates(spec.start);
     let digest_key = format!(
-        "{}{date}/{account}_CloudTrail-Digest_{region}_trail_{region}_{y:04}{m:02}{d:02}T010000Z.json.gz",
+        "{}{date}/{account}_CloudTrail-Digest_{region}_trail_{region}_{day}T010000Z.json.gz",
         region_folder(&spec.prefix, org, account, "CloudTrail-Digest", region)
     );
     let digest = json!({
@@ -338,7 +347,7 @@ fn side_files(
         "logFiles": [{"s3Bucket": spec.bucket, "s3Object": "x", "hashValue": "00", "hashAlgorithm": "SHA-256"}]
     });
     let insight_key = format!(
-        "{}{date}/{account}_CloudTrail-Insight_{region}_{stamp}_{:016x}.json.gz",
+        "{}{date}/{account}_CloudTrail-Insight_{region}_{day}T0000Z_{:016x}.json.gz",
         region_folder(&spec.prefix, org, account, "CloudTrail-Insight", region),
         rng.next_u64()
     );

@@ -5,9 +5,8 @@
 
 use serde_json::{json, Value};
 
+use crate::records::{iso8601, ACCOUNT};
 use crate::store::ApiError;
-
-const ACCOUNT: &str = "123456789012";
 
 #[derive(Debug, Clone)]
 pub struct Trail {
@@ -140,12 +139,13 @@ pub fn answer(
             Ok(json!({ "trailList": list }))
         }
         "GetTrailStatus" => name_param(body, "Name").and_then(|n| find(region, n)).map(|t| {
+            let started = now - 90 * 86_400;
             let mut v = json!({
                 "IsLogging": t.logging,
                 "LatestDeliveryTime": (now - 300) as f64,
                 "LatestDigestDeliveryTime": (now - 1800) as f64,
-                "StartLoggingTime": (now - 90 * 86_400) as f64,
-                "TimeLoggingStarted": "2026-08-27T10:00:00Z",
+                "StartLoggingTime": started as f64,
+                "TimeLoggingStarted": iso8601(started),
             });
             if !t.logging {
                 v["StopLoggingTime"] = json!((now - 86_400) as f64);

@@ -1,0 +1,139 @@
+//! The CloudTrail actions: LookupEvents over the event store and the trail operations, behind the
+//! per-key permissions and the fault knobs, counted per region.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+
+use crate::emulator::{now, Emulator};
+use crate::faults::Dropped;
+use crate::http::{json_error, response};
+use crate::records::ACCOUNT;
+use crate::sigv4::SignedScope;
+use crate::store::{ApiError, LookupRequest};
+use crate::trails;
+
+/// The action an `X-Amz-Target` names, e.g. `LookupEvents` for
+/// `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`.
+pub(crate) fn operation(target: &str) -> &str {
+    target.rsplit('.').next().unwrap_or("")
+}
+
+/// Per-region request counters.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RegionStats {
+    pub requests: u64,
+    pub ok: u64,
+    pub throttled: u64,
+    pub errors: u64,
+    pub dropped: u64,
+    pub events_returned: u64,
+    /// Epoch seconds of the first and last successful call, to measure the sustained rate.
+    pub first_ok_at: Option<f64>,
+    pub last_ok_at: Option<f64>,
+}
+
+impl Emulator {
+    pub fn stats(&self) -> HashMap<String, RegionStats> {
+        self.inner.stats.lock().unwrap().clone()
+    }
+
+    fn count(&self, region: &str, f: impl FnOnce(&mut RegionStats)) {
+        f(self
+            .inner
+            .stats
+            .lock()
+            .unwrap()
+            .entry(region.to_string())
+            .or_default());
+    }
+
+    /// Answers an authenticated CloudTrail call to `target` (its `X-Amz-Target`); `Err` drops
+    /// the connection.
+    pub(crate) async fn cloudtrail(
+        &self,
+        scope: &SignedScope,
+        target: &str,
+        body: &[u8],
+    ) -> Result<Response<Full<Bytes>>, Dropped> {
+        let region = scope.region.as_str();
+        let operation = operation(target);
+        self.count(region, |s| s.requests += 1);
+        if let Err(dropped) = self.drop_or_delay(region).await {
+            self.count(region, |s| s.dropped += 1);
+            return Err(dropped);
+        }
+        if self.denied(&scope.access_key_id, operation) {
+            self.count(region, |s| s.errors += 1);
+            return Ok(json_error(StatusCode::BAD_REQUEST, &ApiError {
+                code: "AccessDeniedException",
+                message: format!("User: arn:aws:iam::{ACCOUNT}:user/emulated is not authorized to perform: cloudtrail:{operation} because no identity-based policy allows the cloudtrail:{operation} action"),
+            }));
+        }
+        if let Err(e) = self.throttle(region, operation) {
+            self.count(region, |s| s.throttled += 1);
+            return Ok(json_error(StatusCode::BAD_REQUEST, &e));
+        }
+        if let Some((status, e)) = self.server_error() {
+            self.count(region, |s| s.errors += 1);
+            return Ok(json_error(status, &e));
+        }
+        let answer = match self.answer(region, target, body) {
+            Ok(answer) => answer,
+            Err(e) => {
+                self.count(region, |s| s.errors += 1);
+                return Ok(json_error(StatusCode::BAD_REQUEST, &e));
+            }
+        };
+        let answer = match self.garble(&answer) {
+            Some(garbled) => {
+                self.count(region, |s| s.errors += 1);
+                garbled
+            }
+            None => {
+                let n = answer.matches("\"EventId\"").count() as u64;
+                let t = now();
+                self.count(region, |s| {
+                    s.ok += 1;
+                    s.events_returned += n;
+                    s.first_ok_at.get_or_insert(t);
+                    s.last_ok_at = Some(t);
+                });
+                answer
+            }
+        };
+        Ok(response(
+            StatusCode::OK,
+            "application/x-amz-json-1.1",
+            answer,
+        ))
+    }
+
+    fn answer(&self, region: &str, target: &str, body: &[u8]) -> Result<String, ApiError> {
+        let operation = operation(target);
+        if operation != "LookupEvents" {
+            let params = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
+            return trails::answer(operation, region, &params, now() as i64).unwrap_or_else(|| {
+                Err(ApiError {
+                    code: "UnknownOperationException",
+                    message: format!("Unknown operation {target}"),
+                })
+            });
+        }
+        let lookup = serde_json::from_slice::<LookupRequest>(body).map_err(|e| ApiError {
+            code: "SerializationException",
+            message: e.to_string(),
+        })?;
+        if lookup.next_token.is_some() && self.expire_token() {
+            return Err(ApiError {
+                code: "InvalidNextTokenException",
+                message: "The token has expired.".into(),
+            });
+        }
+        let store = self.inner.store.read().unwrap();
+        store.lookup(region, &lookup, now())
+    }
+}
