@@ -168,3 +168,40 @@ fn garbled_answers_and_an_answer_slower_than_the_timeout_are_retried() {
         "{logs}"
     );
 }
+
+/// A wait for the quota of several seconds is shown the platform's way: RUNNING with a
+/// RATE_LIMITED reason whose `quota_reset` lies ahead, then the records resume.
+#[test]
+fn a_long_throttled_wait_is_reported_as_rate_limited() {
+    let env = Env::with_events(&["us-east-1"], 200, 600, 0);
+    env.emulator.set_faults(Faults {
+        throttle_storm_secs: 6.0,
+        ..Faults::default()
+    });
+    let config = env.config(json!({}));
+    let started = now() * 1000;
+    let run = env.read(&config, "incremental", None);
+    assert_eq!(run.code, Some(0), "{:?}", run.errors());
+    run.assert_protocol();
+    let limited: Vec<&serde_json::Value> = run
+        .of_type("TRACE")
+        .into_iter()
+        .filter(|t| t["trace"]["type"] == "STREAM_STATUS")
+        .map(|t| &t["trace"]["stream_status"])
+        .filter(|s| s["reasons"][0]["type"] == "RATE_LIMITED")
+        .collect();
+    assert!(!limited.is_empty(), "no RATE_LIMITED status");
+    for s in &limited {
+        assert_eq!(s["status"], "RUNNING");
+        assert_eq!(s["stream_descriptor"]["name"], STREAM);
+        let reset = s["reasons"][0]["rate_limited"]["quota_reset"]
+            .as_i64()
+            .unwrap();
+        assert!(reset > started, "{s}");
+    }
+    assert_same_ids(&id_set(&run.ids()), &env.visible_ids(now()));
+    assert_eq!(
+        run.statuses(STREAM).last().map(String::as_str),
+        Some("COMPLETE")
+    );
+}

@@ -241,6 +241,74 @@ pub fn read_and_kill(
     (ids, last_state, status.success())
 }
 
+/// Runs a full refresh of `streams` until a STATE follows at least `records` records, then kills
+/// it; returns the data of the records before that state, and the state (marked as a full
+/// refresh's).
+pub fn full_refresh_until_state(
+    env: &Env,
+    config: &std::path::Path,
+    streams: &[&str],
+    records: usize,
+) -> (Vec<Value>, Value) {
+    use std::io::{BufRead, BufReader};
+    let args = env.read_args(config, streams, "full_refresh", None);
+    let mut child = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (mut written, mut state) = (vec![], None);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let mut m: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        match m["type"].as_str() {
+            Some("RECORD") => written.push(m["record"]["data"].take()),
+            Some("STATE") => {
+                state = Some(m["state"]["stream"]["stream_state"].clone());
+                if written.len() >= records {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let state = state.expect("a state before the kill");
+    assert_eq!(state["full_refresh"], true, "{state}");
+    (written, state)
+}
+
+/// The input state file holding `stream_state` of `stream`.
+pub fn state_file(stream: &str, stream_state: &Value) -> Value {
+    json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": stream_state}}])
+}
+
+/// A resumed full refresh repeats no record its state covers (only what was in flight), and
+/// with what came before covers `expected`.
+pub fn assert_resumed(
+    before: &[Value],
+    rerun: &[&Value],
+    id_field: &str,
+    covered: impl Fn(&Value) -> bool,
+    expected: &HashSet<String>,
+) {
+    assert!(!rerun.is_empty(), "the kill came after the last record");
+    let id = |r: &Value| r[id_field].as_str().unwrap().to_string();
+    let again: Vec<&&Value> = rerun.iter().filter(|r| covered(r)).collect();
+    assert!(
+        again.is_empty(),
+        "{} records the state covers came again, e.g. {}",
+        again.len(),
+        again[0]
+    );
+    assert!(
+        before.iter().any(&covered),
+        "the state covers nothing: the test proves nothing"
+    );
+    let union: HashSet<String> = before
+        .iter()
+        .map(id)
+        .chain(rerun.iter().map(|r| id(r)))
+        .collect();
+    assert_same_ids(&union, expected);
+}
+
 /// A finished run: exit code and every stdout line, each a JSON object.
 #[derive(Debug)]
 pub struct Run {

@@ -617,3 +617,47 @@ fn files_whose_downloads_keep_breaking_stay_unread_for_the_next_sync() {
         "the first sync wrote the records before each cut"
     );
 }
+
+#[test]
+fn an_interrupted_full_refresh_resumes_from_its_own_state() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let corpus = s3.seed(&spec(
+        &["111122223333"],
+        &["us-east-1", "eu-west-1"],
+        60,
+        300,
+    ));
+    let config = s3.config(&env, json!({}));
+    let (before, state) = full_refresh_until_state(&env, &config, &[TRAIL_EVENTS], 4_000);
+    let again = env.read_streams(
+        &config,
+        &[TRAIL_EVENTS],
+        "full_refresh",
+        Some(&state_file(TRAIL_EVENTS, &state)),
+    );
+    assert_eq!(again.code, Some(0), "{}", again.stdout);
+    again.assert_protocol();
+    let rerun = again.records();
+    // A file the state counts as read, whole: at or below its folder's `after`, or `done`.
+    let covered = |r: &Value| {
+        let key = r["logFileKey"].as_str().unwrap();
+        state["folders"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .any(|(folder, c)| {
+                key.strip_prefix(folder.as_str()).is_some_and(|file| {
+                    c["after"].as_str().is_some_and(|a| file <= a)
+                        || c["done"].as_array().unwrap().iter().any(|d| d == file)
+                })
+            })
+    };
+    assert_resumed(
+        &before,
+        &rerun,
+        "eventID",
+        covered,
+        &id_set(&corpus_ids(&corpus)),
+    );
+}
