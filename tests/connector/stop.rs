@@ -6,14 +6,20 @@
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
-use cloudtrail_emulator::{EmulatorConfig, Faults};
+use cloudtrail_emulator::Faults;
 use serde_json::json;
 
 use crate::s3::*;
 use crate::support::*;
 
-/// Reads until `records` RECORD lines came, closes stdout, and checks the contract.
-fn assert_stops_when_stdout_closes(args: Vec<String>, proxy: &CuttingProxy, records: usize) {
+/// Reads until `records` RECORD lines came, runs `before_close`, closes stdout, and checks the
+/// contract.
+fn assert_stops_when_stdout_closes(
+    args: Vec<String>,
+    proxy: &CuttingProxy,
+    records: usize,
+    before_close: impl FnOnce(),
+) {
     let mut child = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = 0;
@@ -26,6 +32,7 @@ fn assert_stops_when_stdout_closes(args: Vec<String>, proxy: &CuttingProxy, reco
             seen += 1;
         }
     }
+    before_close();
     drop(lines);
     let closed = Instant::now();
     let exited = loop {
@@ -78,26 +85,25 @@ fn a_closed_stdout_stops_lookup_events_reads() {
         "incremental",
         None,
     );
-    assert_stops_when_stdout_closes(args, &proxy, 120);
+    assert_stops_when_stdout_closes(args, &proxy, 120, || {});
 }
 
+/// While every call is throttled the connector writes nothing: only the watcher of stdout can
+/// tell that its reader went away.
 #[test]
 fn a_closed_stdout_stops_a_read_waiting_out_throttling() {
-    let env = Env::new(EmulatorConfig {
-        regions: vec!["us-east-1".into()],
-        events_per_region: 5_000,
-        span_secs: 48 * 3600,
-        faults: Faults {
-            throttle_rps: Some(2.0),
-            ..Faults::default()
-        },
-        ..EmulatorConfig::default()
-    });
+    let env = Env::with_events(&["us-east-1"], 20_000, 48 * 3600, 0);
     let proxy = CuttingProxy::start(&env.endpoint, usize::MAX, 0);
-    // Twice the quota: the connector keeps being throttled and backs off, writing nothing.
-    let config = env.config(json!({"requests_per_second": 4, "endpoint_url": proxy.endpoint}));
+    let config = env.config(json!({"requests_per_second": 10, "endpoint_url": proxy.endpoint}));
     let args = env.read_args(&config, &[STREAM], "incremental", None);
-    assert_stops_when_stdout_closes(args, &proxy, 60);
+    assert_stops_when_stdout_closes(args, &proxy, 60, || {
+        env.emulator.set_faults(Faults {
+            throttle_storm_secs: 120.0,
+            ..Faults::default()
+        });
+        // Backing off by now, with nothing to write.
+        std::thread::sleep(Duration::from_secs(3));
+    });
 }
 
 #[test]
@@ -116,5 +122,5 @@ fn a_closed_stdout_stops_trail_log_reads() {
         json!({"trail_logs": {"endpoint_url": proxy.endpoint}}),
     );
     let args = env.read_args(&config, &[TRAIL_EVENTS], "incremental", None);
-    assert_stops_when_stdout_closes(args, &proxy, 500);
+    assert_stops_when_stdout_closes(args, &proxy, 500, || {});
 }
