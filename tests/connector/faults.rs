@@ -205,3 +205,37 @@ fn a_long_throttled_wait_is_reported_as_rate_limited() {
         Some("COMPLETE")
     );
 }
+
+/// Warnings are written when they happen, not when a buffer fills: a sync killed while it
+/// retries still shows why it was retrying (issue 14, item 7).
+#[test]
+fn retry_warnings_reach_stdout_before_a_kill() {
+    use std::io::Read;
+    let env = Env::with_events(&["us-east-1"], 100, 3600, 0);
+    env.emulator.set_faults(Faults {
+        error_5xx_rate: 1.0,
+        ..Faults::default()
+    });
+    let config = env.config(json!({}));
+    let args = env.read_args(&config, &[STREAM], "incremental", None);
+    let mut child = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // Backoffs of about 0.25, 0.5, 1 and 2 s: three retries or more within 4 s.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let warnings = out
+        .lines()
+        .filter(|l| l.contains("\"LOG\"") && l.contains("retrying in"))
+        .count();
+    assert!(
+        warnings >= 3,
+        "{warnings} retry warnings before the kill:\n{out}"
+    );
+}

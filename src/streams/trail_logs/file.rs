@@ -194,12 +194,9 @@ fn decode(
     Decoded { read, broken }
 }
 
-/// The slow path: parse, null what contradicts the schema, write compact.
+/// The slow path: null what contradicts the schema, write compact, without a tree.
 fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
-    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    shape.coerce(&mut value);
-    out.clear();
-    serde_json::to_writer(&mut *out, &value).ok()
+    super::scan::rebuild(bytes, shape, out).map(|_| ())
 }
 
 /// Reads `key` whole, after the first `written` elements of `Records` (written by an earlier

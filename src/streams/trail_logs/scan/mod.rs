@@ -4,11 +4,13 @@
 //! a record can be passed through as the bytes it arrived in.
 
 mod json;
+mod rebuild;
 mod shape;
 
 use std::io::{self, Read};
 
 use json::{Scanner, Stop};
+pub use rebuild::rebuild;
 pub use shape::Shape;
 
 /// One element of the `Records` array.
