@@ -100,7 +100,7 @@ thread_local! {
 }
 
 /// Buffers grown beyond this (by a huge record) are not kept.
-const KEPT_BUFFER: usize = 4 * 1024 * 1024;
+const KEPT_BUFFER: usize = super::scan::SHARED_WINDOW;
 
 /// What one pass of the decoder did.
 struct Decoded {

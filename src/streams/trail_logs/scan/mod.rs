@@ -8,6 +8,7 @@ mod rebuild;
 mod shape;
 
 use std::io::{self, Read};
+use std::sync::{Mutex, MutexGuard};
 
 use json::{Scanner, Stop};
 pub use rebuild::rebuild;
@@ -76,15 +77,26 @@ pub struct RecordSplitter<R> {
     eof: bool,
     place: Place,
     saw_records: bool,
+    /// Held while the window is beyond `SHARED_WINDOW`.
+    large: Option<MutexGuard<'static, ()>>,
 }
 
 const INITIAL_WINDOW: usize = 256 * 1024;
+/// Every file being read may hold a window up to this size (CloudTrail's records are at most
+/// 256 KB); beyond it, one file at a time: with 64 files in flight, windows, batches and rebuilds
+/// of a file's records stay within a few hundred MB whatever the files hold.
+pub const SHARED_WINDOW: usize = 1024 * 1024;
 /// Far above CloudTrail's 256 KB per record: beyond it the file is not a trail's.
 const MAX_WINDOW: usize = 64 * 1024 * 1024;
+/// The one file whose window may grow beyond `SHARED_WINDOW`; the others wait for it (their
+/// downloads pause behind their full channels).
+static LARGE_WINDOW: Mutex<()> = Mutex::new(());
 
 impl<R: Read> RecordSplitter<R> {
     /// Reuses `window` (of an earlier splitter) for the bytes in memory.
     pub fn with_window(source: R, mut window: Vec<u8>) -> Self {
+        window.truncate(SHARED_WINDOW);
+        window.shrink_to(SHARED_WINDOW);
         if window.len() < INITIAL_WINDOW {
             window.resize(INITIAL_WINDOW, 0);
         }
@@ -97,12 +109,19 @@ impl<R: Read> RecordSplitter<R> {
             eof: false,
             place: Place::Start,
             saw_records: false,
+            large: None,
         }
     }
 
     /// The source and the window, for another file.
     pub fn into_parts(self) -> (R, Vec<u8>) {
         (self.source, self.buf)
+    }
+
+    /// Whether this file holds the large window: its batches and rebuilds may be large too.
+    #[cfg(test)]
+    pub fn holds_large_window(&self) -> bool {
+        self.large.is_some()
     }
 
     /// Makes room and reads more; Ok(false) at the end of the source.
@@ -122,6 +141,9 @@ impl<R: Read> RecordSplitter<R> {
                     what: "a record larger than 64 MB",
                     offset: self.consumed,
                 });
+            }
+            if self.buf.len() * 2 > SHARED_WINDOW && self.large.is_none() {
+                self.large = Some(LARGE_WINDOW.lock().unwrap_or_else(|p| p.into_inner()));
             }
             self.buf.resize(self.buf.len() * 2, 0);
         }
@@ -481,6 +503,46 @@ mod tests {
         let got = split(text.as_bytes(), 100_000).unwrap();
         assert_eq!(got.len(), 2);
         assert!(got[0].0.len() > 3 * INITIAL_WINDOW);
+    }
+
+    /// Windows beyond `SHARED_WINDOW` are held by one file at a time: a second file needing one
+    /// waits until the first is done.
+    #[test]
+    fn only_one_file_at_a_time_grows_a_large_window() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let big = "x".repeat(2 * SHARED_WINDOW);
+        let text = format!("{{\"Records\":[{{\"p\":\"{big}\"}}]}}").into_bytes();
+        let mut first = RecordSplitter::with_window(&text[..], Vec::new());
+        assert!(matches!(
+            first.next(&Shape::Any),
+            Ok(Some(Element::Record { .. }))
+        ));
+        assert!(first.holds_large_window());
+        let second_done = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (text, done) = (text.clone(), second_done.clone());
+            std::thread::spawn(move || {
+                let mut second = RecordSplitter::with_window(&text[..], Vec::new());
+                assert!(matches!(
+                    second.next(&Shape::Any),
+                    Ok(Some(Element::Record { .. }))
+                ));
+                done.store(true, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            !second_done.load(Ordering::SeqCst),
+            "two large windows at once"
+        );
+        drop(first);
+        waiter.join().unwrap();
+        assert!(second_done.load(Ordering::SeqCst));
+        // A small file never waits, and a reused large window is cut back.
+        let (_, window) =
+            RecordSplitter::with_window(&b""[..], vec![0; 4 * SHARED_WINDOW]).into_parts();
+        assert_eq!(window.len(), SHARED_WINDOW);
     }
 
     #[test]
