@@ -259,3 +259,39 @@ fn events_outside_the_window_asked_for_are_dropped_once_with_a_warning() {
     assert!(logs.contains("outside the range asked for"), "{logs}");
     let _ = TRAIL_EVENTS;
 }
+
+/// Prints the checkpoint volume of a LookupEvents sync of 200 regions (STATE messages, their
+/// bytes and share of stdout); `FIGURES_BIN` runs another build of the connector to compare.
+#[test]
+fn checkpoint_volume_of_200_regions_is_bounded() {
+    let regions: Vec<String> = (0..200).map(|i| format!("zz-test-{i}")).collect();
+    let names: Vec<&str> = regions.iter().map(String::as_str).collect();
+    let env = Env::with_events(&names, 30, 3 * 3600, 0);
+    let config = env.config(json!({"regions": regions, "start_date": cloudtrail_emulator::records::iso8601(now() - 3 * 3600)[..10].to_string()}));
+    let args = env.read_args(&config, &[STREAM], "incremental", None);
+    let mut cmd = command(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    if let Ok(bin) = std::env::var("FIGURES_BIN") {
+        cmd = std::process::Command::new(bin);
+        cmd.args(&args).env("AWS_EC2_METADATA_DISABLED", "true");
+    }
+    let out = cmd.output().unwrap();
+    let run = Run::decode(&out.stdout, out.status.code(), String::new());
+    assert_eq!(run.code, Some(0), "{:?}", run.errors());
+    let states = run.states();
+    let state_bytes: usize = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"STATE\""))
+        .map(|l| l.len() + 1)
+        .sum();
+    let share = state_bytes as f64 / run.stdout.len() as f64;
+    eprintln!(
+        "200 regions: {} STATE messages, {state_bytes} STATE bytes, {} bytes of stdout, {:.1}% states, {} records",
+        states.len(),
+        run.stdout.len(),
+        share * 100.0,
+        run.ids().len()
+    );
+    assert_same_ids(&id_set(&run.ids()), &env.visible_ids(now()));
+    assert!(share < 0.05, "states are {:.1}% of stdout", share * 100.0);
+}
