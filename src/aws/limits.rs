@@ -267,7 +267,7 @@ mod tests {
             // Bytes delivered at exactly the minimum rate keep the deadline ahead of the clock.
             let at_rate = min.deadline(t, hi) - min.grace;
             let expected = Duration::from_secs_f64(hi as f64 / min.bytes_per_sec as f64);
-            prop_assert!(at_rate.saturating_sub(t).abs_diff(expected) < Duration::from_millis(1));
+            prop_assert!(at_rate.saturating_duration_since(t).abs_diff(expected) < Duration::from_millis(1));
         }
 
         #[test]
