@@ -137,6 +137,8 @@ struct Inner {
     since_state: HashMap<&'static str, u64>,
     /// The last state written per stream, to never write the same one twice in a row.
     last_state: HashMap<String, String>,
+    /// Bytes written to stdout so far, for checkpoint pacing.
+    written: u64,
     /// Set once stdout fails: later writes are dropped, the run ends with `Error::Output`.
     broken: Option<String>,
 }
@@ -203,6 +205,7 @@ impl Emitter {
                 out: BufWriter::with_capacity(256 * 1024, out),
                 since_state: HashMap::new(),
                 last_state: HashMap::new(),
+                written: 0,
                 broken: None,
             }),
             stop: CancellationToken::new(),
@@ -233,8 +236,10 @@ impl Emitter {
     /// state or error is lost when the process is killed.
     pub fn send(&self, message: &Message) {
         self.with(|inner| {
-            serde_json::to_writer(&mut inner.out, message)?;
-            inner.out.write_all(b"\n")?;
+            let mut line = serde_json::to_vec(message)?;
+            line.push(b'\n');
+            inner.out.write_all(&line)?;
+            inner.written += line.len() as u64;
             inner.out.flush()
         });
     }
@@ -246,6 +251,7 @@ impl Emitter {
         }
         self.with(|inner| {
             inner.out.write_all(&batch.lines)?;
+            inner.written += batch.lines.len() as u64;
             *inner.since_state.entry(batch.stream).or_insert(0) += batch.count;
             Ok(())
         });
@@ -277,8 +283,10 @@ impl Emitter {
                     },
                 },
             };
-            serde_json::to_writer(&mut inner.out, &message)?;
-            inner.out.write_all(b"\n")?;
+            let mut line = serde_json::to_vec(&message)?;
+            line.push(b'\n');
+            inner.out.write_all(&line)?;
+            inner.written += line.len() as u64;
             inner.out.flush()?;
             inner
                 .last_state
@@ -286,6 +294,11 @@ impl Emitter {
             Ok(true)
         })
         .unwrap_or(false)
+    }
+
+    /// Bytes written to stdout so far (records, states, logs, traces).
+    pub fn bytes_written(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).written
     }
 
     pub fn log(&self, level: LogLevel, message: &str) {

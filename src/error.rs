@@ -68,8 +68,14 @@ pub enum AwsProblem {
     ServiceFault { status: u16 },
     /// `NoSuchBucket`, `NoSuchKey`.
     NotFound,
-    /// The bucket is in another region than the one called (`PermanentRedirect`…).
-    WrongRegion,
+    /// The bucket is in another region than the one called (`PermanentRedirect`, a 301), and
+    /// that region when S3 said it (`x-amz-bucket-region`).
+    WrongRegion { bucket_region: Option<String> },
+    /// A temporary redirect (302, 307) that names no other region: S3 answers so while a new
+    /// bucket's DNS name propagates.
+    Redirected { status: u16 },
+    /// An answer over the size any real answer has: not the service, or altered on the way.
+    AnswerTooLarge,
     /// No connection could be made, or it was dropped.
     Unreachable,
     /// No answer in time.
@@ -96,6 +102,8 @@ pub struct AwsFailure {
     pub code: Option<String>,
     /// AWS's message or the transport's cause.
     pub detail: String,
+    /// How long the service asked to wait (`Retry-After`) before trying again.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl AwsFailure {
@@ -107,6 +115,7 @@ impl AwsFailure {
                 | AwsProblem::ServiceFault { .. }
                 | AwsProblem::Unreachable
                 | AwsProblem::Timeout
+                | AwsProblem::Redirected { .. }
         )
     }
 
@@ -173,10 +182,28 @@ impl fmt::Display for AwsFailure {
                 "{call} found nothing{code} in {region}: check trail_logs.bucket and trail_logs.prefix. AWS said: {}",
                 self.detail
             ),
-            AwsProblem::WrongRegion => write!(
+            AwsProblem::WrongRegion {
+                bucket_region: Some(actual),
+            } => write!(
                 f,
-                "the bucket is not in {region}{code}: set trail_logs.bucket_region to the bucket's region. AWS said: {}",
+                "the bucket is in {actual}, not in {region}{code}: set trail_logs.bucket_region to {actual}"
+            ),
+            AwsProblem::WrongRegion {
+                bucket_region: None,
+            } => write!(
+                f,
+                "the bucket is not in {region}{code}: set trail_logs.bucket_region to the bucket's region (shown in the S3 console). AWS said: {}",
                 self.detail
+            ),
+            AwsProblem::Redirected { status } => write!(
+                f,
+                "{service} redirected {call} temporarily (HTTP {status}{code}) in {region}: a bucket created moments ago is answered so until its DNS name spreads; retry later. {}",
+                self.detail
+            ),
+            AwsProblem::AnswerTooLarge => write!(
+                f,
+                "{service} sent an answer to {call} in {region} that no real {service} sends: {}. Check that {} is {service} and no proxy alters its answers",
+                self.detail, self.endpoint
             ),
             AwsProblem::Unreachable => write!(
                 f,
@@ -255,12 +282,15 @@ impl Error {
                 | AwsProblem::AccessDenied
                 | AwsProblem::InvalidParameter
                 | AwsProblem::NotFound
-                | AwsProblem::WrongRegion => FailureType::Config,
+                | AwsProblem::WrongRegion { .. } => FailureType::Config,
                 AwsProblem::Throttled
                 | AwsProblem::ServiceFault { .. }
                 | AwsProblem::Unreachable
-                | AwsProblem::Timeout => FailureType::Transient,
-                AwsProblem::Other | AwsProblem::Stopped => FailureType::System,
+                | AwsProblem::Timeout
+                | AwsProblem::Redirected { .. } => FailureType::Transient,
+                AwsProblem::Other | AwsProblem::Stopped | AwsProblem::AnswerTooLarge => {
+                    FailureType::System
+                }
             },
             Error::Output(_) | Error::Internal(_) => FailureType::System,
         }

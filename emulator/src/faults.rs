@@ -34,6 +34,8 @@ pub struct Faults {
     pub slow_call_ms: u64,
     /// The next N successful answers are garbled: cut in half, or an HTML page, with status 200.
     pub garble_next_bodies: u32,
+    /// LookupEvents ignores StartTime and EndTime: every window gets every event.
+    pub ignore_time_range: bool,
 }
 
 /// Faults that happen a given number of times, counted down as they happen.
@@ -81,7 +83,7 @@ impl FaultState {
         }
     }
 
-    fn knobs(&self) -> (Faults, f64) {
+    pub(crate) fn knobs(&self) -> (Faults, f64) {
         self.knobs.lock().unwrap().clone()
     }
 

@@ -10,6 +10,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::limits::BodyLimit;
 use super::pacer::Pacer;
 use crate::error::{AwsFailure, AwsProblem, Service};
 
@@ -36,6 +37,7 @@ impl CallSite {
             endpoint: self.endpoint.clone(),
             code: code.map(String::from),
             detail,
+            retry_after: None,
         }
     }
 }
@@ -160,7 +162,12 @@ impl<'a> Retry<'a> {
         failure: AwsFailure,
         mut on_retry: impl FnMut(&AwsFailure, Duration),
     ) -> Result<(), AwsFailure> {
-        let pause = backoff(self.attempt, self.budget.max_backoff, fastrand::f64());
+        let mut pause = backoff(self.attempt, self.budget.max_backoff, fastrand::f64());
+        // The service knows its own recovery time better than our backoff; bounded so that a
+        // hostile `Retry-After: 86400` cannot park a sync (the budget still decides below).
+        if let Some(asked) = failure.retry_after {
+            pause = pause.max(asked.min(MAX_RETRY_AFTER));
+        }
         let limit = match failure.problem {
             AwsProblem::Unreachable => self.budget.unreachable_give_up_after,
             _ => self.budget.give_up_after,
@@ -189,6 +196,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let failure = |problem, code: Option<&str>, detail: String| site.failure(problem, code, detail);
+    if let Some(limit) = BodyLimit::in_chain(err) {
+        let problem = match limit {
+            BodyLimit::TooLarge { .. } => AwsProblem::AnswerTooLarge,
+            BodyLimit::TooSlow { .. } => AwsProblem::Timeout,
+        };
+        return failure(problem, None, limit.to_string());
+    }
     match err {
         // A success status whose body is not AWS's JSON: cut short, or a proxy's page.
         SdkError::ServiceError(ctx)
@@ -202,13 +216,37 @@ where
             )
         }
         SdkError::ServiceError(ctx) => {
-            let status = ctx.raw().status().as_u16();
+            let raw = ctx.raw();
+            let status = raw.status().as_u16();
             let code = ctx.err().code();
+            // Without a message, the SDK's own text is its `Debug` form: word the status instead.
             let message = match ctx.err().message() {
                 Some(m) if !m.is_empty() => m.to_string(),
-                _ => root_cause(err),
+                _ => format!("HTTP {status} without an error message"),
             };
-            failure(problem_of(code, status), code, message)
+            let mut problem = problem_of(code, status);
+            // S3 names the bucket's region on its redirects, with or without a body.
+            if let Some(actual) = raw.headers().get("x-amz-bucket-region") {
+                if (300..400).contains(&status) && actual != site.region {
+                    problem = AwsProblem::WrongRegion {
+                        bucket_region: Some(actual.to_string()),
+                    };
+                }
+            }
+            let message = match (&problem, raw.headers().get("location")) {
+                (AwsProblem::Redirected { .. }, Some(to)) => {
+                    format!("{message}; it pointed to {to}")
+                }
+                _ => message,
+            };
+            let mut failure = failure(problem, code, message);
+            if matches!(status, 429 | 503) || failure.problem == AwsProblem::Throttled {
+                failure.retry_after = raw
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| retry_after(v, std::time::SystemTime::now()));
+            }
+            failure
         }
         SdkError::TimeoutError(_) => failure(AwsProblem::Timeout, None, root_cause(err)),
         // A connection that cannot even be opened in time: the endpoint is not reachable.
@@ -248,7 +286,9 @@ fn problem_of(code: Option<&str>, status: u16) -> AwsProblem {
         "NoSuchBucket" | "NoSuchKey" => AwsProblem::NotFound,
         "PermanentRedirect"
         | "AuthorizationHeaderMalformed"
-        | "IllegalLocationConstraintException" => AwsProblem::WrongRegion,
+        | "IllegalLocationConstraintException" => AwsProblem::WrongRegion {
+            bucket_region: None,
+        },
         "SlowDown" => AwsProblem::Throttled,
         "ExpiredTokenException" | "ExpiredToken" | "RequestExpired" => AwsProblem::ExpiredToken,
         c if c.contains("AccessDenied")
@@ -265,9 +305,28 @@ fn problem_of(code: Option<&str>, status: u16) -> AwsProblem {
         }
         _ if status == 429 => AwsProblem::Throttled,
         _ if status >= 500 => AwsProblem::ServiceFault { status },
-        _ if status == 301 => AwsProblem::WrongRegion,
+        _ if status == 301 => AwsProblem::WrongRegion {
+            bucket_region: None,
+        },
+        "TemporaryRedirect" => AwsProblem::Redirected { status },
+        _ if (300..400).contains(&status) => AwsProblem::Redirected { status },
         _ => AwsProblem::Other,
     }
+}
+
+/// The longest `Retry-After` honoured.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A `Retry-After` value (delay-seconds or an HTTP date) as a wait from `now`.
+pub fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let at = std::time::SystemTime::from(at);
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// The innermost cause of an error chain, e.g. "Connection refused (os error 111)".
@@ -318,7 +377,27 @@ mod tests {
         assert_eq!(problem_of(Some("Weird"), 400), AwsProblem::Other);
     }
 
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:27 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+    }
+
     proptest! {
+        #[test]
+        fn retry_after_seconds_round_trip(secs in 0u64..1 << 32) {
+            prop_assert_eq!(retry_after(&secs.to_string(), std::time::SystemTime::now()), Some(Duration::from_secs(secs)));
+        }
+
         #[test]
         fn backoff_grows_and_stays_capped(attempt in 0u32..100, jitter in 0.0f64..1.0) {
             let max = Duration::from_secs(20);

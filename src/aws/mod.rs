@@ -2,6 +2,7 @@
 //! one CloudTrail client and one pacer per region, endpoints and timeouts.
 
 pub mod call;
+pub mod limits;
 pub mod pacer;
 pub mod s3;
 
@@ -64,7 +65,11 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Vec<Reg
                 .region(Region::new(region.clone()))
                 .credentials_provider(provider.clone())
                 .retry_config(RetryConfig::disabled())
-                .timeout_config(timeouts.clone());
+                .timeout_config(timeouts.clone())
+                .interceptor(limits::LimitBodies {
+                    limit: Some(limits::LOOKUP_BODY_LIMIT),
+                    min: limits::MinThroughput::BODIES,
+                });
             if let Some(url) = &config.endpoint_url {
                 builder = builder.endpoint_url(url);
             }

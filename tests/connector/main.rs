@@ -2,6 +2,7 @@
 
 mod check;
 mod faults;
+mod hostile;
 mod incremental;
 mod insights;
 mod protocol;

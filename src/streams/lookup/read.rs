@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeKey};
@@ -70,17 +71,53 @@ impl SyncRange {
     }
 }
 
-/// The stream's state while a sync runs; every window closed by any region emits it whole.
+/// STATE messages come at most this often per stream...
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// ...and only once the output since the last one is this many times a state's size, so
+/// states stay a small share of stdout however many regions the state holds...
+const OUTPUT_PER_STATE: u64 = 8;
+/// ...unless this long passed: progress without records (empty windows) is still saved.
+const CHECKPOINT_QUIET_EVERY: Duration = Duration::from_secs(5);
+
+/// When the next STATE is due: by time and by bytes written since the last one.
+#[derive(Debug, Clone, Copy, Default)]
+struct CheckpointPace {
+    /// When the last state was written, and stdout's size then; none yet: the first is due.
+    last: Option<(Instant, u64)>,
+    /// The size of the last state line.
+    state_len: u64,
+}
+
+impl CheckpointPace {
+    fn due(&self, now: Instant, written: u64) -> bool {
+        let Some((at, written_then)) = self.last else {
+            return true;
+        };
+        let elapsed = now.saturating_duration_since(at);
+        elapsed >= CHECKPOINT_EVERY
+            && (written.saturating_sub(written_then) >= OUTPUT_PER_STATE * self.state_len
+                || elapsed >= CHECKPOINT_QUIET_EVERY)
+    }
+
+    fn wrote(&mut self, now: Instant, before: u64, after: u64) {
+        self.last = Some((now, after));
+        self.state_len = after.saturating_sub(before);
+    }
+}
+
+/// The stream's state while a sync runs, shared by its regions. Each region's progress is
+/// recorded as its windows close; the state is written when a checkpoint is due and at the end,
+/// so it never runs ahead of the records written and never floods stdout.
 pub struct StateBook {
     stream: &'static str,
-    state: Mutex<EventStreamState>,
+    state: Mutex<(EventStreamState, CheckpointPace)>,
 }
 
 impl StateBook {
     pub fn new(stream: &'static str, state: EventStreamState) -> Self {
         StateBook {
             stream,
-            state: Mutex::new(state),
+            state: Mutex::new((state, CheckpointPace::default())),
         }
     }
 
@@ -88,24 +125,31 @@ impl StateBook {
         self.state
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .0
             .regions
             .get(region)
             .copied()
     }
 
-    /// Records that `region` is read through `read_through` and emits the state.
+    /// Records that `region` is read through `read_through` (its records already written) and
+    /// writes the state when a checkpoint is due.
     pub fn advance(&self, emitter: &Emitter, region: &str, read_through: i64) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (state, pace) = &mut *guard;
         state
             .regions
             .insert(region.to_string(), RegionCursor { read_through });
-        emitter.state(self.stream, &*state);
+        let now = Instant::now();
+        let before = emitter.bytes_written();
+        if pace.due(now, before) && emitter.state(self.stream, &*state) {
+            pace.wrote(now, before, emitter.bytes_written());
+        }
     }
 
-    /// Emits the state as it is (a sync must emit at least one per stream).
+    /// Writes the state as it is, due or not: the last one of a sync (at least one per stream).
     pub fn emit(&self, emitter: &Emitter) -> bool {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        emitter.state(self.stream, &*state)
+        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        emitter.state(self.stream, &guard.0)
     }
 }
 
@@ -133,6 +177,8 @@ pub struct RegionRead {
     pub range: SyncRange,
     pub filter: Option<LookupAttribute>,
     pub warnings: Arc<AtomicU64>,
+    /// Events dropped for an EventTime outside the window asked for.
+    pub outside: Arc<AtomicU64>,
     /// Whether the region has answered in this sync: until then, a refused connection fails soon.
     pub reached: AtomicBool,
 }
@@ -295,6 +341,14 @@ impl RegionRead {
             };
             let emitted_at = now_millis();
             for event in page.events() {
+                // An event outside the window asked for would come again with every window
+                // (and be misplaced by the split logic): not CloudTrail's behaviour, dropped.
+                if let Some(t) = event.event_time() {
+                    if !window.contains(t.secs()) {
+                        self.warn_outside(event.event_id().unwrap_or("?"), t.secs(), window);
+                        continue;
+                    }
+                }
                 if let Some(id) = event.event_id() {
                     if plan.emitted_at_boundaries().any(|skip| skip.contains(id))
                         || !emitted.insert(id.to_string())
@@ -331,6 +385,23 @@ impl RegionRead {
                     emitted_at_oldest,
                 });
             }
+        }
+    }
+
+    fn warn_outside(&self, event_id: &str, second: i64, window: LookupWindow) {
+        let n = self.outside.fetch_add(1, Ordering::Relaxed);
+        if n < MAX_RECORD_WARNINGS {
+            self.emitter.log(
+                LogLevel::Warn,
+                &format!(
+                    "{} in {}: event {event_id} has EventTime {}, outside the range asked for ({} to {}): dropped, as the endpoint does not honour StartTime/EndTime",
+                    self.kind.name,
+                    self.client.region,
+                    format_epoch(second),
+                    format_epoch(window.start),
+                    format_epoch(window.end)
+                ),
+            );
         }
     }
 
@@ -371,6 +442,7 @@ pub async fn read_stream(
     let range = SyncRange::new(config, !state.full_refresh, now_secs(), emitter);
     let book = Arc::new(StateBook::new(name, state));
     let warnings = Arc::new(AtomicU64::new(0));
+    let outside = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = clients
         .iter()
         .map(|client| {
@@ -382,6 +454,7 @@ pub async fn read_stream(
                 range,
                 filter: filter.clone(),
                 warnings: warnings.clone(),
+                outside: outside.clone(),
                 reached: AtomicBool::new(false),
             };
             (client.region.clone(), tokio::spawn(read.run()))
@@ -405,9 +478,53 @@ pub async fn read_stream(
             &format!("{name}: {unparsable} events had a CloudTrailEvent that is not a JSON object"),
         );
     }
+    let dropped = outside.load(Ordering::Relaxed);
+    if dropped > 0 {
+        emitter.log(
+            LogLevel::Warn,
+            &format!("{name}: {dropped} events had an EventTime outside the range asked for and were dropped"),
+        );
+    }
     book.emit(emitter);
     ReadReport {
         summary: Some(format!("{name}: records read: {}", counts.join(", "))),
         errors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the timing and output, states written whenever due are at most one per
+        /// `CHECKPOINT_EVERY`, and beyond one per `CHECKPOINT_QUIET_EVERY` each is preceded by
+        /// `OUTPUT_PER_STATE` times its size of other output.
+        #[test]
+        fn checkpoints_are_bounded_by_time_and_bytes(
+            steps in proptest::collection::vec((0u64..400, 0u64..20_000), 1..300),
+            state_len in 1u64..50_000,
+        ) {
+            let t0 = Instant::now();
+            let mut pace = CheckpointPace::default();
+            let (mut now, mut written) = (t0, 0u64);
+            let mut last: Option<(Instant, u64)> = None;
+            for (ms, bytes) in steps {
+                now += Duration::from_millis(ms);
+                written += bytes;
+                if pace.due(now, written) {
+                    if let Some((at, then)) = last {
+                        let elapsed = now - at;
+                        prop_assert!(elapsed >= CHECKPOINT_EVERY);
+                        prop_assert!(elapsed >= CHECKPOINT_QUIET_EVERY || written - then >= OUTPUT_PER_STATE * state_len);
+                    }
+                    pace.wrote(now, written, written + state_len);
+                    written += state_len;
+                    last = Some((now, written));
+                }
+            }
+            prop_assert!(last.is_some(), "the first state is always due");
+        }
     }
 }

@@ -9,6 +9,11 @@ pub struct LookupWindow {
 }
 
 impl LookupWindow {
+    /// Whether `second` lies in the window (both ends included).
+    pub fn contains(&self, second: i64) -> bool {
+        (self.start..=self.end).contains(&second)
+    }
+
     pub fn len_secs(&self) -> i64 {
         self.end - self.start + 1
     }

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::scan::{Element, FileProblem, RecordSplitter, Shape};
 use crate::aws::call::{Retry, RetryBudget};
+use crate::aws::limits::{MinThroughput, NetworkPace};
 use crate::aws::s3::BucketClient;
 use crate::emit::{Emitter, LogLevel, RecordBatch, RecordTail};
 use crate::error::{AwsFailure, AwsProblem};
@@ -242,16 +243,24 @@ pub async fn read_file(
         let mut body = response.body;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut size = 0;
+        // Only time spent waiting for the network counts: waits for the decoder are ours.
+        let mut pace = NetworkPace::new(MinThroughput::BODIES);
         loop {
+            let wait = pace.allowance().min(CHUNK_TIMEOUT);
+            let asked = tokio::time::Instant::now();
             let next = tokio::select! {
-                next = tokio::time::timeout(CHUNK_TIMEOUT, body.next()) => next,
+                next = tokio::time::timeout(wait, body.next()) => next,
                 // The decoder ends with what it was given; nobody reads the rest.
                 _ = bucket.stop.cancelled() => Ok(None),
             };
             let next = match next {
-                Ok(Some(Ok(chunk))) => Some(Ok(chunk)),
+                Ok(Some(Ok(chunk))) => {
+                    pace.arrived(chunk.len(), asked.elapsed());
+                    Some(Ok(chunk))
+                }
                 Ok(Some(Err(e))) => Some(Err(crate::aws::call::root_cause(&e))),
                 Ok(None) => None,
+                Err(_) if wait < CHUNK_TIMEOUT => Some(Err(pace.too_slow().to_string())),
                 Err(_) => Some(Err(format!("no data for {}s", CHUNK_TIMEOUT.as_secs()))),
             };
             match next {
