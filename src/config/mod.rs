@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::error::Error;
 
 pub use raw::RawConfig;
-pub use secret::Secret;
+pub use secret::{unfit_character, Secret};
 pub use trail_logs::TrailLogs;
 
 /// Where credentials come from.

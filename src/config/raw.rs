@@ -38,15 +38,15 @@ pub const DEFAULT_ROLE_SESSION_NAME: &str = default_role_session_name!();
 #[schemars(title = "AWS CloudTrail Spec", extend("additionalProperties" = true))]
 pub struct RawConfig {
     /// AWS access key id. Leave empty to use the standard AWS credential chain (environment,
-    /// shared profile, web identity, container or instance role).
+    /// shared profile, web identity, container or instance role). Spaces and line breaks around the value are ignored.
     #[schemars(title = "Key ID", extend("airbyte_secret" = true, "order" = 0))]
     pub aws_key_id: Option<Secret>,
 
-    /// AWS secret access key of `aws_key_id`.
+    /// AWS secret access key of `aws_key_id`. Spaces and line breaks around the value are ignored.
     #[schemars(title = "Secret Key", extend("airbyte_secret" = true, "order" = 1))]
     pub aws_secret_key: Option<Secret>,
 
-    /// Session token, for temporary credentials (keys starting with ASIA).
+    /// Session token, for temporary credentials (keys starting with ASIA). Spaces and line breaks around the value are ignored.
     #[schemars(title = "Session Token", extend("airbyte_secret" = true, "order" = 2))]
     pub aws_session_token: Option<Secret>,
 
@@ -69,15 +69,15 @@ pub struct RawConfig {
     #[schemars(title = "Filter applied while fetching records based on AttributeKey and AttributeValue", extend("order" = 6))]
     pub lookup_attributes_filter: Option<RawLookupFilter>,
 
-    /// ARN of an IAM role to assume (through STS) on top of the credentials above.
+    /// ARN of an IAM role to assume (through STS) on top of the credentials above. Spaces and line breaks around the value are ignored.
     #[schemars(title = "Role ARN", extend("order" = 7, "examples" = ["arn:aws:iam::123456789012:role/cloudtrail-reader"]))]
     pub role_arn: Option<String>,
 
-    /// External id required by the role's trust policy, if any.
+    /// External id required by the role's trust policy, if any. Spaces and line breaks around the value are ignored.
     #[schemars(title = "Role External ID", extend("airbyte_secret" = true, "order" = 8))]
     pub role_external_id: Option<Secret>,
 
-    #[doc = concat!("Session name used when assuming `role_arn` (default: ", default_role_session_name!(), ").")]
+    #[doc = concat!("Session name used when assuming `role_arn` (default: ", default_role_session_name!(), "). Spaces and line breaks around the value are ignored.")]
     #[schemars(title = "Role Session Name", extend("order" = 9))]
     pub role_session_name: Option<String>,
 

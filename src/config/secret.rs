@@ -7,6 +7,8 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer};
 
+use crate::error::Error;
+
 /// A credential: never shown by `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -15,6 +17,40 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `secret` as a credential field named `field` (see `credential_field`).
+    pub(super) fn checked(field: &str, secret: Option<Secret>) -> Result<Option<Secret>, Error> {
+        credential_field(field, secret.as_ref().map(Secret::expose)).map(|s| s.map(Secret))
+    }
+}
+
+/// A credential field (key id, secret key, session token, external id, role ARN, session name)
+/// as it is sent to AWS: without surrounding whitespace, `None` when blank (the Airbyte UI sends
+/// "" for cleared fields). A character left inside that no credential has would make the SDK's
+/// signer panic or fail as if the network were down: it is a config error naming `field`, and,
+/// since the field may be a secret, never quoting the value.
+pub(super) fn credential_field(field: &str, value: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match unfit_character(value) {
+        None => Ok(Some(value.to_string())),
+        Some(what) => Err(Error::config(format!(
+            "{field} contains {what}, which AWS does not accept there: copy the value again without it (the value is not shown)"
+        ))),
+    }
+}
+
+/// What kind of character of `value`, if any, cannot be part of an AWS credential or of an HTTP
+/// header: credentials, role ARNs and session names are printable ASCII without spaces.
+pub fn unfit_character(value: &str) -> Option<&'static str> {
+    value.chars().find_map(|c| match c {
+        '!'..='~' => None,
+        '\n' | '\r' => Some("a line break"),
+        c if c.is_whitespace() => Some("a space"),
+        c if c.is_control() => Some("a control character"),
+        _ => Some("a non-ASCII character"),
+    })
 }
 
 impl fmt::Debug for Secret {
@@ -57,6 +93,136 @@ mod tests {
             "EXTERNALMARKER",
         ] {
             assert!(!text.contains(marker), "{text}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::super::{parse_json, Config, CredentialSource, RawConfig, Role};
+
+    /// Every credential field of the spec (the secrets, the role's fields) as its path in the
+    /// config: a new one is covered by these tests without being listed.
+    fn fields() -> Vec<String> {
+        let spec = crate::schema::schema_for::<RawConfig>();
+        let logs = &spec["properties"]["trail_logs"]["properties"];
+        [("", &spec["properties"]), ("trail_logs.", logs)]
+            .into_iter()
+            .flat_map(|(at, properties)| {
+                properties
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter(|(name, p)| p["airbyte_secret"] == true || name.starts_with("role_"))
+                    .map(move |(name, _)| format!("{at}{name}"))
+            })
+            .collect()
+    }
+
+    /// A config where every credential field is set and valid, with `field` set to `value`.
+    fn config_with(field: &str, value: &str) -> Value {
+        let mut c = json!({
+            "aws_key_id": "AKIA1", "aws_secret_key": "s1", "aws_session_token": "t1",
+            "role_arn": "arn:aws:iam::123456789012:role/a", "role_external_id": "e1", "role_session_name": "n1",
+            "trail_logs": {"bucket": "logs", "aws_key_id": "AKIA2", "aws_secret_key": "s2", "aws_session_token": "t2",
+                "role_arn": "arn:aws:iam::123456789012:role/b", "role_external_id": "e2"}
+        });
+        match field.strip_prefix("trail_logs.") {
+            Some(f) => c["trail_logs"][f] = json!(value),
+            None => c[field] = json!(value),
+        }
+        c
+    }
+
+    /// Every credential the config sends to AWS.
+    fn sent(c: &Config) -> Vec<String> {
+        fn keys(s: &CredentialSource) -> Vec<String> {
+            match s {
+                CredentialSource::Static {
+                    key_id,
+                    secret,
+                    session_token,
+                } => [Some(key_id), Some(secret), session_token.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .map(|s| s.expose().to_string())
+                    .collect(),
+                CredentialSource::DefaultChain => vec![],
+            }
+        }
+        fn role(r: &Option<Role>) -> Vec<String> {
+            r.iter()
+                .flat_map(|r| {
+                    [r.arn.clone(), r.session_name.clone()]
+                        .into_iter()
+                        .chain(r.external_id.iter().map(|e| e.expose().to_string()))
+                })
+                .collect()
+        }
+        let logs = c.trail_logs.as_ref().unwrap();
+        [
+            keys(&c.credentials),
+            role(&c.role),
+            keys(logs.credentials.as_ref().unwrap()),
+            role(&logs.role),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_trimmed_from_every_credential() {
+        let fields = fields();
+        assert_eq!(fields.len(), 11, "{fields:?}");
+        for field in &fields {
+            let plain = parse_json(config_with(field, "arn:aws:iam::1:role/MARKED")).unwrap();
+            let padded =
+                parse_json(config_with(field, " \t arn:aws:iam::1:role/MARKED\r\n")).unwrap();
+            assert_eq!(sent(&padded), sent(&plain), "{field}");
+            assert!(sent(&plain)
+                .iter()
+                .any(|v| v == "arn:aws:iam::1:role/MARKED"));
+        }
+    }
+
+    #[test]
+    fn a_character_inside_that_aws_refuses_is_an_error_naming_the_field_not_the_value() {
+        for field in fields() {
+            for (bad, what) in [
+                ("MARKED\nvalue", "a line break"),
+                ("MARKED value", "a space"),
+                ("MARKED\u{7}value", "a control character"),
+                ("MARKED\u{a0}value", "a space"),
+                ("MARKEDvalué", "a non-ASCII character"),
+            ] {
+                let e = parse_json(config_with(&field, bad))
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.starts_with(&format!("{field} contains {what}")), "{e}");
+                assert!(!e.contains("MARKED"), "{e}");
+            }
+        }
+    }
+
+    proptest! {
+        /// Whatever a credential field holds, the config is refused naming the field, or every
+        /// credential it sends is printable ASCII without spaces (what HTTP headers carry).
+        #[test]
+        fn credentials_sent_are_always_header_safe(field in proptest::sample::select(fields()),
+            value in "[\\PC\\s\\x00-\\x1f\\x7f]{0,12}") {
+            match parse_json(config_with(&field, &value)) {
+                Ok(c) => prop_assert!(sent(&c).iter().all(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()))),
+                Err(e) => {
+                    let e = e.to_string();
+                    prop_assert!(e.contains(&field), "{}", e);
+                    // A role ARN is no secret: its format error quotes it.
+                    if value.trim().len() >= 6 && !field.ends_with("role_arn") {
+                        prop_assert!(!e.contains(value.trim()), "{}", e);
+                    }
+                }
+            }
         }
     }
 }

@@ -60,24 +60,24 @@ pub struct RawTrailLogs {
     pub endpoint_url: Option<String>,
 
     /// Access key id for the bucket, often in a separate log-archive account. Default: the
-    /// credentials above.
+    /// credentials above. Spaces and line breaks around the value are ignored.
     #[schemars(title = "Key ID", extend("airbyte_secret" = true, "order" = 8))]
     pub aws_key_id: Option<Secret>,
 
-    /// Secret access key of `trail_logs.aws_key_id`.
+    /// Secret access key of `trail_logs.aws_key_id`. Spaces and line breaks around the value are ignored.
     #[schemars(title = "Secret Key", extend("airbyte_secret" = true, "order" = 9))]
     pub aws_secret_key: Option<Secret>,
 
-    /// Session token, for temporary credentials.
+    /// Session token, for temporary credentials. Spaces and line breaks around the value are ignored.
     #[schemars(title = "Session Token", extend("airbyte_secret" = true, "order" = 10))]
     pub aws_session_token: Option<Secret>,
 
     /// ARN of a role to assume for the bucket, on top of these keys or, without them, of the
-    /// credentials above.
+    /// credentials above. Spaces and line breaks around the value are ignored.
     #[schemars(title = "Role ARN", extend("order" = 11, "examples" = ["arn:aws:iam::210987654321:role/log-archive-reader"]))]
     pub role_arn: Option<String>,
 
-    /// External id required by that role's trust policy, if any.
+    /// External id required by that role's trust policy, if any. Spaces and line breaks around the value are ignored.
     #[schemars(title = "Role External ID", extend("airbyte_secret" = true, "order" = 12))]
     pub role_external_id: Option<Secret>,
 

@@ -5,7 +5,7 @@ use super::endpoint::endpoint_url;
 use super::raw::{
     RawConfig, DEFAULT_REQUESTS_PER_SECOND, DEFAULT_ROLE_SESSION_NAME, MAX_EVENT_DELAY,
 };
-use super::secret::Secret;
+use super::secret::{credential_field, Secret};
 use super::{trail_logs, Config, CredentialSource, LookupFilter, Role, LOOKUP_KEYS};
 use crate::error::Error;
 use crate::time;
@@ -40,10 +40,6 @@ pub(super) fn present(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-pub(super) fn present_secret(s: Option<Secret>) -> Option<Secret> {
-    s.filter(|s| !s.expose().trim().is_empty())
-}
-
 pub(super) fn is_region_name(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
@@ -66,8 +62,10 @@ pub(super) fn credential_source(
     secret: Option<Secret>,
     session_token: Option<Secret>,
 ) -> Result<Option<CredentialSource>, Error> {
-    let session_token = present_secret(session_token);
-    match (present_secret(key_id), present_secret(secret)) {
+    let key_id = Secret::checked(&format!("{at}aws_key_id"), key_id)?;
+    let secret = Secret::checked(&format!("{at}aws_secret_key"), secret)?;
+    let session_token = Secret::checked(&format!("{at}aws_session_token"), session_token)?;
+    match (key_id, secret) {
         (Some(key_id), Some(secret)) => Ok(Some(CredentialSource::Static {
             key_id,
             secret,
@@ -92,16 +90,20 @@ pub(super) fn role(
     external_id: Option<Secret>,
     session_name: Option<String>,
 ) -> Result<Option<Role>, Error> {
-    match present(arn) {
+    let arn = credential_field(&format!("{at}role_arn"), arn.as_deref())?;
+    let external_id = Secret::checked(&format!("{at}role_external_id"), external_id)?;
+    let session_name =
+        credential_field(&format!("{at}role_session_name"), session_name.as_deref())?;
+    match arn {
         Some(arn) if !arn.starts_with("arn:") || arn.split(':').count() < 6 => Err(Error::config(format!(
             "{at}role_arn must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME, got '{arn}'"
         ))),
         Some(arn) => Ok(Some(Role {
             arn,
-            external_id: present_secret(external_id),
+            external_id,
             session_name: session_name.unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
         })),
-        None if present_secret(external_id).is_some() => Err(Error::config(format!(
+        None if external_id.is_some() => Err(Error::config(format!(
             "{at}role_external_id is set without {at}role_arn"
         ))),
         None => Ok(None),
@@ -123,7 +125,7 @@ impl TryFrom<RawConfig> for Config {
             "",
             raw.role_arn,
             raw.role_external_id,
-            present(raw.role_session_name),
+            raw.role_session_name,
         )?;
 
         let mut regions = Vec::new();
