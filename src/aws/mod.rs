@@ -19,7 +19,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use crate::config::{unfit_character, Config, CredentialSource, Role};
+use crate::config::{redact_userinfo, unfit_character, Config, CredentialSource, Role};
 use crate::error::Error;
 use call::root_cause;
 use pacer::Pacer;
@@ -131,7 +131,7 @@ async fn credentials(
             .ok_or_else(|| Error::Credentials(format!("no AWS credentials: set {fields}")))?,
     };
     if let Err(e) = provider.provide_credentials().await {
-        let cause = credentials_cause(&e);
+        let cause = redact_userinfo(&credentials_cause(&e)).into_owned();
         return Err(Error::Credentials(match role {
             Some(role) => format!(
                 "cannot assume role {}: {cause}. Check the role ARN, its external id and the role's trust policy",
@@ -202,15 +202,15 @@ fn credentials_cause(err: &(dyn std::error::Error + 'static)) -> String {
     root_cause(err)
 }
 
-/// The endpoint a region's calls go to, as far as messages need it.
+/// The endpoint a region's calls go to, as far as messages need it (redacted).
 fn endpoint_for(config: &Config, region: &str) -> String {
     if let Some(url) = &config.endpoint_url {
-        return url.clone();
+        return redact_userinfo(url).into_owned();
     }
     for var in ["AWS_ENDPOINT_URL_CLOUDTRAIL", "AWS_ENDPOINT_URL"] {
         if let Ok(url) = std::env::var(var) {
             if !url.is_empty() {
-                return url;
+                return redact_userinfo(&url).into_owned();
             }
         }
     }

@@ -11,7 +11,7 @@ use super::{credentials, timeouts};
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
-use crate::config::{Config, TrailLogs};
+use crate::config::{redact_userinfo, Config, TrailLogs};
 use crate::error::AwsFailure;
 use crate::error::{Error, Service};
 
@@ -86,7 +86,7 @@ impl BucketClient {
     }
 }
 
-/// The endpoint given in the config or by the SDK's variables, if any.
+/// The endpoint given in the config or by the SDK's variables, if any (as given: the client's).
 fn custom_endpoint(logs: &TrailLogs) -> Option<String> {
     logs.endpoint_url.clone().or_else(|| {
         ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
@@ -115,7 +115,7 @@ pub async fn connect_bucket(config: &Config, logs: &TrailLogs) -> Result<BucketC
         Some(url) => {
             // S3-compatible servers and VPC endpoints rarely serve bucket subdomains.
             builder = builder.endpoint_url(&url).force_path_style(true);
-            url
+            redact_userinfo(&url).into_owned()
         }
         None => format!("https://s3.{}.amazonaws.com", logs.bucket_region),
     };

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use crate::error::Error;
 
+pub use endpoint::redact_userinfo;
 pub use raw::RawConfig;
 pub use secret::{unfit_character, Secret};
 pub use trail_logs::TrailLogs;
@@ -70,8 +71,14 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and validates the config file.
+    /// Reads and validates the config file, and the endpoint variables the SDK will read.
     pub fn load(path: &Path) -> Result<Config, Error> {
+        endpoint::check_endpoint_variables(std::env::vars_os().map(|(name, value)| {
+            (
+                name.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        }))?;
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::config(format!(
                 "cannot read the config file {}: {e}",

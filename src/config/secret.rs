@@ -1,10 +1,11 @@
-//! `Secret`, a credential from the config: never shown by `Debug` or `Display`, and never quoted
-//! by an error about it.
+//! `Secret`, a credential from the config: never shown by `Debug` or `Display`, never quoted by
+//! an error about its type or its characters; and the check every credential field passes.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::Error;
@@ -61,7 +62,62 @@ impl fmt::Debug for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
+        // `deserialize_any`: the config is a `serde_json::Value`, whose `deserialize_string`
+        // would report a wrong type itself, quoting the value.
+        d.deserialize_any(SecretVisitor)
+    }
+}
+
+/// Takes a string; any other type is named in the error, its value never (serde's own errors
+/// quote it: "invalid type: integer `4242`").
+struct SecretVisitor;
+
+impl SecretVisitor {
+    fn wrong<E: de::Error>(self, what: &str) -> Result<Secret, E> {
+        Err(E::custom(format_args!(
+            "invalid type: {what}, expected a string (the value is not shown)"
+        )))
+    }
+}
+
+impl<'de> Visitor<'de> for SecretVisitor {
+    type Value = Secret;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Secret, E> {
+        Ok(Secret(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Secret, E> {
+        Ok(Secret(v))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
+        self.wrong("a boolean")
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
+        self.wrong("a number")
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Secret, E> {
+        self.wrong("a number")
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
+        self.wrong("a number")
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Secret, E> {
+        self.wrong("a number")
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
+        self.wrong("a number")
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Secret, E> {
+        self.wrong("bytes")
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+        self.wrong("an array")
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+        self.wrong("an object")
     }
 }
 
@@ -104,9 +160,9 @@ mod credential_tests {
 
     use super::super::{parse_json, Config, CredentialSource, RawConfig, Role};
 
-    /// Every credential field of the spec (the secrets, the role's fields) as its path in the
-    /// config: a new one is covered by these tests without being listed.
-    fn fields() -> Vec<String> {
+    /// Every credential field of the spec (the secrets and, unless `secrets_only`, the role's
+    /// fields) as its path in the config: a new one is covered by these tests without being listed.
+    fn fields(secrets_only: bool) -> Vec<String> {
         let spec = crate::schema::schema_for::<RawConfig>();
         let logs = &spec["properties"]["trail_logs"]["properties"];
         [("", &spec["properties"]), ("trail_logs.", logs)]
@@ -116,7 +172,9 @@ mod credential_tests {
                     .as_object()
                     .unwrap()
                     .iter()
-                    .filter(|(name, p)| p["airbyte_secret"] == true || name.starts_with("role_"))
+                    .filter(move |(name, p)| {
+                        p["airbyte_secret"] == true || (!secrets_only && name.starts_with("role_"))
+                    })
                     .map(move |(name, _)| format!("{at}{name}"))
             })
             .collect()
@@ -174,7 +232,7 @@ mod credential_tests {
 
     #[test]
     fn surrounding_whitespace_is_trimmed_from_every_credential() {
-        let fields = fields();
+        let fields = fields(false);
         assert_eq!(fields.len(), 11, "{fields:?}");
         for field in &fields {
             let plain = parse_json(config_with(field, "arn:aws:iam::1:role/MARKED")).unwrap();
@@ -189,7 +247,7 @@ mod credential_tests {
 
     #[test]
     fn a_character_inside_that_aws_refuses_is_an_error_naming_the_field_not_the_value() {
-        for field in fields() {
+        for field in fields(false) {
             for (bad, what) in [
                 ("MARKED\nvalue", "a line break"),
                 ("MARKED value", "a space"),
@@ -206,11 +264,37 @@ mod credential_tests {
         }
     }
 
+    #[test]
+    fn a_secret_of_another_type_is_named_with_its_type_never_its_value() {
+        let secrets = fields(true);
+        assert_eq!(secrets.len(), 8, "{secrets:?}");
+        for field in &secrets {
+            for (value, kind) in [
+                (json!(4_242_424_242u64), "a number"),
+                (json!(-4242), "a number"),
+                (json!(4242.4242), "a number"),
+                (json!(true), "a boolean"),
+                (json!(["4242"]), "an array"),
+                (json!({"k": "4242"}), "an object"),
+            ] {
+                let mut c = config_with(field, "");
+                match field.strip_prefix("trail_logs.") {
+                    Some(f) => c["trail_logs"][f] = value,
+                    None => c[field.as_str()] = value,
+                }
+                let e = parse_json(c).unwrap_err().to_string();
+                let said = format!("config field {field}: invalid type: {kind}, expected a string");
+                assert!(e.starts_with(&said), "{e}");
+                assert!(!e.contains("4242") && !e.contains("true"), "{e}");
+            }
+        }
+    }
+
     proptest! {
         /// Whatever a credential field holds, the config is refused naming the field, or every
         /// credential it sends is printable ASCII without spaces (what HTTP headers carry).
         #[test]
-        fn credentials_sent_are_always_header_safe(field in proptest::sample::select(fields()),
+        fn credentials_sent_are_always_header_safe(field in proptest::sample::select(fields(false)),
             value in "[\\PC\\s\\x00-\\x1f\\x7f]{0,12}") {
             match parse_json(config_with(&field, &value)) {
                 Ok(c) => prop_assert!(sent(&c).iter().all(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()))),
