@@ -36,7 +36,8 @@ impl CallSite {
             call: self.call,
             endpoint: self.endpoint.clone(),
             code: code.map(String::from),
-            detail,
+            // The SDK's texts may quote the endpoint, user name and password included.
+            detail: crate::config::redact_userinfo(&detail).into_owned(),
             retry_after: None,
         }
     }

@@ -13,14 +13,15 @@ use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, CredentialSource, Role};
+use crate::config::{redact_userinfo, unfit_character, Config, CredentialSource, Role};
 use crate::error::Error;
 use call::root_cause;
 use pacer::Pacer;
@@ -116,7 +117,14 @@ async fn credentials(
             "airbyte-config",
         ));
     }
-    let sdk = loader.load().await;
+    let mut sdk = loader.load().await;
+    // The base credentials sign the STS call of the role too: checked before that.
+    if let Some(base) = sdk.credentials_provider() {
+        sdk = sdk
+            .into_builder()
+            .credentials_provider(HeaderSafe::wrap(base))
+            .build();
+    }
     let provider = match role {
         Some(role) => {
             let mut builder = AssumeRoleProvider::builder(&role.arn)
@@ -125,14 +133,14 @@ async fn credentials(
             if let Some(id) = &role.external_id {
                 builder = builder.external_id(id.expose());
             }
-            SharedCredentialsProvider::new(builder.build().await)
+            HeaderSafe::wrap(SharedCredentialsProvider::new(builder.build().await))
         }
         None => sdk
             .credentials_provider()
             .ok_or_else(|| Error::Credentials(format!("no AWS credentials: set {fields}")))?,
     };
     if let Err(e) = provider.provide_credentials().await {
-        let cause = credentials_cause(&e);
+        let cause = redact_userinfo(&credentials_cause(&e)).into_owned();
         return Err(Error::Credentials(match role {
             Some(role) => format!(
                 "cannot assume role {}: {cause}. Check the role ARN, its external id and the role's trust policy",
@@ -144,6 +152,43 @@ async fn credentials(
         }));
     }
     Ok((sdk, provider))
+}
+
+/// Credentials only if HTTP headers can carry them, whatever their source (environment, profile,
+/// an STS answer, at every refresh): the SDK's signer panics on an access key id with a line
+/// break, and a session token with one fails as if the network were down. The config's own
+/// fields are checked when it is read; this covers what the SDK resolves itself.
+#[derive(Debug)]
+struct HeaderSafe(SharedCredentialsProvider);
+
+impl HeaderSafe {
+    fn wrap(inner: SharedCredentialsProvider) -> SharedCredentialsProvider {
+        SharedCredentialsProvider::new(HeaderSafe(inner))
+    }
+}
+
+impl ProvideCredentials for HeaderSafe {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let credentials = self.0.provide_credentials().await?;
+            let parts = [
+                ("access key id", Some(credentials.access_key_id())),
+                ("secret access key", Some(credentials.secret_access_key())),
+                ("session token", credentials.session_token()),
+            ];
+            for (part, value) in parts {
+                if let Some(what) = value.and_then(unfit_character) {
+                    return Err(CredentialsError::invalid_configuration(format!(
+                        "the {part} found contains {what}, which AWS does not accept there: fix it where it is set (environment variables, shared profile)"
+                    )));
+                }
+            }
+            Ok(credentials)
+        })
+    }
 }
 
 /// Why credentials could not be had, in AWS's words: the STS error code and message when STS
@@ -166,15 +211,15 @@ fn credentials_cause(err: &(dyn std::error::Error + 'static)) -> String {
     root_cause(err)
 }
 
-/// The endpoint a region's calls go to, as far as messages need it.
+/// The endpoint a region's calls go to, as far as messages need it (redacted).
 fn endpoint_for(config: &Config, region: &str) -> String {
     if let Some(url) = &config.endpoint_url {
-        return url.clone();
+        return redact_userinfo(url).into_owned();
     }
     for var in ["AWS_ENDPOINT_URL_CLOUDTRAIL", "AWS_ENDPOINT_URL"] {
         if let Ok(url) = std::env::var(var) {
             if !url.is_empty() {
-                return url;
+                return redact_userinfo(&url).into_owned();
             }
         }
     }

@@ -12,7 +12,7 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
-use crate::config::{Config, TrailLogs};
+use crate::config::{redact_userinfo, Config, TrailLogs};
 use crate::error::AwsFailure;
 use crate::error::{Error, Service};
 
@@ -90,7 +90,7 @@ impl BucketClient {
     }
 }
 
-/// The endpoint given in the config or by the SDK's variables, if any.
+/// The endpoint given in the config or by the SDK's variables, if any (as given: the client's).
 fn custom_endpoint(logs: &TrailLogs) -> Option<String> {
     logs.endpoint_url.clone().or_else(|| {
         ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
@@ -123,7 +123,7 @@ pub async fn connect_bucket(
         Some(url) => {
             // S3-compatible servers and VPC endpoints rarely serve bucket subdomains.
             builder = builder.endpoint_url(&url).force_path_style(true);
-            url
+            redact_userinfo(&url).into_owned()
         }
         None => format!("https://s3.{}.amazonaws.com", logs.bucket_region),
     };

@@ -1,0 +1,328 @@
+//! The `trail_logs` object: where a trail delivers its log files and how to read them, as users
+//! write it (`RawTrailLogs`, part of the spec) and validated (`TrailLogs`).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::endpoint::endpoint_url;
+use super::secret::Secret;
+use super::validate::{credential_source, is_region_name, present, role, Minutes};
+use super::{CredentialSource, Role};
+use crate::error::Error;
+use crate::time;
+
+/// Every key read within the lookback is kept in the state, so the state grows with it: a week
+/// at most.
+pub const LATE_FILE_LOOKBACK: Minutes = Minutes {
+    field: "trail_logs.late_file_lookback_minutes",
+    default: 30,
+    max: 10_080,
+    max_in_words: "7 days",
+};
+
+/// Where a trail delivers its log files, and how to read them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(extend("additionalProperties" = true))]
+pub struct RawTrailLogs {
+    /// The trail's S3 bucket.
+    #[schemars(title = "Bucket", extend("order" = 0, "examples" = ["aws-cloudtrail-logs-123456789012-1a2b3c4d"]))]
+    pub bucket: String,
+
+    /// The trail's S3 key prefix, the part before `AWSLogs/` (empty when the trail has none).
+    #[schemars(title = "Key Prefix", extend("order" = 1, "examples" = ["security/cloudtrail"]))]
+    pub prefix: Option<String>,
+
+    /// Read only these organizations' folders (`AWSLogs/o-…/`) of an organization trail.
+    /// Default: every organization and every plain account folder found.
+    #[schemars(title = "Organization IDs", extend("order" = 2, "examples" = [["o-a1b2c3d4e5"]]))]
+    pub organization_ids: Option<Vec<String>>,
+
+    /// Read only these accounts (12 digits). Default: every account found.
+    #[schemars(title = "Accounts", extend("order" = 3, "examples" = [["123456789012"]]))]
+    pub accounts: Option<Vec<String>>,
+
+    /// Read only these regions. Default: every region found.
+    #[schemars(title = "Regions", extend("order" = 4, "examples" = [["us-east-1", "eu-west-1"]]))]
+    pub regions: Option<Vec<String>>,
+
+    /// UTC date (YYYY-MM-DD) of the first log files to read (by delivery date). Default:
+    /// everything in the bucket.
+    #[schemars(title = "Start Date", regex(pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"), extend("order" = 5, "examples" = ["2024-01-01"]))]
+    pub start_date: Option<String>,
+
+    /// The bucket's region (default: `aws_region_name`).
+    #[schemars(title = "Bucket Region", extend("order" = 6, "examples" = ["us-east-1"]))]
+    pub bucket_region: Option<String>,
+
+    /// Custom S3 endpoint (VPC endpoint, S3-compatible storage). AWS_ENDPOINT_URL_S3 is honoured
+    /// too. A custom endpoint is addressed path-style.
+    #[schemars(title = "S3 Endpoint URL", extend("order" = 7))]
+    pub endpoint_url: Option<String>,
+
+    /// Access key id for the bucket, often in a separate log-archive account. Default: the
+    /// credentials above. Spaces and line breaks around the value are ignored.
+    #[schemars(title = "Key ID", extend("airbyte_secret" = true, "order" = 8))]
+    pub aws_key_id: Option<Secret>,
+
+    /// Secret access key of `trail_logs.aws_key_id`. Spaces and line breaks around the value are ignored.
+    #[schemars(title = "Secret Key", extend("airbyte_secret" = true, "order" = 9))]
+    pub aws_secret_key: Option<Secret>,
+
+    /// Session token, for temporary credentials. Spaces and line breaks around the value are ignored.
+    #[schemars(title = "Session Token", extend("airbyte_secret" = true, "order" = 10))]
+    pub aws_session_token: Option<Secret>,
+
+    /// ARN of a role to assume for the bucket, on top of these keys or, without them, of the
+    /// credentials above. Spaces and line breaks around the value are ignored.
+    #[schemars(title = "Role ARN", extend("order" = 11, "examples" = ["arn:aws:iam::210987654321:role/log-archive-reader"]))]
+    pub role_arn: Option<String>,
+
+    /// External id required by that role's trust policy, if any. Spaces and line breaks around the value are ignored.
+    #[schemars(title = "Role External ID", extend("airbyte_secret" = true, "order" = 12))]
+    pub role_external_id: Option<Secret>,
+
+    /// How long before the newest file read a late-delivered file is still picked up. Each
+    /// account-region keeps the keys read within this window in the state.
+    #[schemars(title = "Late File Lookback (minutes)", range(min = 0, max = LATE_FILE_LOOKBACK.max), extend("default" = LATE_FILE_LOOKBACK.default, "order" = 13))]
+    pub late_file_lookback_minutes: Option<i64>,
+}
+
+/// The validated `trail_logs`.
+#[derive(Debug, Clone)]
+pub struct TrailLogs {
+    pub bucket: String,
+    /// Without slashes at either end; "" for none.
+    pub prefix: String,
+    pub organization_ids: Option<Vec<String>>,
+    pub accounts: Option<Vec<String>>,
+    pub regions: Option<Vec<String>>,
+    /// `YYYY/MM/DD` of `start_date`, as day folders are named.
+    pub start_day: Option<String>,
+    pub bucket_region: String,
+    pub endpoint_url: Option<String>,
+    /// Own keys, else the top-level credentials.
+    pub credentials: Option<CredentialSource>,
+    /// The role to assume for the bucket: its own, else (without own keys) the top-level one.
+    pub role: Option<Role>,
+    pub lookback_secs: i64,
+}
+
+impl TrailLogs {
+    /// `[<prefix>/]AWSLogs/`, where every account or organization folder starts.
+    pub fn root(&self) -> String {
+        if self.prefix.is_empty() {
+            "AWSLogs/".to_string()
+        } else {
+            format!("{}/AWSLogs/", self.prefix)
+        }
+    }
+}
+
+/// A filter list: blanks dropped, each entry checked; `None` when empty (no filter).
+fn filter_list(
+    field: &str,
+    items: Option<Vec<String>>,
+    valid: fn(&str) -> bool,
+    like: &str,
+) -> Result<Option<Vec<String>>, Error> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items.unwrap_or_default() {
+        let item = item.trim().to_string();
+        if item.is_empty() || out.contains(&item) {
+            continue;
+        }
+        if !valid(&item) {
+            return Err(Error::config(format!(
+                "trail_logs.{field}: '{item}' is not {like}"
+            )));
+        }
+        out.push(item);
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+fn is_account_id(a: &str) -> bool {
+    a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_organization_id(o: &str) -> bool {
+    o.strip_prefix("o-").is_some_and(|rest| {
+        (10..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+/// `raw` checked; the bucket's region, credentials and role default to the top-level ones.
+pub(super) fn validate(
+    raw: RawTrailLogs,
+    home_region: &str,
+    top_role: Option<&Role>,
+) -> Result<TrailLogs, Error> {
+    let bucket = raw.bucket.trim().to_string();
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !bucket_ok {
+        return Err(Error::config(format!(
+            "trail_logs.bucket must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, no s3:// or path), got '{bucket}'"
+        )));
+    }
+    let prefix = present(raw.prefix)
+        .map(|p| p.trim_matches('/').to_string())
+        .unwrap_or_default();
+    if prefix.ends_with("AWSLogs") || prefix.contains("/AWSLogs/") {
+        return Err(Error::config(format!(
+            "trail_logs.prefix is the part before AWSLogs/ (the trail's S3 key prefix), got '{prefix}'"
+        )));
+    }
+    let start_day = match present(raw.start_date) {
+        Some(d) if time::parse_date(&d).is_some() => Some(d.replace('-', "/")),
+        Some(d) => {
+            return Err(Error::config(format!(
+                "trail_logs.start_date must be a real date written YYYY-MM-DD, got '{d}'"
+            )))
+        }
+        None => None,
+    };
+    let bucket_region = match present(raw.bucket_region) {
+        Some(r) if !is_region_name(&r) => {
+            return Err(Error::config(format!(
+                "trail_logs.bucket_region '{r}' is not an AWS region name (like us-east-1)"
+            )))
+        }
+        Some(r) => r,
+        None => home_region.to_string(),
+    };
+    let lookback_secs = LATE_FILE_LOOKBACK.seconds(raw.late_file_lookback_minutes)?;
+    let credentials = credential_source(
+        "trail_logs.",
+        raw.aws_key_id,
+        raw.aws_secret_key,
+        raw.aws_session_token,
+    )?;
+    let own_role = role("trail_logs.", raw.role_arn, raw.role_external_id, None)?;
+    let role = match (&credentials, own_role) {
+        (_, Some(r)) => Some(r),
+        (None, None) => top_role.cloned(),
+        (Some(_), None) => None,
+    };
+    Ok(TrailLogs {
+        bucket,
+        prefix,
+        organization_ids: filter_list(
+            "organization_ids",
+            raw.organization_ids,
+            is_organization_id,
+            "an organization id like o-a1b2c3d4e5",
+        )?,
+        accounts: filter_list(
+            "accounts",
+            raw.accounts,
+            is_account_id,
+            "a 12-digit account id",
+        )?,
+        regions: filter_list(
+            "regions",
+            raw.regions,
+            is_region_name,
+            "a region name like us-east-1",
+        )?,
+        start_day,
+        bucket_region,
+        endpoint_url: endpoint_url("trail_logs.endpoint_url", raw.endpoint_url)?,
+        credentials,
+        role,
+        lookback_secs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_json as parse, CredentialSource};
+
+    #[test]
+    fn trail_logs_defaults_and_credentials_follow_the_top_level_unless_given() {
+        let role = "arn:aws:iam::123456789012:role/top";
+        let c = parse(serde_json::json!({
+            "aws_region_name": "eu-west-1", "role_arn": role,
+            "trail_logs": {"bucket": "logs", "prefix": "/a/b/", "accounts": ["", "123456789012"], "regions": []}
+        }))
+        .unwrap();
+        let t = c.trail_logs.unwrap();
+        assert_eq!(
+            (t.prefix.as_str(), t.root()),
+            ("a/b", "a/b/AWSLogs/".to_string())
+        );
+        assert_eq!(t.bucket_region, "eu-west-1");
+        assert_eq!(t.lookback_secs, 1800);
+        assert_eq!(t.accounts, Some(vec!["123456789012".to_string()]));
+        assert_eq!(t.regions, None);
+        assert!(t.credentials.is_none());
+        assert_eq!(t.role.unwrap().arn, role, "no own keys: the top-level role");
+
+        let c = parse(serde_json::json!({
+            "role_arn": role,
+            "trail_logs": {"bucket": "logs", "aws_key_id": "AKIA2", "aws_secret_key": "s2", "start_date": "2024-02-29"}
+        }))
+        .unwrap();
+        let t = c.trail_logs.unwrap();
+        assert!(matches!(
+            t.credentials,
+            Some(CredentialSource::Static { .. })
+        ));
+        assert!(t.role.is_none(), "own keys: no role unless its own");
+        assert_eq!(t.start_day.as_deref(), Some("2024/02/29"));
+        assert_eq!(t.root(), "AWSLogs/");
+    }
+
+    #[test]
+    fn bad_trail_logs_fields_are_named() {
+        for (logs, words) in [
+            (serde_json::json!({}), "trail_logs: missing field `bucket`"),
+            (
+                serde_json::json!({"bucket": "Logs_Bucket"}),
+                "trail_logs.bucket",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "organization_ids": ["org-1"]}),
+                "trail_logs.organization_ids",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "regions": ["Europe"]}),
+                "trail_logs.regions",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "bucket_region": "eu"}),
+                "trail_logs.bucket_region",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "endpoint_url": "minio:9000"}),
+                "trail_logs.endpoint_url",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "late_file_lookback_minutes": -1}),
+                "late_file_lookback_minutes",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "aws_key_id": "AKIA"}),
+                "trail_logs.aws_secret_key is missing",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "role_external_id": "x"}),
+                "trail_logs.role_external_id",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "role_arn": "reader"}),
+                "trail_logs.role_arn",
+            ),
+        ] {
+            let e = parse(serde_json::json!({"trail_logs": logs}))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(words), "{logs}: {e}");
+        }
+    }
+}

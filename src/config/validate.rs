@@ -1,0 +1,321 @@
+//! `TryFrom<RawConfig> for Config`: every check of the top-level fields, and the helpers the
+//! `trail_logs` check shares (blank fields, region names, credentials, roles, minute limits).
+
+use super::endpoint::endpoint_url;
+use super::raw::{
+    RawConfig, DEFAULT_REQUESTS_PER_SECOND, DEFAULT_ROLE_SESSION_NAME, MAX_EVENT_DELAY,
+};
+use super::secret::{credential_field, Secret};
+use super::{trail_logs, Config, CredentialSource, LookupFilter, Role, LOOKUP_KEYS};
+use crate::error::Error;
+use crate::time;
+
+/// A setting in whole minutes from 0 to `max`, with its default: written once for the spec and
+/// for the check.
+pub struct Minutes {
+    /// The field's path in the config, for messages.
+    pub field: &'static str,
+    pub default: i64,
+    pub max: i64,
+    /// `max` as a person says it ("7 days").
+    pub max_in_words: &'static str,
+}
+
+impl Minutes {
+    /// The value given (else the default) in seconds, if it is within the limits.
+    pub fn seconds(&self, given: Option<i64>) -> Result<i64, Error> {
+        let minutes = given.unwrap_or(self.default);
+        if !(0..=self.max).contains(&minutes) {
+            return Err(Error::config(format!(
+                "{} must be between 0 and {} ({}), got {minutes}",
+                self.field, self.max, self.max_in_words
+            )));
+        }
+        Ok(minutes * 60)
+    }
+}
+
+/// `Some(s)` unless `s` is missing or blank: the Airbyte UI sends "" for cleared fields.
+pub(super) fn present(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub(super) fn is_region_name(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts[0].len() == 2
+}
+
+/// Static keys from the three fields named `<at>aws_key_id`, `<at>aws_secret_key` and
+/// `<at>aws_session_token`; `None` when none is set.
+pub(super) fn credential_source(
+    at: &str,
+    key_id: Option<Secret>,
+    secret: Option<Secret>,
+    session_token: Option<Secret>,
+) -> Result<Option<CredentialSource>, Error> {
+    let key_id = Secret::checked(&format!("{at}aws_key_id"), key_id)?;
+    let secret = Secret::checked(&format!("{at}aws_secret_key"), secret)?;
+    let session_token = Secret::checked(&format!("{at}aws_session_token"), session_token)?;
+    match (key_id, secret) {
+        (Some(key_id), Some(secret)) => Ok(Some(CredentialSource::Static {
+            key_id,
+            secret,
+            session_token,
+        })),
+        (Some(_), None) => Err(Error::config(format!(
+            "{at}aws_secret_key is missing: it is required when {at}aws_key_id is set"
+        ))),
+        (None, Some(_)) => Err(Error::config(format!(
+            "{at}aws_key_id is missing: it is required when {at}aws_secret_key is set"
+        ))),
+        (None, None) if session_token.is_some() => Err(Error::config(format!(
+            "{at}aws_session_token is set without {at}aws_key_id and {at}aws_secret_key"
+        ))),
+        (None, None) => Ok(None),
+    }
+}
+
+pub(super) fn role(
+    at: &str,
+    arn: Option<String>,
+    external_id: Option<Secret>,
+    session_name: Option<String>,
+) -> Result<Option<Role>, Error> {
+    let arn = credential_field(&format!("{at}role_arn"), arn.as_deref())?;
+    let external_id = Secret::checked(&format!("{at}role_external_id"), external_id)?;
+    let session_name =
+        credential_field(&format!("{at}role_session_name"), session_name.as_deref())?;
+    match arn {
+        Some(arn) if !arn.starts_with("arn:") || arn.split(':').count() < 6 => Err(Error::config(format!(
+            "{at}role_arn must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME, got '{arn}'"
+        ))),
+        Some(arn) => Ok(Some(Role {
+            arn,
+            external_id,
+            session_name: session_name.unwrap_or_else(|| DEFAULT_ROLE_SESSION_NAME.to_string()),
+        })),
+        None if external_id.is_some() => Err(Error::config(format!(
+            "{at}role_external_id is set without {at}role_arn"
+        ))),
+        None => Ok(None),
+    }
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = Error;
+
+    fn try_from(raw: RawConfig) -> Result<Config, Error> {
+        let credentials = credential_source(
+            "",
+            raw.aws_key_id,
+            raw.aws_secret_key,
+            raw.aws_session_token,
+        )?
+        .unwrap_or(CredentialSource::DefaultChain);
+        let role = role(
+            "",
+            raw.role_arn,
+            raw.role_external_id,
+            raw.role_session_name,
+        )?;
+
+        let mut regions = Vec::new();
+        let listed = raw.regions.unwrap_or_default();
+        let wanted: Vec<String> = if listed.iter().any(|r| !r.trim().is_empty()) {
+            listed
+        } else {
+            vec![raw.aws_region_name]
+        };
+        for r in wanted {
+            let r = r.trim().to_string();
+            if r.is_empty() {
+                continue;
+            }
+            if !is_region_name(&r) {
+                return Err(Error::config(format!(
+                    "'{r}' is not an AWS region name (like us-east-1): check aws_region_name and regions"
+                )));
+            }
+            if !regions.contains(&r) {
+                regions.push(r);
+            }
+        }
+        if regions.is_empty() {
+            return Err(Error::config(
+                "aws_region_name is empty: set a region such as us-east-1",
+            ));
+        }
+
+        let start_date = match present(raw.start_date) {
+            Some(d) => Some(time::parse_date(&d).ok_or_else(|| {
+                Error::config(format!(
+                    "start_date must be a real date written YYYY-MM-DD, got '{d}'"
+                ))
+            })?),
+            None => None,
+        };
+
+        let lookup_filter = match raw.lookup_attributes_filter {
+            None => None,
+            Some(f) => {
+                let key = LOOKUP_KEYS.iter().find(|k| **k == f.attribute_key.trim()).ok_or_else(|| {
+                    Error::config(format!(
+                        "lookup_attributes_filter.attribute_key '{}' is not a LookupEvents attribute: use one of {}",
+                        f.attribute_key,
+                        LOOKUP_KEYS.join(", ")
+                    ))
+                })?;
+                if f.attribute_value.is_empty() {
+                    return Err(Error::config(
+                        "lookup_attributes_filter.attribute_value is empty",
+                    ));
+                }
+                Some(LookupFilter {
+                    key,
+                    value: f.attribute_value,
+                })
+            }
+        };
+
+        let endpoint_url = endpoint_url("endpoint_url", raw.endpoint_url)?;
+        let max_event_delay_secs = MAX_EVENT_DELAY.seconds(raw.max_event_delay_minutes)?;
+        let requests_per_second = raw
+            .requests_per_second
+            .unwrap_or(f64::from(DEFAULT_REQUESTS_PER_SECOND));
+        if !(requests_per_second.is_finite() && requests_per_second > 0.0) {
+            return Err(Error::config(format!(
+                "requests_per_second must be a positive number, got {requests_per_second}"
+            )));
+        }
+
+        let trail_logs = match raw.trail_logs {
+            Some(t) => Some(trail_logs::validate(t, &regions[0], role.as_ref())?),
+            None => None,
+        };
+
+        Ok(Config {
+            trail_logs,
+            credentials,
+            role,
+            regions,
+            start_date,
+            lookup_filter,
+            endpoint_url,
+            max_event_delay_secs,
+            requests_per_second,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_json as parse, Config, CredentialSource, LookupFilter};
+
+    #[test]
+    fn accepts_the_existing_connectors_configs() {
+        let c = parse(serde_json::json!({
+            "aws_key_id": "AKIA1", "aws_secret_key": "s", "aws_region_name": "eu-west-1",
+            "start_date": "2021-06-10", "records_limit": 100, "something_else": true,
+            "lookup_attributes_filter": {"attribute_key": "EventName", "attribute_value": "ConsoleLogin"}
+        }))
+        .unwrap();
+        assert_eq!(c.regions, vec!["eu-west-1"]);
+        assert_eq!(c.start_date, Some(1_623_283_200));
+        assert_eq!(
+            c.lookup_filter,
+            Some(LookupFilter {
+                key: "EventName",
+                value: "ConsoleLogin".into()
+            })
+        );
+        assert_eq!(c.max_event_delay_secs, 900);
+        assert_eq!(c.requests_per_second, 2.0);
+        assert!(matches!(c.credentials, CredentialSource::Static { .. }));
+    }
+
+    #[test]
+    fn rejects_what_cannot_work_naming_the_field() {
+        let cases = [
+            (serde_json::json!({"aws_key_id": "A"}), "aws_secret_key"),
+            (
+                serde_json::json!({"lookup_attributes_filter": {"attribute_key": "Nope", "attribute_value": "x"}}),
+                "attribute_key",
+            ),
+            (
+                serde_json::json!({"start_date": "2021-02-30"}),
+                "start_date",
+            ),
+            (serde_json::json!({"regions": ["us-east1"]}), "us-east1"),
+            (
+                serde_json::json!({"max_event_delay_minutes": -1}),
+                "max_event_delay_minutes",
+            ),
+            (
+                serde_json::json!({"requests_per_second": 0}),
+                "requests_per_second",
+            ),
+            (
+                serde_json::json!({"requests_per_second": "fast"}),
+                "requests_per_second",
+            ),
+            (
+                serde_json::json!({"endpoint_url": "localhost:4566"}),
+                "endpoint_url",
+            ),
+            (
+                serde_json::json!({"role_arn": "cloudtrail-reader"}),
+                "role_arn",
+            ),
+        ];
+        for (config, field) in cases {
+            let message = parse(config.clone()).unwrap_err().to_string();
+            assert!(message.contains(field), "{config} -> {message}");
+        }
+        assert!(Config::parse("[1,2]")
+            .unwrap_err()
+            .to_string()
+            .contains("not a valid JSON object"));
+    }
+
+    proptest::proptest! {
+        /// Any text, or any object of known keys with values of any type, is a config or a
+        /// config error naming a field: never a panic.
+        #[test]
+        fn any_config_is_accepted_or_rejected(text in "\\PC{0,60}", values in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(serde_json::json!(null)), proptest::strategy::Just(serde_json::json!(-1)),
+                proptest::strategy::Just(serde_json::json!(1e300)), proptest::strategy::Just(serde_json::json!("")),
+                proptest::strategy::Just(serde_json::json!("us-east-1")), proptest::strategy::Just(serde_json::json!("2024-02-30")),
+                proptest::strategy::Just(serde_json::json!([])), proptest::strategy::Just(serde_json::json!({})),
+                proptest::strategy::Just(serde_json::json!(["eu-west-1", 3])), proptest::strategy::Just(serde_json::json!(true)),
+            ], 13)) {
+            let _ = Config::parse(&text);
+            let keys = ["aws_key_id", "aws_secret_key", "aws_session_token", "aws_region_name", "regions", "start_date",
+                "lookup_attributes_filter", "role_arn", "role_external_id", "role_session_name", "endpoint_url",
+                "max_event_delay_minutes", "requests_per_second"];
+            let config: serde_json::Map<String, serde_json::Value> = keys.iter().map(|k| k.to_string()).zip(values).collect();
+            if let Ok(c) = Config::parse(&serde_json::Value::Object(config).to_string()) {
+                proptest::prop_assert!(!c.regions.is_empty() && c.requests_per_second > 0.0 && c.max_event_delay_secs >= 0);
+            }
+        }
+    }
+
+    #[test]
+    fn regions_default_to_aws_region_name_and_are_deduplicated() {
+        let c =
+            parse(serde_json::json!({"regions": ["us-east-1", "eu-west-1", "us-east-1"]})).unwrap();
+        assert_eq!(c.regions, vec!["us-east-1", "eu-west-1"]);
+        let c = parse(serde_json::json!({})).unwrap();
+        assert_eq!(c.regions, vec!["us-east-1"]);
+        assert!(matches!(c.credentials, CredentialSource::DefaultChain));
+    }
+}
