@@ -661,3 +661,56 @@ fn an_interrupted_full_refresh_resumes_from_its_own_state() {
         &id_set(&corpus_ids(&corpus)),
     );
 }
+
+#[test]
+fn one_unreadable_record_is_skipped_and_named_and_the_rest_of_its_file_is_read() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2025/11/24/111122223333_CloudTrail_us-east-1_20251124T1700Z_bad.json.gz";
+    let deep = format!("{{\"d\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+    let huge = format!(
+        "{{\"eventID\":\"huge\",\"p\":\"{}\"}}",
+        "x".repeat(65 << 20)
+    );
+    let mut body = b"{\"Records\":[{\"eventID\":\"r0\"},{\"eventID\":\"\xff\"},".to_vec();
+    body.extend_from_slice(deep.as_bytes());
+    body.extend_from_slice(b",{\"eventID\":\"r3\"},");
+    body.extend_from_slice(huge.as_bytes());
+    body.extend_from_slice(b",{\"eventID\":tru},{\"eventID\":\"r6\"}]}");
+    s3.put(key, &gzip(&body));
+    let run = read(&env, &s3.config(&env, json!({})), None);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_eq!(event_ids(&run), ["r0", "r3", "r6"]);
+    let logs = run.logs();
+    for (index, why) in [
+        (1, "UTF-8"),
+        (2, "nesting"),
+        (4, "larger than"),
+        (5, "not valid JSON"),
+    ] {
+        assert!(
+            logs.iter().any(|l| l.contains(key)
+                && l.contains(&format!("record {index} of Records"))
+                && l.contains(why)),
+            "no warning for record {index} ({why}):\n{}",
+            logs.join("\n")
+        );
+    }
+    assert!(
+        logs.iter()
+            .all(|l| !l.contains("the rest of the file is skipped")),
+        "{}",
+        logs.join("\n")
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("4 unreadable records skipped")),
+        "{}",
+        logs.join("\n")
+    );
+    let again = read(&env, &s3.config(&env, json!({})), Some(&run.last_state()));
+    assert!(
+        event_ids(&again).is_empty(),
+        "the file is done once read to its end"
+    );
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::scan::{Element, FileProblem, RecordSplitter, Shape};
+use super::scan::{Element, FileProblem, RecordProblem, RecordSplitter, Shape};
 use crate::aws::call::{Retry, RetryBudget};
 use crate::aws::s3::BucketClient;
 use crate::emit::{Emitter, LogLevel, RecordBatch, RecordTail};
@@ -38,8 +38,33 @@ pub struct FileRead {
     pub rebuilt: u64,
     /// `Records` elements that are not objects, or could not be rebuilt: not written.
     pub dropped: u64,
+    /// Records skipped because they cannot be written (not JSON, not UTF-8, too deep, too
+    /// large); the records after them are read.
+    pub unreadable: u64,
+    /// The first few of them (their index in `Records`, and why), to be named in warnings.
+    pub unreadable_named: Vec<(u64, RecordProblem)>,
     /// Why the rest of the file was skipped, if it was.
     pub problem: Option<String>,
+}
+
+/// Unreadable records named one by one per file; a hostile file of a million bad records
+/// gives a count beyond, not a million warnings.
+pub const UNREADABLE_NAMED: usize = 10;
+
+impl FileRead {
+    /// Adds what a later download of the same file read.
+    fn add(&mut self, more: FileRead) {
+        self.records += more.records;
+        self.uncompressed_bytes += more.uncompressed_bytes;
+        self.compressed_bytes += more.compressed_bytes;
+        self.rebuilt += more.rebuilt;
+        self.dropped += more.dropped;
+        self.unreadable += more.unreadable;
+        let room = UNREADABLE_NAMED.saturating_sub(self.unreadable_named.len());
+        self.unreadable_named
+            .extend(more.unreadable_named.into_iter().take(room));
+        self.problem = more.problem;
+    }
 }
 
 /// The compressed body as it arrives, read by the decoder thread.
@@ -155,6 +180,13 @@ fn decode(
             }
             Element::NotAnObject => {
                 read.dropped += 1;
+                continue;
+            }
+            Element::Unreadable(problem) => {
+                read.unreadable += 1;
+                if read.unreadable_named.len() < UNREADABLE_NAMED {
+                    read.unreadable_named.push((elements - 1, problem));
+                }
                 continue;
             }
         }
@@ -289,12 +321,7 @@ pub async fn read_file(
         let decoded = decoder.await.map_err(|e| {
             site.failure(AwsProblem::Other, None, format!("the decoder stopped: {e}"))
         })?;
-        total.records += decoded.read.records;
-        total.uncompressed_bytes += decoded.read.uncompressed_bytes;
-        total.compressed_bytes += decoded.read.compressed_bytes;
-        total.rebuilt += decoded.read.rebuilt;
-        total.dropped += decoded.read.dropped;
-        total.problem = decoded.read.problem;
+        total.add(decoded.read);
         if bucket.stop.is_cancelled() {
             return Err(site.failure(AwsProblem::Stopped, None, String::new()));
         }

@@ -82,6 +82,8 @@ pub struct TrailRead {
     pub files: u64,
     pub records: u64,
     pub skipped_files: u64,
+    /// Records skipped one by one (their files were read on).
+    pub skipped_records: u64,
     pub uncompressed_bytes: u64,
 }
 
@@ -278,6 +280,7 @@ pub async fn read(
                     Ok(read) => {
                         total.files += 1;
                         total.records += read.records;
+                        total.skipped_records += read.unreadable;
                         total.uncompressed_bytes += read.uncompressed_bytes;
                         report_file(name, emitter, &full_key, &read);
                         if read.problem.is_some() {
@@ -343,6 +346,21 @@ fn report_file(name: &str, emitter: &Emitter, key: &str, read: &FileRead) {
             &format!(
                 "{name}: {key}: {problem}; the rest of the file is skipped ({} records read before)",
                 read.records
+            ),
+        );
+    }
+    for (index, problem) in &read.unreadable_named {
+        emitter.log(
+            LogLevel::Warn,
+            &format!("{name}: {key}: record {index} of Records (counting from 0) is skipped: {problem}; the rest of the file is read"),
+        );
+    }
+    let unnamed = read.unreadable - read.unreadable_named.len() as u64;
+    if unnamed > 0 {
+        emitter.log(
+            LogLevel::Warn,
+            &format!(
+                "{name}: {key}: {unnamed} more records of Records cannot be read and are skipped"
             ),
         );
     }
