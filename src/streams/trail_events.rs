@@ -31,7 +31,7 @@ fn log_stream() -> &'static LogStream {
     static STREAM: OnceLock<LogStream> = OnceLock::new();
     STREAM.get_or_init(|| LogStream {
         name: NAME,
-        shape: Arc::new(Shape::from_schema(&schema())),
+        shape: Arc::new(Shape::from_schema(&schema()).reserving(&trail_logs::PROVENANCE_COLUMNS)),
     })
 }
 

@@ -714,3 +714,89 @@ fn one_unreadable_record_is_skipped_and_named_and_the_rest_of_its_file_is_read()
         "the file is done once read to its end"
     );
 }
+
+/// The member names of a JSON object in the order written, repeats kept (a `Value` would drop
+/// them).
+struct Names(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Names {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Names, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Names;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Names, A::Error> {
+                let mut names = Vec::new();
+                while let Some((k, _)) = m.next_entry::<String, serde::de::IgnoredAny>()? {
+                    names.push(k);
+                }
+                Ok(Names(names))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[test]
+fn a_record_never_names_a_member_twice_and_the_provenance_columns_win() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2025/11/24/111122223333_CloudTrail_us-east-1_20251124T1700Z_own.json.gz";
+    let body = br#"{"Records":[
+        {"eventID":"own","logFileKey":"forged","logFileBucket":"elsewhere","logFileRegion":null},
+        {"eventID":"escaped","logFile\u004bey":"forged"},
+        {"eventID":"twice","a":1,"a":2,"n":{"b":[1],"b":[2]}},
+        {"eventID":"plain"}]}"#;
+    s3.put(key, &gzip(body));
+    let run = read(&env, &s3.config(&env, json!({})), None);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_eq!(event_ids(&run), ["own", "escaped", "twice", "plain"]);
+    #[derive(serde::Deserialize)]
+    struct Line {
+        record: Option<Rec>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Rec {
+        data: Names,
+    }
+    for line in run.stdout.lines() {
+        let Ok(Line { record: Some(r) }) = serde_json::from_str::<Line>(line) else {
+            continue;
+        };
+        let mut names = r.data.0.clone();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), r.data.0.len(), "a name given twice: {line}");
+        assert!(
+            !line.contains(r#""b":[1]"#) && !line.contains(r#""a":1"#),
+            "the last value wins: {line}"
+        );
+    }
+    let records = run.records();
+    let by_id = |id: &str| records.iter().find(|r| r["eventID"] == id).unwrap();
+    for id in ["own", "escaped"] {
+        assert_eq!(by_id(id)["logFileKey"], key, "the provenance column wins");
+        assert_eq!(by_id(id)["logFileBucket"], BUCKET);
+    }
+    let changes = |id: &str| {
+        run.of_type("RECORD")
+            .into_iter()
+            .find(|m| m["record"]["data"]["eventID"] == id)
+            .unwrap()["record"]["meta"]["changes"]
+            .clone()
+    };
+    let nulled = |field: &str| json!({"field": field, "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"});
+    let own = changes("own");
+    for field in ["logFileKey", "logFileBucket", "logFileRegion"] {
+        assert!(own.as_array().unwrap().contains(&nulled(field)), "{own}");
+    }
+    assert_eq!(changes("escaped"), json!([nulled("logFileKey")]));
+    assert_eq!(changes("plain"), Value::Null);
+    assert!(
+        run.logs().iter().all(|l| !l.contains("unexpected type")),
+        "{:?}",
+        run.logs()
+    );
+}

@@ -34,7 +34,7 @@ pub struct FileRead {
     pub records: u64,
     pub uncompressed_bytes: u64,
     pub compressed_bytes: u64,
-    /// Records rebuilt because a value contradicted the schema (such values became null).
+    /// Records rebuilt with values that contradicted the schema nulled.
     pub rebuilt: u64,
     /// `Records` elements that are not objects, or could not be rebuilt: not written.
     pub dropped: u64,
@@ -150,6 +150,7 @@ fn decode(
     let mut read = FileRead::default();
     let mut elements = 0u64;
     let mut scratch = Vec::new();
+    let mut changes = Vec::new();
     let outcome = loop {
         let element = match splitter.next(shape) {
             Ok(Some(e)) => e,
@@ -162,15 +163,15 @@ fn decode(
         }
         match element {
             Element::Record { bytes, fits: true } => {
-                out.push_object(bytes, tail);
+                out.push_object(bytes, tail, b"");
                 read.uncompressed_bytes += bytes.len() as u64;
             }
             Element::Record { bytes, fits: false } => {
                 read.uncompressed_bytes += bytes.len() as u64;
-                match rebuild(bytes, shape, &mut scratch) {
-                    Some(()) => {
-                        out.push_object(&scratch, tail);
-                        read.rebuilt += 1;
+                match rebuild(bytes, shape, &mut scratch, &mut changes) {
+                    Some(nulled) => {
+                        out.push_object(&scratch, tail, &changes);
+                        read.rebuilt += u64::from(nulled > 0);
                     }
                     None => {
                         read.dropped += 1;
@@ -226,12 +227,31 @@ fn decode(
     Decoded { read, broken }
 }
 
-/// The slow path: parse, null what contradicts the schema, write compact.
-fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
+/// The slow path: parse (a name given twice keeps its last value), null what contradicts the
+/// schema, remove the record's own values of the source's columns, write compact. `changes` gets
+/// the `meta.changes` of the columns removed (empty for none).
+fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>, changes: &mut Vec<u8>) -> Option<usize> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    shape.coerce(&mut value);
+    let nulled = shape.coerce(&mut value);
+    let removed: Vec<serde_json::Value> = match value.as_object_mut() {
+        Some(map) => shape
+            .reserved()
+            .filter(|name| map.remove(*name).is_some())
+            .map(|name| {
+                // The protocol has no "replaced": the record's value is gone (NULLED), because
+                // the RECORD cannot carry the name twice.
+                serde_json::json!({"field": name, "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"})
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    changes.clear();
+    if !removed.is_empty() {
+        serde_json::to_writer(&mut *changes, &removed).ok()?;
+    }
     out.clear();
-    serde_json::to_writer(&mut *out, &value).ok()
+    serde_json::to_writer(&mut *out, &value).ok()?;
+    Some(nulled)
 }
 
 /// Reads `key` whole, after the first `written` elements of `Records` (written by an earlier

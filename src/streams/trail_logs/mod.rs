@@ -144,7 +144,17 @@ fn is_event_file(key: &str) -> bool {
         && !name.contains("_CloudTrail-Insight_")
 }
 
-/// The provenance columns of a folder's file.
+/// The columns the source adds to each record of a file: a record's own values of them are
+/// removed (the RECORD would name them twice).
+pub const PROVENANCE_COLUMNS: [&str; 5] = [
+    "logFileBucket",
+    "logFileKey",
+    "logFileAccountId",
+    "logFileRegion",
+    "logFileOrganizationId",
+];
+
+/// The provenance columns of a folder's file (named as in `PROVENANCE_COLUMNS`).
 pub fn provenance(bucket: &str, folder: &LogFolder, key: &str) -> Value {
     json!({
         "logFileBucket": bucket,
@@ -437,6 +447,27 @@ mod tests {
         let bad = TrailState::from_json(&json!({"folders": {"x/": {"after": 5}}})).unwrap_err();
         assert!(bad.contains("x/"), "{bad}");
         assert!(TrailState::from_json(&json!([])).is_err());
+    }
+
+    #[test]
+    fn the_reserved_names_are_the_provenance_columns() {
+        let folder = LogFolder {
+            path: "p/".into(),
+            account: "1".into(),
+            region: "r".into(),
+            organization_id: None,
+        };
+        let columns = provenance("b", &folder, "k");
+        let mut names: Vec<&str> = columns
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = PROVENANCE_COLUMNS.to_vec();
+        names.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(names, want);
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub struct RecordSplitter<R> {
     saw_records: bool,
     /// Set while an unreadable record is being skipped.
     skipping: Option<(Skip, RecordProblem)>,
+    /// The scanner's stack of member-name hashes, kept to reuse its allocation.
+    names: Vec<u64>,
 }
 
 /// Finds the end of a record the scanner refused by its brackets and strings alone: a counter
@@ -182,6 +184,7 @@ impl<R: Read> RecordSplitter<R> {
             place: Place::Start,
             saw_records: false,
             skipping: None,
+            names: Vec::new(),
         }
     }
 
@@ -247,6 +250,7 @@ impl<R: Read> RecordSplitter<R> {
                 i: self.start,
                 mismatch: false,
                 line_break: false,
+                names: &mut self.names,
             };
             match step(&mut sc, &mut self.place, &mut self.saw_records, shape) {
                 Ok(Some((from, to))) => {
