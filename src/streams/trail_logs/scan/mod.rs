@@ -722,9 +722,13 @@ mod tests {
                 if !pretty {
                     prop_assert_eq!(bytes, &want.to_string());
                 }
-                if !pretty || want.as_object().is_some_and(|m| m.is_empty()) {
-                    let mut v = want.clone();
-                    prop_assert_eq!(*fits, shape().coerce(&mut v) == 0);
+                let mut v = want.clone();
+                let nulled = shape().coerce(&mut v);
+                // What contradicts the schema never passes; names written with escapes take
+                // the slow path too (they could spell a name twice).
+                prop_assert!(!*fits || nulled == 0);
+                if (!pretty || want.as_object().is_some_and(|m| m.is_empty())) && !bytes.contains('\\') {
+                    prop_assert_eq!(*fits, nulled == 0);
                 }
             }
         }
