@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod pacer;
+pub mod pages;
 pub mod s3;
 
 use std::sync::Arc;

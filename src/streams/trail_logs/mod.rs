@@ -7,7 +7,7 @@ mod file;
 mod folders;
 pub mod scan;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::aws::call::RetryBudget;
+use crate::aws::pages::PageGuard;
 use crate::aws::s3::{BucketClient, Listing};
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordTail};
@@ -106,16 +107,27 @@ async fn list_folder(
         start_after: after.map(|a| format!("{path}{a}")),
         ..Listing::default()
     };
+    let mut guard = PageGuard::default();
     loop {
         let (keys, next) = match bucket.list_page(&path, &listing, RetryBudget::SYNC).await {
-            Ok((page, next)) => (
-                Ok(page
-                    .contents()
-                    .iter()
-                    .filter_map(|o| o.key()?.strip_prefix(path.as_str()).map(String::from))
-                    .collect()),
-                next,
-            ),
+            Ok((page, next)) => match guard.check(page.contents().len(), next.as_deref()) {
+                Ok(()) => (
+                    Ok(page
+                        .contents()
+                        .iter()
+                        .filter_map(|o| o.key()?.strip_prefix(path.as_str()).map(String::from))
+                        .collect()),
+                    next,
+                ),
+                // The keys of this page are dropped too: the state stays before them.
+                Err(why) => (
+                    Err(PageGuard::failure(
+                        &bucket.site("ListObjectsV2", Some(&path)),
+                        why,
+                    )),
+                    None,
+                ),
+            },
             Err(f) => (Err(f), None),
         };
         let last = next.is_none();
@@ -211,6 +223,8 @@ pub async fn read(
     // Listings are aborted with the read (a closed stdout, a failed reader).
     let mut listers = JoinSet::new();
     let mut queue: VecDeque<(usize, String, u64)> = VecDeque::new();
+    // Every key queued in this sync: a key a listing gives twice is read once.
+    let mut queued: HashSet<(usize, String)> = HashSet::new();
     let mut reading: JoinSet<(usize, String, Result<FileRead, AwsFailure>)> = JoinSet::new();
     // Files being read, with how many of their elements are out.
     let mut in_flight: HashMap<(usize, String), Arc<AtomicU64>> = HashMap::new();
@@ -270,7 +284,11 @@ pub async fn read(
                 match page.keys {
                     Ok(keys) => {
                         for key in keys.into_iter().filter(|k| is_event_file(k)) {
+                            if queued.contains(&(page.folder, key.clone())) {
+                                continue;
+                            }
                             if let Some(skip) = progress[page.folder].listed(&key) {
+                                queued.insert((page.folder, key.clone()));
                                 queue.push_back((page.folder, key, skip));
                             }
                         }
