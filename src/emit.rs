@@ -32,7 +32,7 @@ pub struct RecordBatch {
 pub struct RecordTail {
     /// The extra columns' members, without braces (empty for none).
     members: Vec<u8>,
-    /// `},"emitted_at":N}}\n`
+    /// `},"emitted_at":N`
     end: Vec<u8>,
 }
 
@@ -47,7 +47,6 @@ impl RecordTail {
         let mut end = Vec::with_capacity(32);
         end.extend_from_slice(b"},\"emitted_at\":");
         end.extend_from_slice(emitted_at_millis.to_string().as_bytes());
-        end.extend_from_slice(b"}}\n");
         RecordTail { members, end }
     }
 }
@@ -98,8 +97,9 @@ impl RecordBatch {
     }
 
     /// Adds a record from `object`, the bytes of a JSON object on one line, valid and checked
-    /// by the caller, with `tail`'s columns appended: the S3 pass-through.
-    pub fn push_object(&mut self, object: &[u8], tail: &RecordTail) {
+    /// by the caller, with `tail`'s columns appended: the S3 pass-through. `changes` is the
+    /// serialised `meta.changes` array, for a record changed on its way (none: empty).
+    pub fn push_object(&mut self, object: &[u8], tail: &RecordTail, changes: &[u8]) {
         self.lines.extend_from_slice(&self.head);
         let body = &object[..object.len() - 1];
         self.lines.extend_from_slice(body);
@@ -110,6 +110,12 @@ impl RecordBatch {
             self.lines.extend_from_slice(&tail.members);
         }
         self.lines.extend_from_slice(&tail.end);
+        if !changes.is_empty() {
+            self.lines.extend_from_slice(b",\"meta\":{\"changes\":");
+            self.lines.extend_from_slice(changes);
+            self.lines.push(b'}');
+        }
+        self.lines.extend_from_slice(b"}}\n");
         self.count += 1;
     }
 
@@ -430,9 +436,9 @@ mod tests {
         let e = Emitter::to_writer(Box::new(buf.clone()));
         let mut b = RecordBatch::new("trail_events");
         let tail = RecordTail::new(&json!({"logFileKey": "k"}), 7);
-        b.push_object(br#"{"eventID":"x"}"#, &tail);
-        b.push_object(b"{ }", &tail);
-        b.push_object(br#"{"eventID":"y"}"#, &RecordTail::new(&json!({}), 8));
+        b.push_object(br#"{"eventID":"x"}"#, &tail, b"");
+        b.push_object(b"{ }", &tail, b"");
+        b.push_object(br#"{"eventID":"y"}"#, &RecordTail::new(&json!({}), 8), b"");
         b.push(&json!({"EventId": "z"}), 9).unwrap();
         assert_eq!(b.len(), 4);
         e.records(&mut b);

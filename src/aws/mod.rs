@@ -4,6 +4,7 @@
 pub mod call;
 pub mod limits;
 pub mod pacer;
+pub mod pages;
 pub mod s3;
 
 use std::sync::Arc;

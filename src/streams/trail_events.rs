@@ -31,7 +31,7 @@ fn log_stream() -> &'static LogStream {
     static STREAM: OnceLock<LogStream> = OnceLock::new();
     STREAM.get_or_init(|| LogStream {
         name: NAME,
-        shape: Arc::new(Shape::from_schema(&schema())),
+        shape: Arc::new(Shape::from_schema(&schema()).reserving(&trail_logs::PROVENANCE_COLUMNS)),
     })
 }
 
@@ -72,11 +72,12 @@ impl Stream for TrailEvents {
             match trail_logs::read(log_stream(), bucket, logs, state, &context.emitter).await {
                 Ok(read) => ReadReport {
                     summary: Some(format!(
-                        "{NAME}: {} records from {} files ({} MB of JSON); {} files skipped",
+                        "{NAME}: {} records from {} files ({} MB of JSON); {} files skipped, {} unreadable records skipped",
                         read.records,
                         read.files,
                         read.uncompressed_bytes / 1_000_000,
-                        read.skipped_files
+                        read.skipped_files,
+                        read.skipped_records
                     )),
                     errors: vec![],
                 },

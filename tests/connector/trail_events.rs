@@ -661,3 +661,143 @@ fn an_interrupted_full_refresh_resumes_from_its_own_state() {
         &id_set(&corpus_ids(&corpus)),
     );
 }
+
+#[test]
+fn one_unreadable_record_is_skipped_and_named_and_the_rest_of_its_file_is_read() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2025/11/24/111122223333_CloudTrail_us-east-1_20251124T1700Z_bad.json.gz";
+    let deep = format!("{{\"d\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+    let huge = format!(
+        "{{\"eventID\":\"huge\",\"p\":\"{}\"}}",
+        "x".repeat(65 << 20)
+    );
+    let mut body = b"{\"Records\":[{\"eventID\":\"r0\"},{\"eventID\":\"\xff\"},".to_vec();
+    body.extend_from_slice(deep.as_bytes());
+    body.extend_from_slice(b",{\"eventID\":\"r3\"},");
+    body.extend_from_slice(huge.as_bytes());
+    body.extend_from_slice(b",{\"eventID\":tru},{\"eventID\":\"r6\"}]}");
+    s3.put(key, &gzip(&body));
+    let run = read(&env, &s3.config(&env, json!({})), None);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_eq!(event_ids(&run), ["r0", "r3", "r6"]);
+    let logs = run.logs();
+    for (index, why) in [
+        (1, "UTF-8"),
+        (2, "nesting"),
+        (4, "larger than"),
+        (5, "not valid JSON"),
+    ] {
+        assert!(
+            logs.iter().any(|l| l.contains(key)
+                && l.contains(&format!("record {index} of Records"))
+                && l.contains(why)),
+            "no warning for record {index} ({why}):\n{}",
+            logs.join("\n")
+        );
+    }
+    assert!(
+        logs.iter()
+            .all(|l| !l.contains("the rest of the file is skipped")),
+        "{}",
+        logs.join("\n")
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("4 unreadable records skipped")),
+        "{}",
+        logs.join("\n")
+    );
+    let again = read(&env, &s3.config(&env, json!({})), Some(&run.last_state()));
+    assert!(
+        event_ids(&again).is_empty(),
+        "the file is done once read to its end"
+    );
+}
+
+/// The member names of a JSON object in the order written, repeats kept (a `Value` would drop
+/// them).
+struct Names(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Names {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Names, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Names;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Names, A::Error> {
+                let mut names = Vec::new();
+                while let Some((k, _)) = m.next_entry::<String, serde::de::IgnoredAny>()? {
+                    names.push(k);
+                }
+                Ok(Names(names))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[test]
+fn a_record_never_names_a_member_twice_and_the_provenance_columns_win() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2025/11/24/111122223333_CloudTrail_us-east-1_20251124T1700Z_own.json.gz";
+    let body = br#"{"Records":[
+        {"eventID":"own","logFileKey":"forged","logFileBucket":"elsewhere","logFileRegion":null},
+        {"eventID":"escaped","logFile\u004bey":"forged"},
+        {"eventID":"twice","a":1,"a":2,"n":{"b":[1],"b":[2]}},
+        {"eventID":"plain"}]}"#;
+    s3.put(key, &gzip(body));
+    let run = read(&env, &s3.config(&env, json!({})), None);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_eq!(event_ids(&run), ["own", "escaped", "twice", "plain"]);
+    #[derive(serde::Deserialize)]
+    struct Line {
+        record: Option<Rec>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Rec {
+        data: Names,
+    }
+    for line in run.stdout.lines() {
+        let Ok(Line { record: Some(r) }) = serde_json::from_str::<Line>(line) else {
+            continue;
+        };
+        let mut names = r.data.0.clone();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), r.data.0.len(), "a name given twice: {line}");
+        // Rebuilt in one streaming pass: a repeated name keeps its first value.
+        assert!(
+            !line.contains(r#""b":[2]"#) && !line.contains(r#""a":2"#),
+            "the first value is kept: {line}"
+        );
+    }
+    let records = run.records();
+    let by_id = |id: &str| records.iter().find(|r| r["eventID"] == id).unwrap();
+    for id in ["own", "escaped"] {
+        assert_eq!(by_id(id)["logFileKey"], key, "the provenance column wins");
+        assert_eq!(by_id(id)["logFileBucket"], BUCKET);
+    }
+    let changes = |id: &str| {
+        run.of_type("RECORD")
+            .into_iter()
+            .find(|m| m["record"]["data"]["eventID"] == id)
+            .unwrap()["record"]["meta"]["changes"]
+            .clone()
+    };
+    let nulled = |field: &str| json!({"field": field, "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"});
+    let own = changes("own");
+    for field in ["logFileKey", "logFileBucket", "logFileRegion"] {
+        assert!(own.as_array().unwrap().contains(&nulled(field)), "{own}");
+    }
+    assert_eq!(changes("escaped"), json!([nulled("logFileKey")]));
+    assert_eq!(changes("plain"), Value::Null);
+    assert!(
+        run.logs().iter().all(|l| !l.contains("unexpected type")),
+        "{:?}",
+        run.logs()
+    );
+}

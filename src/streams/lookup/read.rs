@@ -272,6 +272,7 @@ impl RegionRead {
         };
         let mut emitted: HashSet<String> = HashSet::new();
         let mut token: Option<String> = None;
+        let mut guard = crate::aws::pages::PageGuard::default();
         let mut restarts = 0;
         let mut events = 0u64;
         let mut oldest_seen = i64::MAX;
@@ -335,6 +336,7 @@ impl RegionRead {
                         ),
                     );
                     token = None;
+                    guard = Default::default();
                     continue;
                 }
                 Err(f) => return Err(Error::aws(f).for_stream(self.kind.name)),
@@ -374,6 +376,11 @@ impl RegionRead {
             events += batch.len();
             self.emitter.records(&mut batch);
             token = page.next_token().map(String::from);
+            // After this page's records: the window stays open in the state, read again later.
+            if let Err(why) = guard.check(page.events().len(), token.as_deref()) {
+                let failure = crate::aws::pages::PageGuard::failure(&site, why);
+                return Err(Error::aws(failure).for_stream(self.kind.name));
+            }
             if token.is_none() {
                 return Ok(WindowEnd::Drained { events });
             }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::scan::{Element, FileProblem, RecordSplitter, Shape};
+use super::scan::{Element, FileProblem, RecordProblem, RecordSplitter, Shape};
 use crate::aws::call::{Retry, RetryBudget};
 use crate::aws::limits::{MinThroughput, NetworkPace};
 use crate::aws::s3::BucketClient;
@@ -35,12 +35,37 @@ pub struct FileRead {
     pub records: u64,
     pub uncompressed_bytes: u64,
     pub compressed_bytes: u64,
-    /// Records rebuilt because a value contradicted the schema (such values became null).
+    /// Records rebuilt with values that contradicted the schema nulled.
     pub rebuilt: u64,
     /// `Records` elements that are not objects, or could not be rebuilt: not written.
     pub dropped: u64,
+    /// Records skipped because they cannot be written (not JSON, not UTF-8, too deep, too
+    /// large); the records after them are read.
+    pub unreadable: u64,
+    /// The first few of them (their index in `Records`, and why), to be named in warnings.
+    pub unreadable_named: Vec<(u64, RecordProblem)>,
     /// Why the rest of the file was skipped, if it was.
     pub problem: Option<String>,
+}
+
+/// Unreadable records named one by one per file; a hostile file of a million bad records
+/// gives a count beyond, not a million warnings.
+pub const UNREADABLE_NAMED: usize = 10;
+
+impl FileRead {
+    /// Adds what a later download of the same file read.
+    fn add(&mut self, more: FileRead) {
+        self.records += more.records;
+        self.uncompressed_bytes += more.uncompressed_bytes;
+        self.compressed_bytes += more.compressed_bytes;
+        self.rebuilt += more.rebuilt;
+        self.dropped += more.dropped;
+        self.unreadable += more.unreadable;
+        let room = UNREADABLE_NAMED.saturating_sub(self.unreadable_named.len());
+        self.unreadable_named
+            .extend(more.unreadable_named.into_iter().take(room));
+        self.problem = more.problem;
+    }
 }
 
 /// The compressed body as it arrives, read by the decoder thread.
@@ -126,6 +151,7 @@ fn decode(
     let mut read = FileRead::default();
     let mut elements = 0u64;
     let mut scratch = Vec::new();
+    let mut changes = Vec::new();
     let outcome = loop {
         let element = match splitter.next(shape) {
             Ok(Some(e)) => e,
@@ -138,15 +164,15 @@ fn decode(
         }
         match element {
             Element::Record { bytes, fits: true } => {
-                out.push_object(bytes, tail);
+                out.push_object(bytes, tail, b"");
                 read.uncompressed_bytes += bytes.len() as u64;
             }
             Element::Record { bytes, fits: false } => {
                 read.uncompressed_bytes += bytes.len() as u64;
-                match rebuild(bytes, shape, &mut scratch) {
-                    Some(()) => {
-                        out.push_object(&scratch, tail);
-                        read.rebuilt += 1;
+                match rebuild(bytes, shape, &mut scratch, &mut changes) {
+                    Some(nulled) => {
+                        out.push_object(&scratch, tail, &changes);
+                        read.rebuilt += u64::from(nulled > 0);
                     }
                     None => {
                         read.dropped += 1;
@@ -156,6 +182,13 @@ fn decode(
             }
             Element::NotAnObject => {
                 read.dropped += 1;
+                continue;
+            }
+            Element::Unreadable(problem) => {
+                read.unreadable += 1;
+                if read.unreadable_named.len() < UNREADABLE_NAMED {
+                    read.unreadable_named.push((elements - 1, problem));
+                }
                 continue;
             }
         }
@@ -195,9 +228,23 @@ fn decode(
     Decoded { read, broken }
 }
 
-/// The slow path: null what contradicts the schema, write compact, without a tree.
-fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<()> {
-    super::scan::rebuild(bytes, shape, out).map(|_| ())
+/// The slow path (streaming, no tree): null what contradicts the schema, remove the record's
+/// own values of the source's columns, write compact. `changes` gets the `meta.changes` of the
+/// columns removed (empty for none).
+fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>, changes: &mut Vec<u8>) -> Option<usize> {
+    let mut removed = Vec::new();
+    let nulled = super::scan::rebuild(bytes, shape, out, &mut removed)?;
+    changes.clear();
+    if !removed.is_empty() {
+        // The protocol has no "replaced": the record's value is gone (NULLED), because the
+        // RECORD cannot carry the name twice.
+        let listed: Vec<serde_json::Value> = removed
+            .iter()
+            .map(|name| serde_json::json!({"field": name, "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"}))
+            .collect();
+        serde_json::to_writer(&mut *changes, &listed).ok()?;
+    }
+    Some(nulled)
 }
 
 /// Reads `key` whole, after the first `written` elements of `Records` (written by an earlier
@@ -295,12 +342,7 @@ pub async fn read_file(
         let decoded = decoder.await.map_err(|e| {
             site.failure(AwsProblem::Other, None, format!("the decoder stopped: {e}"))
         })?;
-        total.records += decoded.read.records;
-        total.uncompressed_bytes += decoded.read.uncompressed_bytes;
-        total.compressed_bytes += decoded.read.compressed_bytes;
-        total.rebuilt += decoded.read.rebuilt;
-        total.dropped += decoded.read.dropped;
-        total.problem = decoded.read.problem;
+        total.add(decoded.read);
         if bucket.stop.is_cancelled() {
             return Err(site.failure(AwsProblem::Stopped, None, String::new()));
         }

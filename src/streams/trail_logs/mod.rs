@@ -7,7 +7,7 @@ mod file;
 mod folders;
 pub mod scan;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::aws::call::RetryBudget;
+use crate::aws::pages::PageGuard;
 use crate::aws::s3::{BucketClient, Listing};
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordTail};
@@ -82,6 +83,8 @@ pub struct TrailRead {
     pub files: u64,
     pub records: u64,
     pub skipped_files: u64,
+    /// Records skipped one by one (their files were read on).
+    pub skipped_records: u64,
     pub uncompressed_bytes: u64,
 }
 
@@ -104,16 +107,27 @@ async fn list_folder(
         start_after: after.map(|a| format!("{path}{a}")),
         ..Listing::default()
     };
+    let mut guard = PageGuard::default();
     loop {
         let (keys, next) = match bucket.list_page(&path, &listing, RetryBudget::SYNC).await {
-            Ok((page, next)) => (
-                Ok(page
-                    .contents()
-                    .iter()
-                    .filter_map(|o| o.key()?.strip_prefix(path.as_str()).map(String::from))
-                    .collect()),
-                next,
-            ),
+            Ok((page, next)) => match guard.check(page.contents().len(), next.as_deref()) {
+                Ok(()) => (
+                    Ok(page
+                        .contents()
+                        .iter()
+                        .filter_map(|o| o.key()?.strip_prefix(path.as_str()).map(String::from))
+                        .collect()),
+                    next,
+                ),
+                // The keys of this page are dropped too: the state stays before them.
+                Err(why) => (
+                    Err(PageGuard::failure(
+                        &bucket.site("ListObjectsV2", Some(&path)),
+                        why,
+                    )),
+                    None,
+                ),
+            },
             Err(f) => (Err(f), None),
         };
         let last = next.is_none();
@@ -142,7 +156,17 @@ fn is_event_file(key: &str) -> bool {
         && !name.contains("_CloudTrail-Insight_")
 }
 
-/// The provenance columns of a folder's file.
+/// The columns the source adds to each record of a file: a record's own values of them are
+/// removed (the RECORD would name them twice).
+pub const PROVENANCE_COLUMNS: [&str; 5] = [
+    "logFileBucket",
+    "logFileKey",
+    "logFileAccountId",
+    "logFileRegion",
+    "logFileOrganizationId",
+];
+
+/// The provenance columns of a folder's file (named as in `PROVENANCE_COLUMNS`).
 pub fn provenance(bucket: &str, folder: &LogFolder, key: &str) -> Value {
     json!({
         "logFileBucket": bucket,
@@ -199,6 +223,8 @@ pub async fn read(
     // Listings are aborted with the read (a closed stdout, a failed reader).
     let mut listers = JoinSet::new();
     let mut queue: VecDeque<(usize, String, u64)> = VecDeque::new();
+    // Every key queued in this sync: a key a listing gives twice is read once.
+    let mut queued: HashSet<(usize, String)> = HashSet::new();
     let mut reading: JoinSet<(usize, String, Result<FileRead, AwsFailure>)> = JoinSet::new();
     // Files being read, with how many of their elements are out.
     let mut in_flight: HashMap<(usize, String), Arc<AtomicU64>> = HashMap::new();
@@ -258,7 +284,11 @@ pub async fn read(
                 match page.keys {
                     Ok(keys) => {
                         for key in keys.into_iter().filter(|k| is_event_file(k)) {
+                            if queued.contains(&(page.folder, key.clone())) {
+                                continue;
+                            }
                             if let Some(skip) = progress[page.folder].listed(&key) {
+                                queued.insert((page.folder, key.clone()));
                                 queue.push_back((page.folder, key, skip));
                             }
                         }
@@ -278,6 +308,7 @@ pub async fn read(
                     Ok(read) => {
                         total.files += 1;
                         total.records += read.records;
+                        total.skipped_records += read.unreadable;
                         total.uncompressed_bytes += read.uncompressed_bytes;
                         report_file(name, emitter, &full_key, &read);
                         if read.problem.is_some() {
@@ -343,6 +374,21 @@ fn report_file(name: &str, emitter: &Emitter, key: &str, read: &FileRead) {
             &format!(
                 "{name}: {key}: {problem}; the rest of the file is skipped ({} records read before)",
                 read.records
+            ),
+        );
+    }
+    for (index, problem) in &read.unreadable_named {
+        emitter.log(
+            LogLevel::Warn,
+            &format!("{name}: {key}: record {index} of Records (counting from 0) is skipped: {problem}; the rest of the file is read"),
+        );
+    }
+    let unnamed = read.unreadable - read.unreadable_named.len() as u64;
+    if unnamed > 0 {
+        emitter.log(
+            LogLevel::Warn,
+            &format!(
+                "{name}: {key}: {unnamed} more records of Records cannot be read and are skipped"
             ),
         );
     }
@@ -419,6 +465,27 @@ mod tests {
         let bad = TrailState::from_json(&json!({"folders": {"x/": {"after": 5}}})).unwrap_err();
         assert!(bad.contains("x/"), "{bad}");
         assert!(TrailState::from_json(&json!([])).is_err());
+    }
+
+    #[test]
+    fn the_reserved_names_are_the_provenance_columns() {
+        let folder = LogFolder {
+            path: "p/".into(),
+            account: "1".into(),
+            region: "r".into(),
+            organization_id: None,
+        };
+        let columns = provenance("b", &folder, "k");
+        let mut names: Vec<&str> = columns
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = PROVENANCE_COLUMNS.to_vec();
+        names.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(names, want);
     }
 
     #[test]

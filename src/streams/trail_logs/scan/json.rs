@@ -15,6 +15,17 @@ pub enum Stop {
 
 /// Deeper nesting than any CloudTrail record has; bounds the recursion.
 const MAX_DEPTH: usize = 128;
+/// Members of one object checked against each other for a repeated name; an object with more
+/// takes the slow path, which keeps one value per name (keeps the check linear).
+const NAMES_CHECKED: usize = 64;
+
+/// A name's hash, to find a name repeated within one object (a collision only costs the slow
+/// path).
+fn name_hash(name: &[u8]) -> u64 {
+    name.iter().fold(0xcbf2_9ce4_8422_2325, |h: u64, &c| {
+        (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -39,6 +50,9 @@ pub(super) struct Scanner<'a> {
     pub(super) mismatch: bool,
     /// A line break outside strings was seen: the record cannot go out as one line as it is.
     pub(super) line_break: bool,
+    /// The hashes of the member names of the objects being scanned, outermost first: a RECORD
+    /// must not hold a name twice, so an object that does takes the slow path.
+    pub(super) names: &'a mut Vec<u64>,
 }
 
 type Step = Result<(), Stop>;
@@ -171,6 +185,7 @@ impl<'a> Scanner<'a> {
 
     pub(super) fn value(&mut self, shape: &Shape, depth: usize) -> Step {
         self.ws();
+        self.mismatch |= *shape == Shape::Reserved;
         let fits = match self.peek()? {
             b'{' => {
                 self.object(shape, depth)?;
@@ -222,6 +237,13 @@ impl<'a> Scanner<'a> {
             self.i += 1;
             return Ok(());
         }
+        let base = self.names.len();
+        let result = self.members(shape, depth, base);
+        self.names.truncate(base);
+        result
+    }
+
+    fn members(&mut self, shape: &Shape, depth: usize, base: usize) -> Step {
         loop {
             self.ws();
             if self.peek()? != b'"' {
@@ -230,6 +252,14 @@ impl<'a> Scanner<'a> {
             let start = self.i + 1;
             let escaped = self.string()?;
             let key = &self.b[start..self.i - 1];
+            if self.names.len() - base < NAMES_CHECKED {
+                // An escaped spelling of a name already seen is left to the slow path.
+                let hash = name_hash(key);
+                self.mismatch |= escaped || self.names[base..].contains(&hash);
+                self.names.push(hash);
+            } else {
+                self.mismatch = true;
+            }
             let member = shape.member(key);
             if escaped && matches!(shape, Shape::Object(_)) {
                 // A declared name spelled with escapes would dodge the type check: the record

@@ -1,24 +1,33 @@
 //! The slow path for a record that does not fit its shape: re-encoded compact in one streaming
-//! pass, every value that contradicts the shape written as null, without building the record
-//! as a tree (a `serde_json::Value` costs many times the record's size).
+//! pass, every value that contradicts the shape written as null, reserved members (the source's
+//! own columns) removed, a name repeated in an object kept once (its first value), without
+//! building the record as a tree (a `serde_json::Value` costs many times the record's size).
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::shape::{is_date_time, Shape};
 
-/// Writes `record` (one JSON value) compact into `out` with what contradicts `shape` nulled;
-/// returns how many values were nulled, or `None` when `record` is not JSON (`out` is then
-/// left partly written).
-pub fn rebuild(record: &[u8], shape: &Shape, out: &mut Vec<u8>) -> Option<usize> {
+/// Writes `record` (one JSON value) compact into `out` with what contradicts `shape` nulled and
+/// its reserved members left out (named in `removed`); returns how many values were nulled, or
+/// `None` when `record` is not JSON (`out` is then left partly written).
+pub fn rebuild(
+    record: &[u8],
+    shape: &Shape,
+    out: &mut Vec<u8>,
+    removed: &mut Vec<String>,
+) -> Option<usize> {
     out.clear();
+    removed.clear();
     let mut nulled = 0;
     let mut de = serde_json::Deserializer::from_slice(record);
     Transcode {
         shape,
         out,
         nulled: &mut nulled,
+        removed,
     }
     .deserialize(&mut de)
     .ok()?;
@@ -31,6 +40,7 @@ struct Transcode<'s, 'o> {
     shape: &'s Shape,
     out: &'o mut Vec<u8>,
     nulled: &'o mut usize,
+    removed: &'o mut Vec<String>,
 }
 
 impl Transcode<'_, '_> {
@@ -134,6 +144,7 @@ impl<'de> Visitor<'de> for Transcode<'_, '_> {
                 shape: item,
                 out: &mut *self.out,
                 nulled: &mut *self.nulled,
+                removed: &mut *self.removed,
             };
             if seq.next_element_seed(element)?.is_none() {
                 if !first {
@@ -156,18 +167,29 @@ impl<'de> Visitor<'de> for Transcode<'_, '_> {
         }
         self.out.push(b'{');
         let mut first = true;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        let mut names: HashSet<String> = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let shape = self.shape.member(key.as_bytes());
+            if *shape == Shape::Reserved || names.contains(&key) {
+                map.next_value::<IgnoredAny>()?;
+                if *shape == Shape::Reserved && !self.removed.contains(&key) {
+                    self.removed.push(key);
+                }
+                continue;
+            }
             if !first {
                 self.out.push(b',');
             }
             first = false;
-            let _ = serde_json::to_writer(&mut *self.out, &*key);
+            let _ = serde_json::to_writer(&mut *self.out, &key);
             self.out.push(b':');
             map.next_value_seed(Transcode {
-                shape: self.shape.member(key.as_bytes()),
+                shape,
                 out: &mut *self.out,
                 nulled: &mut *self.nulled,
+                removed: &mut *self.removed,
             })?;
+            names.insert(key);
         }
         self.out.push(b'}');
         Ok(())
@@ -208,8 +230,8 @@ mod tests {
         let record = br#"{"eventID": 5, "readOnly": "yes", "eventTime": "2024-01-01T00:00:00Z",
             "userIdentity": {"type": ["x"], "arn": {"a": 1}}, "resources": [{"ARN": 1}, 7, {"ARN": "a"}],
             "requestParameters": {"k": [1, 2.5, "s", null, true]}}"#;
-        let mut out = Vec::new();
-        let nulled = rebuild(record, &shape(), &mut out).unwrap();
+        let (mut out, mut removed) = (Vec::new(), Vec::new());
+        let nulled = rebuild(record, &shape(), &mut out, &mut removed).unwrap();
         let got: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             got,
@@ -219,8 +241,22 @@ mod tests {
         );
         assert_eq!(nulled, 5);
         assert!(!out.contains(&b'\n'));
-        assert_eq!(rebuild(b"{\"a\":", &shape(), &mut out), None);
-        assert_eq!(rebuild(b"{} {}", &shape(), &mut out), None);
+        assert!(removed.is_empty());
+        assert_eq!(rebuild(b"{\"a\":", &shape(), &mut out, &mut removed), None);
+        assert_eq!(rebuild(b"{} {}", &shape(), &mut out, &mut removed), None);
+    }
+
+    #[test]
+    fn reserved_members_are_removed_and_repeated_names_kept_once() {
+        let shape = shape().reserving(&["logFileKey"]);
+        let record = br#"{"logFileKey": {"x": 1}, "eventID": "a", "p": {"k": 1, "k": 2}, "eventID": "b", "logFileKey": "y"}"#;
+        let (mut out, mut removed) = (Vec::new(), Vec::new());
+        assert_eq!(rebuild(record, &shape, &mut out, &mut removed), Some(0));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"eventID":"a","p":{"k":1}}"#
+        );
+        assert_eq!(removed, ["logFileKey"]);
     }
 
     fn json_value() -> impl Strategy<Value = Value> {
@@ -263,8 +299,8 @@ mod tests {
         #[test]
         fn agrees_with_the_tree(v in json_value(), pretty in any::<bool>()) {
             let text = if pretty { serde_json::to_vec_pretty(&v) } else { serde_json::to_vec(&v) }.unwrap();
-            let mut out = Vec::new();
-            let nulled = rebuild(&text, &shape(), &mut out).unwrap();
+            let (mut out, mut removed) = (Vec::new(), Vec::new());
+            let nulled = rebuild(&text, &shape(), &mut out, &mut removed).unwrap();
             let (want, want_nulled) = reference(&text, &shape()).unwrap();
             let got: Value = serde_json::from_slice(&out).unwrap();
             prop_assert_eq!(got, want);
@@ -273,8 +309,8 @@ mod tests {
 
         #[test]
         fn any_bytes_are_rebuilt_or_refused_never_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
-            let mut out = Vec::new();
-            let _ = rebuild(&bytes, &shape(), &mut out);
+            let (mut out, mut removed) = (Vec::new(), Vec::new());
+            let _ = rebuild(&bytes, &shape(), &mut out, &mut removed);
         }
     }
 }

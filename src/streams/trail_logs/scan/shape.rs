@@ -15,6 +15,9 @@ pub enum Shape {
     /// Known members; unknown members are `Any`. Built by `Shape::object`.
     Object(Members),
     Array(Box<Shape>),
+    /// A member the source writes itself (a provenance column): a record's own is removed, so
+    /// that no RECORD holds a name twice. Any record holding one takes the slow path.
+    Reserved,
 }
 
 impl Shape {
@@ -55,6 +58,20 @@ impl Shape {
         Shape::Object(Members::new(members))
     }
 
+    /// This object shape with `names` reserved for the source's own columns.
+    pub fn reserving(self, names: &[&str]) -> Shape {
+        let Shape::Object(members) = self else {
+            return self;
+        };
+        let mut list: Vec<(String, Shape)> = members
+            .list
+            .into_iter()
+            .filter(|(n, _)| !names.contains(&n.as_str()))
+            .collect();
+        list.extend(names.iter().map(|n| (n.to_string(), Shape::Reserved)));
+        Shape::object(list)
+    }
+
     #[inline]
     pub(super) fn member(&self, key: &[u8]) -> &Shape {
         match self {
@@ -68,7 +85,8 @@ impl Shape {
     #[cfg(test)]
     pub fn coerce(&self, value: &mut Value) -> usize {
         let fits = match (self, &*value) {
-            (_, Value::Null) | (Shape::Any, _) => true,
+            // Reserved members are removed by the caller, whatever they hold.
+            (_, Value::Null) | (Shape::Any | Shape::Reserved, _) => true,
             (Shape::String, Value::String(_)) | (Shape::Bool, Value::Bool(_)) => true,
             (Shape::DateTime, Value::String(s)) => is_date_time(s.as_bytes()),
             (Shape::Object(_), Value::Object(_)) | (Shape::Array(_), Value::Array(_)) => true,
