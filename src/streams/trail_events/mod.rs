@@ -453,6 +453,67 @@ mod tests {
         assert!(matches!(*shape(), Shape::Object(_)));
     }
 
+    /// The polymorphic fields carry `airbyte_type: object` for PyAirbyte's caches (a JSON column)
+    /// and a `oneOf` of every JSON type, so any value passes the scanner as the bytes it was.
+    #[test]
+    fn polymorphic_fields_are_json_columns_that_take_any_value_unchanged() {
+        let s = schema();
+        let any = |v: &Value| {
+            assert_eq!(v["airbyte_type"], "object", "{v}");
+            assert_eq!(v.get("type"), None, "{v}");
+            assert_eq!(v.get("anyOf"), None, "{v}");
+            assert_eq!(v["oneOf"].as_array().map(Vec::len), Some(6), "{v}");
+        };
+        let top = [
+            "requestParameters",
+            "responseElements",
+            "additionalEventData",
+            "serviceEventDetails",
+            "sessionCredentialFromConsole",
+            "edgeDeviceDetails",
+            "addendum",
+            "insightDetails",
+        ];
+        for name in top {
+            any(&s["properties"][name]);
+        }
+        let identity = &s["properties"]["userIdentity"]["properties"];
+        any(&identity["onBehalfOf"]);
+        any(&identity["inScopeOf"]);
+        any(&identity["sessionContext"]["properties"]["webIdFederationData"]);
+        any(&identity["sessionContext"]["properties"]["assumedRoot"]);
+
+        let values = [
+            json!({"bucketName": "b", "key": {"pk": 1}}),
+            json!([1, "two", {"three": 3}]),
+            json!("012345678901"),
+            json!(12),
+            json!(-1.5e3),
+            json!(true),
+            json!(null),
+        ];
+        for value in &values {
+            let mut record = json!({"eventID": "e", "logFileKey": "k"});
+            for name in top {
+                record[name] = value.clone();
+            }
+            record["userIdentity"] = json!({"type": "AWSService", "onBehalfOf": value,
+                "sessionContext": {"assumedRoot": value, "webIdFederationData": value}});
+            let text = format!("{{\"Records\":[{record}]}}");
+            let mut splitter = scan::RecordSplitter::with_window(text.as_bytes(), Vec::new());
+            match splitter.next(&shape()).unwrap() {
+                Some(scan::Element::Record { bytes, fits }) => {
+                    assert!(fits, "{record}");
+                    assert_eq!(bytes, record.to_string().as_bytes());
+                }
+                _ => panic!("no record in {text}"),
+            }
+            let mut coerced = record.clone();
+            assert_eq!(shape().coerce(&mut coerced), 0, "{record}");
+            assert_eq!(coerced, record);
+        }
+    }
+
     #[test]
     fn states_round_trip_and_bad_ones_are_named() {
         let mut st = TrailState {

@@ -1,5 +1,5 @@
 //! The `trail_events` record: a CloudTrail record under its native field names, stable fields
-//! typed, polymorphic ones as any JSON, plus where it was read from. Only its schema is used at
+//! typed, polymorphic ones as any JSON (see `AnyJson`), plus where it was read from. Only its schema is used at
 //! run time: records pass through as the bytes they arrived in, checked against this schema.
 
 use std::borrow::Cow;
@@ -7,8 +7,19 @@ use std::borrow::Cow;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 
-/// A value kept as the JSON it is, whatever its shape (object, string, null…).
-#[derive(Debug, Deserialize)]
+/// A value kept as the JSON it is, whatever its shape (object, array, string, number, boolean or
+/// null): the polymorphic fields. Its schema says so in the three dialects that read it:
+/// - JSON Schema: `oneOf` the six JSON types, so every value validates, and the scanner (which
+///   reads no `type` here) passes every value through unchanged;
+/// - Airbyte destinations: a `oneOf` is a union (JSON, VARIANT, SUPER, jsonb), which stores any
+///   value as it is, where a schema without type is read as an object by the bulk CDK;
+/// - PyAirbyte's SQL caches type a column by `airbyte_type` before `type`: `object` makes it a
+///   JSON column (DuckDB JSON, Postgres JSON) that keeps any value, where a column without type
+///   is VARCHAR, which psycopg2 cannot fill with an object (`can't adapt type 'dict'`).
+///
+/// Not `Option<AnyJson>`: null is one of its values, and schemars would wrap the schema in an
+/// `anyOf` with null, which hides `airbyte_type` from PyAirbyte.
+#[derive(Debug, Default, Deserialize)]
 #[allow(dead_code)]
 pub struct AnyJson(serde_json::Value);
 
@@ -20,7 +31,17 @@ impl JsonSchema for AnyJson {
         "AnyJson".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({})
+        json_schema!({
+            "oneOf": [
+                {"type": "object", "additionalProperties": true},
+                {"type": "array"},
+                {"type": "string"},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "null"}
+            ],
+            "airbyte_type": "object"
+        })
     }
 }
 
@@ -67,11 +88,14 @@ pub struct TrailEvent {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     /// The request's parameters, as any JSON (its shape depends on the call).
-    pub request_parameters: Option<AnyJson>,
+    #[serde(default)]
+    pub request_parameters: AnyJson,
     /// The response, as any JSON (its shape depends on the call).
-    pub response_elements: Option<AnyJson>,
+    #[serde(default)]
+    pub response_elements: AnyJson,
     /// Data the service added, as any JSON.
-    pub additional_event_data: Option<AnyJson>,
+    #[serde(default)]
+    pub additional_event_data: AnyJson,
     #[serde(rename = "requestID")]
     pub request_id: Option<String>,
     /// The event's unique id.
@@ -92,18 +116,23 @@ pub struct TrailEvent {
     pub vpc_endpoint_id: Option<String>,
     pub vpc_endpoint_account_id: Option<String>,
     /// Details of a service event, as any JSON.
-    pub service_event_details: Option<AnyJson>,
+    #[serde(default)]
+    pub service_event_details: AnyJson,
     /// Management, Data, NetworkActivity or Insight.
     pub event_category: Option<String>,
     pub tls_details: Option<TlsDetails>,
     /// Whether console credentials were used ("true"/"false"), as written.
-    pub session_credential_from_console: Option<AnyJson>,
+    #[serde(default)]
+    pub session_credential_from_console: AnyJson,
     /// Outposts and edge devices, as any JSON.
-    pub edge_device_details: Option<AnyJson>,
+    #[serde(default)]
+    pub edge_device_details: AnyJson,
     /// Why and how a late or corrected event was delivered, as any JSON.
-    pub addendum: Option<AnyJson>,
+    #[serde(default)]
+    pub addendum: AnyJson,
     /// Insights details, as any JSON.
-    pub insight_details: Option<AnyJson>,
+    #[serde(default)]
+    pub insight_details: AnyJson,
 
     /// The bucket the log file was read from.
     pub log_file_bucket: String,
@@ -136,9 +165,11 @@ pub struct UserIdentity {
     pub credential_id: Option<String>,
     pub session_context: Option<SessionContext>,
     /// As any JSON.
-    pub on_behalf_of: Option<AnyJson>,
+    #[serde(default)]
+    pub on_behalf_of: AnyJson,
     /// As any JSON.
-    pub in_scope_of: Option<AnyJson>,
+    #[serde(default)]
+    pub in_scope_of: AnyJson,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -148,12 +179,14 @@ pub struct UserIdentity {
 pub struct SessionContext {
     pub session_issuer: Option<SessionIssuer>,
     /// As any JSON.
-    pub web_id_federation_data: Option<AnyJson>,
+    #[serde(default)]
+    pub web_id_federation_data: AnyJson,
     pub attributes: Option<SessionAttributes>,
     pub source_identity: Option<String>,
     pub ec2_role_delivery: Option<String>,
     /// As any JSON.
-    pub assumed_root: Option<AnyJson>,
+    #[serde(default)]
+    pub assumed_root: AnyJson,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
