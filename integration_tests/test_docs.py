@@ -54,7 +54,8 @@ def test_the_page_names_every_stream_and_the_limits_users_meet():
     for field in ("requestParameters", "responseElements", "additionalEventData", "serviceEventDetails", "addendum"):
         assert field in types, field
     pyairbyte = section(doc, "Setup guide")
-    assert "pip install airbyte-source-aws-cloudtrail" in pyairbyte and "pip_url=" in pyairbyte
+    assert f"pip install 'airbyte-source-aws-cloudtrail=={cargo_version()}'" in pyairbyte and "pip_url=" in pyairbyte
+    assert "previous Python connector" in pyairbyte, "PyPI's package of that name is the old one up to 1.x"
     assert 'local_executable="source-aws-cloudtrail"' in pyairbyte
 
 
@@ -76,6 +77,7 @@ def test_the_readme_says_how_to_install_and_warns_about_the_registry():
     commands = readme.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
     assert [c.split("#")[0].strip() for c in commands] == ["bash scripts/demo.sh", "bash scripts/test.sh"]
     install = section(readme, "Install")
-    assert "pip install airbyte-source-aws-cloudtrail" in install
+    assert f"pip install 'airbyte-source-aws-cloudtrail=={cargo_version()}'" in install
+    assert "previous Python" in install
     assert 'local_executable="source-aws-cloudtrail"' in install and "pip_url=" in install
     assert "registry" in install and "previous" in install and 'get_source("source-aws-cloudtrail")' in install
