@@ -453,16 +453,19 @@ mod tests {
         assert!(matches!(*shape(), Shape::Object(_)));
     }
 
-    /// The polymorphic fields carry `airbyte_type: object` for PyAirbyte's caches (a JSON column)
-    /// and a `oneOf` of every JSON type, so any value passes the scanner as the bytes it was.
+    /// The polymorphic fields are a `oneOf` of every JSON type, so any value passes the scanner as
+    /// the bytes it was; the top-level ones carry `airbyte_type: object` for PyAirbyte's caches.
     #[test]
     fn polymorphic_fields_are_json_columns_that_take_any_value_unchanged() {
         let s = schema();
-        let any = |v: &Value| {
-            assert_eq!(v["airbyte_type"], "object", "{v}");
+        let nested = |v: &Value| {
             assert_eq!(v.get("type"), None, "{v}");
             assert_eq!(v.get("anyOf"), None, "{v}");
             assert_eq!(v["oneOf"].as_array().map(Vec::len), Some(6), "{v}");
+        };
+        let any = |v: &Value| {
+            nested(v);
+            assert_eq!(v["airbyte_type"], "object", "{v}");
         };
         let top = [
             "requestParameters",
@@ -478,10 +481,16 @@ mod tests {
             any(&s["properties"][name]);
         }
         let identity = &s["properties"]["userIdentity"]["properties"];
-        any(&identity["onBehalfOf"]);
-        any(&identity["inScopeOf"]);
-        any(&identity["sessionContext"]["properties"]["webIdFederationData"]);
-        any(&identity["sessionContext"]["properties"]["assumedRoot"]);
+        let context = &identity["sessionContext"]["properties"];
+        for v in [
+            &identity["onBehalfOf"],
+            &identity["inScopeOf"],
+            &context["webIdFederationData"],
+            &context["assumedRoot"],
+        ] {
+            nested(v);
+            assert_eq!(v.get("airbyte_type"), None, "only columns carry it: {v}");
+        }
 
         let values = [
             json!({"bucketName": "b", "key": {"pk": 1}}),

@@ -7,15 +7,17 @@ use std::borrow::Cow;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 
-/// A value kept as the JSON it is, whatever its shape (object, array, string, number, boolean or
+/// A column kept as the JSON it is, whatever its shape (object, array, string, number, boolean or
 /// null): the polymorphic fields. Its schema says so in the three dialects that read it:
 /// - JSON Schema: `oneOf` the six JSON types, so every value validates, and the scanner (which
-///   reads no `type` here) passes every value through unchanged;
-/// - Airbyte destinations: a `oneOf` is a union (JSON, VARIANT, SUPER, jsonb), which stores any
-///   value as it is, where a schema without type is read as an object by the bulk CDK;
+///   reads no `type` here) passes every value through as its bytes;
+/// - Airbyte destinations: a `oneOf` is a union, which they store as JSON (jsonb, VARIANT,
+///   SUPER, JSON) whatever the value, where the bulk CDK reads a schema without type as an object;
 /// - PyAirbyte's SQL caches type a column by `airbyte_type` before `type`: `object` makes it a
 ///   JSON column (DuckDB JSON, Postgres JSON) that keeps any value, where a column without type
-///   is VARCHAR, which psycopg2 cannot fill with an object (`can't adapt type 'dict'`).
+///   is VARCHAR, which psycopg2 cannot fill with an object (`can't adapt type 'dict'`). Airbyte's
+///   type system knows no `airbyte_type: object` (the standard tests warn, without failing):
+///   it is on top-level columns only, the one place PyAirbyte reads it.
 ///
 /// Not `Option<AnyJson>`: null is one of its values, and schemars would wrap the schema in an
 /// `anyOf` with null, which hides `airbyte_type` from PyAirbyte.
@@ -30,6 +32,26 @@ impl JsonSchema for AnyJson {
     fn schema_name() -> Cow<'static, str> {
         "AnyJson".into()
     }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut schema = NestedJson::json_schema(generator);
+        schema.insert("airbyte_type".into(), "object".into());
+        schema
+    }
+}
+
+/// A member of a typed object kept as the JSON it is: `AnyJson` without the `airbyte_type`
+/// (PyAirbyte stores the whole object as one JSON column).
+#[derive(Debug, Default, Deserialize)]
+#[allow(dead_code)]
+pub struct NestedJson(serde_json::Value);
+
+impl JsonSchema for NestedJson {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "NestedJson".into()
+    }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "oneOf": [
@@ -39,8 +61,7 @@ impl JsonSchema for AnyJson {
                 {"type": "number"},
                 {"type": "boolean"},
                 {"type": "null"}
-            ],
-            "airbyte_type": "object"
+            ]
         })
     }
 }
@@ -166,10 +187,10 @@ pub struct UserIdentity {
     pub session_context: Option<SessionContext>,
     /// As any JSON.
     #[serde(default)]
-    pub on_behalf_of: AnyJson,
+    pub on_behalf_of: NestedJson,
     /// As any JSON.
     #[serde(default)]
-    pub in_scope_of: AnyJson,
+    pub in_scope_of: NestedJson,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -180,13 +201,13 @@ pub struct SessionContext {
     pub session_issuer: Option<SessionIssuer>,
     /// As any JSON.
     #[serde(default)]
-    pub web_id_federation_data: AnyJson,
+    pub web_id_federation_data: NestedJson,
     pub attributes: Option<SessionAttributes>,
     pub source_identity: Option<String>,
     pub ec2_role_delivery: Option<String>,
     /// As any JSON.
     #[serde(default)]
-    pub assumed_root: AnyJson,
+    pub assumed_root: NestedJson,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
