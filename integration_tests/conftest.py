@@ -11,6 +11,9 @@ import pytest
 
 from local_s3 import S3  # noqa: F401  (re-exported for the tests)
 
+# Airbyte's FAST standard tests (test_standard_tests.py) parametrize their scenarios through it.
+pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "source-aws-cloudtrail")
 EMULATOR_BIN = os.path.join(ROOT, "target", "release", "cloudtrail-emulator")

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from xml.etree import ElementTree
 
 import yaml
 from airbyte_connector_models.metadata.v0.connector_metadata_definition_v0 import ConnectorMetadataDefinitionV0
@@ -107,3 +108,35 @@ def test_the_binary_runs_as_the_platform_starts_it(emulator, tmp_path):
         assert [m["type"] for m in messages] == [kind]
         if kind == "CONNECTION_STATUS":
             assert messages[0]["connectionStatus"]["status"] == "SUCCEEDED"
+
+
+def test_metadata_meets_the_platform_conventions():
+    """registryOverrides for both registries, the icon (its SVG in the repo) and the vendor's
+    documentation that PyAirbyte and the registry show (API, IAM, quotas, pricing)."""
+    d = metadata()["data"]
+    assert d["registryOverrides"]["oss"]["enabled"] is True
+    assert d["registryOverrides"]["cloud"]["enabled"] is True
+    assert d["icon"] == "aws-cloudtrail.svg"
+    svg = ElementTree.parse(os.path.join(ROOT, "icon.svg")).getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg" and svg.get("viewBox"), svg.attrib
+    assert len(list(svg.iter())) > 3, "the icon draws something"
+    urls = {u["type"]: [] for u in d["externalDocumentationUrls"]}
+    for u in d["externalDocumentationUrls"]:
+        assert u["url"].startswith("https://") and u["title"], u
+        urls[u["type"]].append(u["url"])
+    assert any("APIReference" in u for u in urls["api_reference"]), urls
+    assert any("security-iam" in u for u in urls["permissions_scopes"]), urls
+    assert urls["rate_limits"] and any("pricing" in u for u in urls["other"]), urls
+
+
+def test_the_wheel_recipe_names_the_distribution_and_takes_cargos_version():
+    project = tomllib.load(open(os.path.join(ROOT, "pyproject.toml"), "rb"))
+    assert project["build-system"]["build-backend"] == "maturin"
+    assert project["project"]["name"] == "airbyte-source-aws-cloudtrail"
+    # PyAirbyte reports importlib.metadata.version("airbyte-source-aws-cloudtrail"): maturin
+    # fills it in from Cargo.toml, so no second version can drift.
+    assert project["project"]["dynamic"] == ["version"] and "version" not in project["project"]
+    maturin = project["tool"]["maturin"]
+    assert maturin["bindings"] == "bin" and maturin["manifest-path"] == "Cargo.toml"
+    bins = tomllib.load(open(os.path.join(ROOT, "Cargo.toml"), "rb"))["bin"]
+    assert [b["name"] for b in bins] == ["source-aws-cloudtrail"]

@@ -1,6 +1,6 @@
 //! The `trail_events` stream: every event of a trail's `CloudTrail/` log folders in S3. Its
 //! record is a CloudTrail record under its native field names, stable fields typed, polymorphic
-//! ones as any JSON, plus where it was read from. Only the record's schema is used at run time:
+//! ones as any JSON (see `AnyJson`), plus where it was read from. Only the record's schema is used at run time:
 //! records pass through as the bytes they arrived in, checked against this schema.
 
 use std::borrow::Cow;
@@ -90,8 +90,21 @@ impl Stream for TrailEvents {
     }
 }
 
-/// A value kept as the JSON it is, whatever its shape (object, string, null…).
-#[derive(Debug, Deserialize)]
+/// A column kept as the JSON it is, whatever its shape (object, array, string, number, boolean or
+/// null): the polymorphic fields. Its schema says so in the three dialects that read it:
+/// - JSON Schema: `oneOf` the six JSON types, so every value validates, and the scanner (which
+///   reads no `type` here) passes every value through as its bytes;
+/// - Airbyte destinations: a `oneOf` is a union, which they store as JSON (jsonb, VARIANT,
+///   SUPER, JSON) whatever the value, where the bulk CDK reads a schema without type as an object;
+/// - PyAirbyte's SQL caches type a column by `airbyte_type` before `type`: `object` makes it a
+///   JSON column (DuckDB JSON, Postgres JSON) that keeps any value, where a column without type
+///   is VARCHAR, which psycopg2 cannot fill with an object (`can't adapt type 'dict'`). Airbyte's
+///   type system knows no `airbyte_type: object` (the standard tests warn, without failing):
+///   it is on top-level columns only, the one place PyAirbyte reads it.
+///
+/// Not `Option<AnyJson>`: null is one of its values, and schemars would wrap the schema in an
+/// `anyOf` with null, which hides `airbyte_type` from PyAirbyte.
+#[derive(Debug, Default, Deserialize)]
 #[allow(dead_code)]
 pub struct AnyJson(serde_json::Value);
 
@@ -102,8 +115,37 @@ impl JsonSchema for AnyJson {
     fn schema_name() -> Cow<'static, str> {
         "AnyJson".into()
     }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut schema = NestedJson::json_schema(generator);
+        schema.insert("airbyte_type".into(), "object".into());
+        schema
+    }
+}
+
+/// A member of a typed object kept as the JSON it is: `AnyJson` without the `airbyte_type`
+/// (PyAirbyte stores the whole object as one JSON column).
+#[derive(Debug, Default, Deserialize)]
+#[allow(dead_code)]
+pub struct NestedJson(serde_json::Value);
+
+impl JsonSchema for NestedJson {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "NestedJson".into()
+    }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({})
+        json_schema!({
+            "oneOf": [
+                {"type": "object", "additionalProperties": true},
+                {"type": "array"},
+                {"type": "string"},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "null"}
+            ]
+        })
     }
 }
 
@@ -150,11 +192,14 @@ pub struct TrailEvent {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     /// The request's parameters, as any JSON (its shape depends on the call).
-    pub request_parameters: Option<AnyJson>,
+    #[serde(default)]
+    pub request_parameters: AnyJson,
     /// The response, as any JSON (its shape depends on the call).
-    pub response_elements: Option<AnyJson>,
+    #[serde(default)]
+    pub response_elements: AnyJson,
     /// Data the service added, as any JSON.
-    pub additional_event_data: Option<AnyJson>,
+    #[serde(default)]
+    pub additional_event_data: AnyJson,
     #[serde(rename = "requestID")]
     pub request_id: Option<String>,
     /// The event's unique id.
@@ -175,18 +220,23 @@ pub struct TrailEvent {
     pub vpc_endpoint_id: Option<String>,
     pub vpc_endpoint_account_id: Option<String>,
     /// Details of a service event, as any JSON.
-    pub service_event_details: Option<AnyJson>,
+    #[serde(default)]
+    pub service_event_details: AnyJson,
     /// Management, Data, NetworkActivity or Insight.
     pub event_category: Option<String>,
     pub tls_details: Option<TlsDetails>,
     /// Whether console credentials were used ("true"/"false"), as written.
-    pub session_credential_from_console: Option<AnyJson>,
+    #[serde(default)]
+    pub session_credential_from_console: AnyJson,
     /// Outposts and edge devices, as any JSON.
-    pub edge_device_details: Option<AnyJson>,
+    #[serde(default)]
+    pub edge_device_details: AnyJson,
     /// Why and how a late or corrected event was delivered, as any JSON.
-    pub addendum: Option<AnyJson>,
+    #[serde(default)]
+    pub addendum: AnyJson,
     /// Insights details, as any JSON.
-    pub insight_details: Option<AnyJson>,
+    #[serde(default)]
+    pub insight_details: AnyJson,
 
     /// The bucket the log file was read from.
     pub log_file_bucket: String,
@@ -219,9 +269,11 @@ pub struct UserIdentity {
     pub credential_id: Option<String>,
     pub session_context: Option<SessionContext>,
     /// As any JSON.
-    pub on_behalf_of: Option<AnyJson>,
+    #[serde(default)]
+    pub on_behalf_of: NestedJson,
     /// As any JSON.
-    pub in_scope_of: Option<AnyJson>,
+    #[serde(default)]
+    pub in_scope_of: NestedJson,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -231,12 +283,14 @@ pub struct UserIdentity {
 pub struct SessionContext {
     pub session_issuer: Option<SessionIssuer>,
     /// As any JSON.
-    pub web_id_federation_data: Option<AnyJson>,
+    #[serde(default)]
+    pub web_id_federation_data: NestedJson,
     pub attributes: Option<SessionAttributes>,
     pub source_identity: Option<String>,
     pub ec2_role_delivery: Option<String>,
     /// As any JSON.
-    pub assumed_root: Option<AnyJson>,
+    #[serde(default)]
+    pub assumed_root: NestedJson,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -290,6 +344,7 @@ pub struct TlsDetails {
 mod tests {
     use super::*;
     use crate::streams::trail_logs::{provenance, LogFolder};
+    use serde_json::json;
 
     #[test]
     fn the_schema_has_the_native_names_and_no_names_differing_by_case() {
@@ -356,6 +411,77 @@ mod tests {
             // deny_unknown_fields: every generated field is a schema column.
             serde_json::from_value::<TrailEvent>(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"));
             assert_eq!(log_stream().shape.coerce(&mut v), 0, "{v}");
+        }
+    }
+
+    #[test]
+    fn polymorphic_fields_are_json_columns_that_take_any_value_unchanged() {
+        let s = schema();
+        let nested = |v: &Value| {
+            assert_eq!(v.get("type"), None, "{v}");
+            assert_eq!(v.get("anyOf"), None, "{v}");
+            assert_eq!(v["oneOf"].as_array().map(Vec::len), Some(6), "{v}");
+        };
+        let any = |v: &Value| {
+            nested(v);
+            assert_eq!(v["airbyte_type"], "object", "{v}");
+        };
+        let top = [
+            "requestParameters",
+            "responseElements",
+            "additionalEventData",
+            "serviceEventDetails",
+            "sessionCredentialFromConsole",
+            "edgeDeviceDetails",
+            "addendum",
+            "insightDetails",
+        ];
+        for name in top {
+            any(&s["properties"][name]);
+        }
+        let identity = &s["properties"]["userIdentity"]["properties"];
+        let context = &identity["sessionContext"]["properties"];
+        for v in [
+            &identity["onBehalfOf"],
+            &identity["inScopeOf"],
+            &context["webIdFederationData"],
+            &context["assumedRoot"],
+        ] {
+            nested(v);
+            assert_eq!(v.get("airbyte_type"), None, "only columns carry it: {v}");
+        }
+
+        let values = [
+            json!({"bucketName": "b", "key": {"pk": 1}}),
+            json!([1, "two", {"three": 3}]),
+            json!("012345678901"),
+            json!(12),
+            json!(-1.5e3),
+            json!(true),
+            json!(null),
+        ];
+        for value in &values {
+            let mut record = json!({"eventID": "e"});
+            for name in top {
+                record[name] = value.clone();
+            }
+            record["userIdentity"] = json!({"type": "AWSService", "onBehalfOf": value,
+                "sessionContext": {"assumedRoot": value, "webIdFederationData": value}});
+            let text = format!("{{\"Records\":[{record}]}}");
+            let mut splitter = crate::streams::trail_logs::scan::RecordSplitter::with_window(
+                text.as_bytes(),
+                Vec::new(),
+            );
+            match splitter.next(&log_stream().shape).unwrap() {
+                Some(crate::streams::trail_logs::scan::Element::Record { bytes, fits }) => {
+                    assert!(fits, "{record}");
+                    assert_eq!(bytes, record.to_string().as_bytes());
+                }
+                _ => panic!("no record in {text}"),
+            }
+            let mut coerced = record.clone();
+            assert_eq!(log_stream().shape.coerce(&mut coerced), 0, "{record}");
+            assert_eq!(coerced, record);
         }
     }
 }
