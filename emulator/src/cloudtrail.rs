@@ -133,6 +133,12 @@ impl Emulator {
                 message: "The token has expired.".into(),
             });
         }
+        if let (Some(token), true) = (
+            &lookup.next_token,
+            self.inner.faults.knobs().0.repeat_next_token,
+        ) {
+            return Ok(serde_json::json!({"Events": [], "NextToken": token}).to_string());
+        }
         if self.inner.faults.knobs().0.ignore_time_range {
             (lookup.start_time, lookup.end_time) = (None, None);
         }

@@ -36,6 +36,9 @@ pub struct Faults {
     pub garble_next_bodies: u32,
     /// LookupEvents ignores StartTime and EndTime: every window gets every event.
     pub ignore_time_range: bool,
+    /// A LookupEvents call with a NextToken is answered with no events and the same NextToken:
+    /// an endpoint that pages forever.
+    pub repeat_next_token: bool,
 }
 
 /// Faults that happen a given number of times, counted down as they happen.

@@ -239,3 +239,42 @@ fn retry_warnings_reach_stdout_before_a_kill() {
         "{warnings} retry warnings before the kill:\n{out}"
     );
 }
+
+/// An endpoint that hands back the NextToken it was given would page forever: the region fails
+/// at once as transient, naming why, with its state left before the window (issue 14, item 3);
+/// the next sync reads the rest, repeating only the page of the window that never closed.
+#[test]
+fn a_next_token_that_repeats_ends_the_listing_instead_of_looping() {
+    // Dense enough that every window needs a NextToken.
+    let env = Env::with_events(&["us-east-1"], 3_000, 3600, 0);
+    env.emulator.set_faults(Faults {
+        repeat_next_token: true,
+        ..Faults::default()
+    });
+    let config = env.config(json!({}));
+    let started = std::time::Instant::now();
+    let first = env.read(&config, "incremental", None);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(first.code, Some(1), "{}", first.stdout);
+    first.assert_protocol();
+    let errors = first.errors();
+    assert_eq!(errors[0]["failure_type"], "transient_error", "{errors:?}");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("us-east-1") && message.contains("never end"),
+        "{message}"
+    );
+    env.emulator.set_faults(Faults::default());
+    let state = first.states().last().map(|_| first.last_state());
+    let second = env.read(&config, "incremental", state.as_ref());
+    assert_eq!(second.code, Some(0), "{:?}", second.errors());
+    // Only the page written before the token repeated comes again: its window never closed.
+    let again = id_set(&first.ids())
+        .intersection(&id_set(&second.ids()))
+        .count();
+    assert!(again <= 50, "{again} records came twice");
+    assert_unique(&second.ids());
+    let mut all = id_set(&first.ids());
+    all.extend(second.ids());
+    assert_same_ids(&all, &env.visible_ids(now()));
+}
