@@ -142,7 +142,7 @@ struct Inner {
     /// Records per stream since that stream's last STATE.
     since_state: HashMap<&'static str, u64>,
     /// The last state written per stream, to never write the same one twice in a row.
-    last_state: HashMap<String, String>,
+    last_state: HashMap<&'static str, Box<RawValue>>,
     /// Bytes written to stdout so far, for checkpoint pacing.
     written: u64,
     /// Set once stdout fails: later writes are dropped, the run ends with `Error::Output`.
@@ -268,14 +268,14 @@ impl Emitter {
     /// the last state written for that stream (then the count carries over). Returns whether
     /// it was written.
     pub fn state(&self, stream: &'static str, stream_state: &impl Serialize) -> bool {
-        let Ok(text) = serde_json::to_string(stream_state) else {
+        // Serialised once: compared with the last state and written as it is (no re-parse).
+        let Ok(raw) = serde_json::value::to_raw_value(stream_state) else {
             return false;
         };
         self.with(|inner| {
-            if inner.last_state.get(stream) == Some(&text) {
+            if inner.last_state.get(stream).map(|r| r.get()) == Some(raw.get()) {
                 return Ok(false);
             }
-            let raw = RawValue::from_string(text).map_err(io::Error::other)?;
             let count = inner.since_state.insert(stream, 0).unwrap_or(0);
             let message = Message::State {
                 state: StateMessage {
@@ -294,9 +294,7 @@ impl Emitter {
             inner.out.write_all(&line)?;
             inner.written += line.len() as u64;
             inner.out.flush()?;
-            inner
-                .last_state
-                .insert(stream.to_string(), raw.get().to_string());
+            inner.last_state.insert(stream, raw);
             Ok(true)
         })
         .unwrap_or(false)
@@ -323,11 +321,15 @@ impl Emitter {
     }
 
     pub fn stream_status(&self, stream: &str, status: StreamStatus) {
+        self.status_trace(stream, status, vec![]);
+    }
+
+    fn status_trace(&self, stream: &str, status: StreamStatus, reasons: Vec<StatusReason>) {
         self.trace(TraceKind::StreamStatus {
             stream_status: StreamStatusTrace {
                 stream_descriptor: StreamDescriptor { name: stream },
                 status,
-                reasons: vec![],
+                reasons,
             },
         });
     }
@@ -335,17 +337,12 @@ impl Emitter {
     /// RUNNING with a RATE_LIMITED reason: the stream waits for its quota until `quota_reset`
     /// (epoch ms). The next record clears it.
     pub fn rate_limited(&self, stream: &str, quota_reset_millis: i64) {
-        self.trace(TraceKind::StreamStatus {
-            stream_status: StreamStatusTrace {
-                stream_descriptor: StreamDescriptor { name: stream },
-                status: StreamStatus::Running,
-                reasons: vec![StatusReason::RateLimited {
-                    rate_limited: RateLimited {
-                        quota_reset: quota_reset_millis,
-                    },
-                }],
+        let reason = StatusReason::RateLimited {
+            rate_limited: RateLimited {
+                quota_reset: quota_reset_millis,
             },
-        });
+        };
+        self.status_trace(stream, StreamStatus::Running, vec![reason]);
     }
 
     /// A TRACE error: `error.stream()` (or `stream`) names the stream it concerns.
