@@ -4,6 +4,7 @@
 
 mod cloudtrail;
 mod control;
+pub mod digests;
 mod emulator;
 mod faults;
 mod http;

@@ -10,6 +10,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};
 
+use crate::digests::{sha256_hex, write_folder_digests, DeliveredFile, DigestFaults, PlantedFault};
 use crate::records::{iso8601, management_event_of, utc, Rng};
 
 /// What to generate.
@@ -33,6 +34,10 @@ pub struct CorpusSpec {
     pub large_fraction: f64,
     /// Also write digest and Insights files, which are not event files.
     pub digests_and_insights: bool,
+    /// Write real digests (hourly, chained, signed) instead of a placeholder digest file.
+    pub digests: bool,
+    /// Tampering applied to the first account-region folder (with `digests`).
+    pub digest_faults: DigestFaults,
     pub seed: u64,
 }
 
@@ -50,6 +55,8 @@ impl Default for CorpusSpec {
             delivery_interval_secs: 300,
             large_fraction: 0.002,
             digests_and_insights: true,
+            digests: false,
+            digest_faults: DigestFaults::default(),
             seed: 1,
         }
     }
@@ -63,6 +70,8 @@ pub struct LogFile {
     pub body: Vec<u8>,
     pub event_ids: Vec<String>,
     pub uncompressed_len: usize,
+    /// What a digest lists of it.
+    pub delivered: DeliveredFile,
 }
 
 /// What `write_corpus` wrote.
@@ -75,6 +84,9 @@ pub struct CorpusSummary {
     pub compressed_bytes: u64,
     /// Every event file's key with its events, in key order per account-region.
     pub files: Vec<(String, Vec<String>)>,
+    /// Every digest file's key (with `digests`), and the faults planted.
+    pub digests: Vec<String>,
+    pub planted: Vec<PlantedFault>,
 }
 
 /// `[<prefix>/]AWSLogs/[<org>/]<account>/<kind>/<region>/` — the folder of one account-region.
@@ -251,8 +263,11 @@ pub fn log_file(
     let key = log_file_key(rng, prefix, org, account, region, delivery);
     let mut text = String::from("{\"Records\":[");
     let mut event_ids = Vec::with_capacity(events);
+    let (mut oldest, mut newest) = (delivery, delivery - 900);
     for i in 0..events {
         let time = delivery - 30 - rng.below(900) as i64;
+        oldest = oldest.min(time);
+        newest = newest.max(time);
         let (id, record) = trail_record(rng, account, region, time, large_fraction);
         if i > 0 {
             text.push(',');
@@ -262,6 +277,13 @@ pub fn log_file(
     }
     text.push_str("]}");
     LogFile {
+        delivered: DeliveredFile {
+            key: key.clone(),
+            delivery,
+            uncompressed_sha256: sha256_hex(text.as_bytes()),
+            oldest_event: oldest,
+            newest_event: newest,
+        },
         key,
         body: gzip(text.as_bytes()),
         event_ids,
@@ -290,7 +312,9 @@ pub fn write_corpus(root: &Path, spec: &CorpusSpec) -> io::Result<CorpusSummary>
     std::fs::create_dir_all(root.join(&spec.bucket))?;
     let org = spec.organization_id.as_deref();
     for account in &spec.accounts {
-        for region in &spec.regions {
+        for (r, region) in spec.regions.iter().enumerate() {
+            let first_folder = r == 0 && account == &spec.accounts[0];
+            let mut delivered = Vec::with_capacity(spec.files_per_prefix);
             for n in 0..spec.files_per_prefix {
                 let delivery =
                     spec.start + n as i64 * spec.delivery_interval_secs + rng.below(60) as i64;
@@ -306,12 +330,48 @@ pub fn write_corpus(root: &Path, spec: &CorpusSpec) -> io::Result<CorpusSummary>
                     events,
                     spec.large_fraction,
                 );
-                put_object(root, &spec.bucket, &file.key, &file.body)?;
-                summary.event_files += 1;
-                summary.events += file.event_ids.len();
-                summary.uncompressed_bytes += file.uncompressed_len as u64;
-                summary.compressed_bytes += file.body.len() as u64;
-                summary.files.push((file.key, file.event_ids));
+                delivered.push(file.delivered.clone());
+                summary.add(root, &spec.bucket, file)?;
+            }
+            if spec.digests {
+                let faults = if first_folder {
+                    spec.digest_faults.clone()
+                } else {
+                    DigestFaults::default()
+                };
+                // The file only a backfill digest lists: delivered in the first hour.
+                let extra = match (faults.backfill, delivered.first()) {
+                    (true, Some(first)) => {
+                        let file = log_file(
+                            &mut rng,
+                            &spec.prefix,
+                            org,
+                            account,
+                            region,
+                            first.delivery,
+                            spec.events_per_file.max(1),
+                            0.0,
+                        );
+                        let extra = file.delivered.clone();
+                        summary.add(root, &spec.bucket, file)?;
+                        Some(extra)
+                    }
+                    _ => None,
+                };
+                let written = write_folder_digests(
+                    root,
+                    &spec.bucket,
+                    &spec.prefix,
+                    org,
+                    account,
+                    region,
+                    &delivered,
+                    extra.as_ref(),
+                    &faults,
+                )?;
+                summary.other_files += written.keys.len();
+                summary.digests.extend(written.keys);
+                summary.planted.extend(written.planted);
             }
             if spec.digests_and_insights {
                 for (key, body) in side_files(&mut rng, spec, account, region) {
@@ -322,6 +382,19 @@ pub fn write_corpus(root: &Path, spec: &CorpusSpec) -> io::Result<CorpusSummary>
         }
     }
     Ok(summary)
+}
+
+impl CorpusSummary {
+    /// Stores an event file and counts it.
+    fn add(&mut self, root: &Path, bucket: &str, file: LogFile) -> io::Result<()> {
+        put_object(root, bucket, &file.key, &file.body)?;
+        self.event_files += 1;
+        self.events += file.event_ids.len();
+        self.uncompressed_bytes += file.uncompressed_len as u64;
+        self.compressed_bytes += file.body.len() as u64;
+        self.files.push((file.key, file.event_ids));
+        Ok(())
+    }
 }
 
 /// A digest file and an Insights file of one account-region: delivered beside the event files,
@@ -353,10 +426,11 @@ fn side_files(
     );
     let insight = json!({"Records": [{"eventVersion": "1.08", "eventType": "AwsCloudTrailInsight",
         "eventID": rng.uuid(), "eventCategory": "Insight", "awsRegion": region}]});
-    vec![
-        (digest_key, gzip(digest.to_string().as_bytes())),
-        (insight_key, gzip(insight.to_string().as_bytes())),
-    ]
+    let mut files = vec![(insight_key, gzip(insight.to_string().as_bytes()))];
+    if !spec.digests {
+        files.push((digest_key, gzip(digest.to_string().as_bytes())));
+    }
+    files
 }
 
 #[cfg(test)]
