@@ -60,6 +60,13 @@ pub fn utc(secs: i64) -> OffsetDateTime {
     })
 }
 
+/// The epoch second of an RFC 3339 time (`2025-11-24T17:00:00Z`, fractions and offsets too).
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(OffsetDateTime::unix_timestamp)
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ`, for messages.
 pub fn format_epoch(secs: i64) -> String {
     let t = utc(secs);

@@ -5,6 +5,7 @@ pub mod call;
 pub mod limits;
 pub mod pacer;
 pub mod pages;
+pub mod public_keys;
 pub mod s3;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! summary and TRACE errors.
 
 pub mod lookup;
+pub mod trail_digests;
 pub mod trail_events;
 pub mod trail_logs;
 pub mod trails;
@@ -59,7 +60,7 @@ pub trait Stream: Send + Sync {
     ) -> Result<StreamRead, String>;
 }
 
-/// The streams offered for `config`, in catalog order: `trail_events` only with `trail_logs`.
+/// The streams offered for `config`, in catalog order: the S3 streams only with `trail_logs`.
 pub fn offered(config: &Config) -> Vec<&'static dyn Stream> {
     let mut streams: Vec<&'static dyn Stream> = vec![
         &lookup::MANAGEMENT_EVENTS,
@@ -68,6 +69,7 @@ pub fn offered(config: &Config) -> Vec<&'static dyn Stream> {
     ];
     if config.trail_logs.is_some() {
         streams.push(&trail_events::TRAIL_EVENTS);
+        streams.push(&trail_digests::TRAIL_DIGESTS);
     }
     streams
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::trail_logs::scan::Shape;
-use super::trail_logs::{self, LogStream, TrailState};
+use super::trail_logs::{self, FolderCursor, LogStream, TrailState};
 use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
 use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
@@ -50,19 +50,7 @@ impl Stream for TrailEvents {
         mode: SyncMode,
         saved: Option<&Value>,
     ) -> Result<StreamRead, String> {
-        let state = saved.map(TrailState::from_json).transpose()?;
-        let state = match (mode, state) {
-            (SyncMode::Incremental, Some(s)) => TrailState {
-                full_refresh: false,
-                ..s
-            },
-            // Only an interrupted full refresh's own state is resumed.
-            (SyncMode::FullRefresh, Some(s)) if s.full_refresh => s,
-            (mode, _) => TrailState {
-                full_refresh: mode == SyncMode::FullRefresh,
-                ..TrailState::default()
-            },
-        };
+        let state = TrailState::<FolderCursor>::for_mode(mode, saved)?;
         let context = context.clone();
         Ok(Box::pin(async move {
             let (logs, bucket) = match context.bucket().await {

@@ -37,51 +37,83 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// The delivery time in a log file's name (`…_CloudTrail_<region>_YYYYMMDDTHHmmZ_…`), as epoch
-/// seconds, with the name's part before the time.
-fn delivery_time(key: &str) -> Option<(i64, &str)> {
+/// The delivery time in a file's name, as epoch seconds, with the name's part before the time
+/// and whether the time has seconds. Log files end `…_<region>_YYYYMMDDTHHmmZ_<16 chars>.json.gz`
+/// (whatever the kind token after the account: `CloudTrail`, `CloudTrail-Insight`, …), digests
+/// `…_<home-region>_YYYYMMDDTHHMMSSZ[_backfill].json.gz`: the time is the name's last
+/// `_`-separated part of either form.
+fn delivery_time(key: &str) -> Option<(i64, &str, bool)> {
     let name_at = key.rfind('/').map_or(0, |i| i + 1);
     let name = &key[name_at..];
-    let marker = name.find("_CloudTrail_")?;
-    let region_end = marker + "_CloudTrail_".len() + name[marker + 12..].find('_')?;
-    let stamp = name.get(region_end + 1..region_end + 15)?.as_bytes();
-    if stamp[8] != b'T' || stamp[13] != b'Z' {
+    if !name.contains("_CloudTrail") {
         return None;
     }
-    let number = |r: std::ops::Range<usize>| -> Option<u32> {
-        let digits = &stamp[r];
-        digits.iter().all(u8::is_ascii_digit).then(|| {
-            digits
-                .iter()
-                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
-        })
+    let is_stamp = |part: &[u8]| {
+        (part.len() == 14 || part.len() == 16)
+            && part[8] == b'T'
+            && part[part.len() - 1] == b'Z'
+            && part[..8].iter().all(u8::is_ascii_digit)
+            && part[9..part.len() - 1].iter().all(u8::is_ascii_digit)
     };
-    let time = epoch_of(
-        i32::try_from(number(0..4)?).ok()?,
-        u8::try_from(number(4..6)?).ok()?,
-        u8::try_from(number(6..8)?).ok()?,
-        u8::try_from(number(9..11)?).ok()?,
-        u8::try_from(number(11..13)?).ok()?,
+    let mut at = 0;
+    let mut found = None;
+    for part in name.split('_') {
+        let bare = part.strip_suffix(".json.gz").unwrap_or(part);
+        if at > 0 && is_stamp(bare.as_bytes()) {
+            found = Some((at, bare.as_bytes()));
+        }
+        at += part.len() + 1;
+    }
+    let (head_end, stamp) = found?;
+    let number = |r: std::ops::Range<usize>| -> Option<u8> {
+        let digits = &stamp[r];
+        let n = digits
+            .iter()
+            .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        u8::try_from(n).ok()
+    };
+    let year = stamp[..4]
+        .iter()
+        .fold(0i32, |n, d| n * 10 + i32::from(d - b'0'));
+    let mut time = epoch_of(
+        year,
+        number(4..6)?,
+        number(6..8)?,
+        number(9..11)?,
+        number(11..13)?,
     )?;
-    Some((time, &name[..=region_end]))
+    let seconds = stamp.len() == 16;
+    if seconds {
+        let s = number(13..15)?;
+        if s > 59 {
+            return None;
+        }
+        time += i64::from(s);
+    }
+    Some((time, &name[..head_end], seconds))
 }
 
 /// The smallest key a file delivered `lookback_secs` before `key`'s file can have: listing
 /// after it finds every file delivered since, late ones included. A key without the standard
 /// name is its own floor.
 pub fn lookback_floor(key: &str, lookback_secs: i64) -> String {
-    let Some((time, name_head)) = delivery_time(key) else {
+    let Some((time, name_head, seconds)) = delivery_time(key) else {
         return key.to_string();
     };
-    key_up_to_time(name_head, time - lookback_secs.max(0))
+    key_up_to_time(name_head, time - lookback_secs.max(0), seconds)
 }
 
-/// `YYYY/MM/DD/<name_head>YYYYMMDDTHHmmZ` for `time`: the key of a file delivered then, up to
-/// the delivery time in its name.
-fn key_up_to_time(name_head: &str, time: i64) -> String {
+/// `YYYY/MM/DD/<name_head>YYYYMMDDTHHmm[SS]Z` for `time`: the key of a file delivered then, up
+/// to the delivery time in its name.
+fn key_up_to_time(name_head: &str, time: i64, seconds: bool) -> String {
     let t = utc(time);
     let (y, m, d, h, min) = (t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute());
-    format!("{y:04}/{m:02}/{d:02}/{name_head}{y:04}{m:02}{d:02}T{h:02}{min:02}Z")
+    let sec = if seconds {
+        format!("{:02}", t.second())
+    } else {
+        String::new()
+    };
+    format!("{y:04}/{m:02}/{d:02}/{name_head}{y:04}{m:02}{d:02}T{h:02}{min:02}{sec}Z")
 }
 
 impl FolderCursor {
@@ -183,7 +215,7 @@ mod tests {
     /// A key delivered at `minute` (minutes from 2025-11-24 00:00Z) with a distinguishing tag.
     fn key(minute: i64, tag: u32) -> String {
         let head = "111122223333_CloudTrail_eu-west-1_";
-        let time = key_up_to_time(head, 1_763_942_400 + minute * 60);
+        let time = key_up_to_time(head, 1_763_942_400 + minute * 60, false);
         format!("{time}_{tag:016}.json.gz")
     }
 
@@ -195,6 +227,26 @@ mod tests {
         );
         assert!(lookback_floor(&key(100, 1), 0) < key(100, 0));
         assert_eq!(lookback_floor("odd/name.json.gz", 600), "odd/name.json.gz");
+        // Other kinds' file names, and digests (time with seconds, a backfill suffix).
+        assert_eq!(
+            lookback_floor(
+                "2025/11/24/1_CloudTrail-NetworkActivity_eu-west-1_20251124T0010Z_abc.json.gz",
+                20 * 60
+            ),
+            "2025/11/23/1_CloudTrail-NetworkActivity_eu-west-1_20251123T2350Z"
+        );
+        let digest =
+            "2025/11/24/1_CloudTrail-Digest_eu-west-1_org-trail_us-east-1_20251124T170000Z.json.gz";
+        assert_eq!(
+            lookback_floor(digest, 3600),
+            "2025/11/24/1_CloudTrail-Digest_eu-west-1_org-trail_us-east-1_20251124T160000Z"
+        );
+        assert!(lookback_floor(digest, 0).as_str() < digest);
+        assert_eq!(
+            delivery_time("x/1_CloudTrail-Digest_r_t_h_20251124T170005Z_backfill.json.gz")
+                .map(|t| t.0),
+            Some(1_764_003_605)
+        );
         assert_eq!(
             delivery_time("2025/11/24/1_CloudTrail_us-east-1_20251124T2460Z_x.json.gz"),
             None
@@ -242,8 +294,10 @@ mod tests {
         c.partial.insert(key(7, 3), 12);
         // Read as the state reads them: within a folder map.
         let read = |v: serde_json::Value| {
-            crate::streams::trail_logs::TrailState::from_json(&json!({"folders": {"f/": v}}))
-                .map(|s| s.folders["f/"].clone())
+            crate::streams::trail_logs::TrailState::<FolderCursor>::from_json(
+                &json!({"folders": {"f/": v}}),
+            )
+            .map(|s| s.folders["f/"].clone())
         };
         assert_eq!(read(serde_json::to_value(&c).unwrap()).unwrap(), c);
         assert_eq!(

@@ -27,7 +27,7 @@ const BATCH_BYTES_COMPRESSED: usize = 64 * 1024;
 /// A body that sends nothing for this long is treated as a dropped connection.
 const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Downloads of one file cut short this many times make the file fail.
-const MAX_DOWNLOADS: u32 = 6;
+pub(super) const MAX_DOWNLOADS: u32 = 6;
 
 /// What reading a file gave.
 #[derive(Debug, Default)]
@@ -69,7 +69,7 @@ impl FileRead {
 }
 
 /// The compressed body as it arrives, read by the decoder thread.
-struct Chunks {
+pub(super) struct Chunks {
     rx: mpsc::Receiver<Result<Vec<Bytes>, String>>,
     /// The current batch, reversed: the next chunk is last.
     batch: Vec<Bytes>,
@@ -78,6 +78,27 @@ struct Chunks {
     bytes: u64,
     /// Set when the download broke: the file must be fetched again.
     broken: Option<String>,
+}
+
+impl Chunks {
+    /// A body's channel: `pump` fills the sender, the decoder thread reads the chunks.
+    pub(super) fn channel() -> (mpsc::Sender<Result<Vec<Bytes>, String>>, Chunks) {
+        let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
+        let chunks = Chunks {
+            rx,
+            batch: Vec::new(),
+            chunk: Bytes::new(),
+            pos: 0,
+            bytes: 0,
+            broken: None,
+        };
+        (tx, chunks)
+    }
+
+    /// Compressed bytes read, and why the download broke, if it did.
+    pub(super) fn outcome(&self) -> (u64, Option<String>) {
+        (self.bytes, self.broken.clone())
+    }
 }
 
 impl Read for Chunks {
@@ -247,6 +268,65 @@ fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>, changes: &mut Vec<u8>
     Some(nulled)
 }
 
+/// Hands a GetObject body to its decoder thread in batches, until the body ends, breaks (the
+/// error is sent), is too slow, the decoder stops reading, or the read is stopped.
+pub(super) async fn pump(
+    mut body: aws_sdk_s3::primitives::ByteStream,
+    tx: mpsc::Sender<Result<Vec<Bytes>, String>>,
+    stop: &tokio_util::sync::CancellationToken,
+) {
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut size = 0;
+    // Only time spent waiting for the network counts: waits for the decoder are ours.
+    let mut pace = NetworkPace::new(MinThroughput::BODIES);
+    loop {
+        let wait = pace.allowance().min(CHUNK_TIMEOUT);
+        let asked = tokio::time::Instant::now();
+        let next = tokio::select! {
+            next = tokio::time::timeout(wait, body.next()) => next,
+            // The decoder ends with what it was given; nobody reads the rest.
+            _ = stop.cancelled() => Ok(None),
+        };
+        let next = match next {
+            Ok(Some(Ok(chunk))) => {
+                pace.arrived(chunk.len(), asked.elapsed());
+                Some(Ok(chunk))
+            }
+            Ok(Some(Err(e))) => Some(Err(crate::aws::call::root_cause(&e))),
+            Ok(None) => None,
+            Err(_) if wait < CHUNK_TIMEOUT => Some(Err(pace.too_slow().to_string())),
+            Err(_) => Some(Err(format!("no data for {}s", CHUNK_TIMEOUT.as_secs()))),
+        };
+        match next {
+            Some(Ok(chunk)) => {
+                size += chunk.len();
+                batch.push(chunk);
+                if size < BATCH_BYTES_COMPRESSED {
+                    continue;
+                }
+            }
+            Some(Err(e)) => {
+                if !batch.is_empty() && tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+                    break;
+                }
+                let _ = tx.send(Err(e)).await;
+                break;
+            }
+            None => {
+                if !batch.is_empty() {
+                    let _ = tx.send(Ok(std::mem::take(&mut batch))).await;
+                }
+                break;
+            }
+        }
+        // The decoder stops reading once the file turns out unreadable.
+        if tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+            break;
+        }
+        size = 0;
+    }
+}
+
 /// Reads `key` whole, after the first `written` elements of `Records` (written by an earlier
 /// sync), keeping `written` up to date as records go out. `Err` only when S3 refuses the file
 /// (after retries for what may pass).
@@ -270,15 +350,7 @@ pub async fn read_file(
             .call(&site, |_, _| {}, || request.clone().send())
             .await?;
         downloads += 1;
-        let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
-        let chunks = Chunks {
-            rx,
-            batch: Vec::new(),
-            chunk: Bytes::new(),
-            pos: 0,
-            bytes: 0,
-            broken: None,
-        };
+        let (tx, chunks) = Chunks::channel();
         let skip = written.load(Ordering::Acquire);
         let decoder = {
             let (shape, tail, out) = (shape.clone(), tail.clone(), emitter.clone());
@@ -287,58 +359,7 @@ pub async fn read_file(
                 decode(name, chunks, skip, &shape, &tail, &out, &progress)
             })
         };
-        let mut body = response.body;
-        let mut batch: Vec<Bytes> = Vec::new();
-        let mut size = 0;
-        // Only time spent waiting for the network counts: waits for the decoder are ours.
-        let mut pace = NetworkPace::new(MinThroughput::BODIES);
-        loop {
-            let wait = pace.allowance().min(CHUNK_TIMEOUT);
-            let asked = tokio::time::Instant::now();
-            let next = tokio::select! {
-                next = tokio::time::timeout(wait, body.next()) => next,
-                // The decoder ends with what it was given; nobody reads the rest.
-                _ = bucket.stop.cancelled() => Ok(None),
-            };
-            let next = match next {
-                Ok(Some(Ok(chunk))) => {
-                    pace.arrived(chunk.len(), asked.elapsed());
-                    Some(Ok(chunk))
-                }
-                Ok(Some(Err(e))) => Some(Err(crate::aws::call::root_cause(&e))),
-                Ok(None) => None,
-                Err(_) if wait < CHUNK_TIMEOUT => Some(Err(pace.too_slow().to_string())),
-                Err(_) => Some(Err(format!("no data for {}s", CHUNK_TIMEOUT.as_secs()))),
-            };
-            match next {
-                Some(Ok(chunk)) => {
-                    size += chunk.len();
-                    batch.push(chunk);
-                    if size < BATCH_BYTES_COMPRESSED {
-                        continue;
-                    }
-                }
-                Some(Err(e)) => {
-                    if !batch.is_empty() && tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
-                        break;
-                    }
-                    let _ = tx.send(Err(e)).await;
-                    break;
-                }
-                None => {
-                    if !batch.is_empty() {
-                        let _ = tx.send(Ok(std::mem::take(&mut batch))).await;
-                    }
-                    break;
-                }
-            }
-            // The decoder stops reading once the file turns out unreadable.
-            if tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
-                break;
-            }
-            size = 0;
-        }
-        drop(tx);
+        pump(response.body, tx, &bucket.stop).await;
         let decoded = decoder.await.map_err(|e| {
             site.failure(AwsProblem::Other, None, format!("the decoder stopped: {e}"))
         })?;

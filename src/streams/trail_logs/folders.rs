@@ -1,5 +1,6 @@
-//! The account-region folders of a trail's bucket (`AWSLogs/[o-…/]<account>/CloudTrail/<region>/`),
-//! found by listing with a delimiter and narrowed by the configured filters.
+//! The account-region folders of a trail's bucket (`AWSLogs/[o-…/]<account>/<kind>/<region>/`,
+//! kind `CloudTrail`, `CloudTrail-Digest`, …), found by listing with a delimiter and narrowed by
+//! the configured filters.
 
 use std::sync::Arc;
 
@@ -81,8 +82,12 @@ fn wanted(filter: &Option<Vec<String>>, name: &str) -> bool {
     filter.as_ref().is_none_or(|f| f.iter().any(|x| x == name))
 }
 
-/// Every account-region folder to read, in key order.
-pub async fn discover(bucket: &BucketClient, logs: &TrailLogs) -> Result<Vec<LogFolder>, Error> {
+/// Every account-region folder of `kind` to read, in key order.
+pub async fn discover(
+    bucket: &BucketClient,
+    logs: &TrailLogs,
+    kind: &str,
+) -> Result<Vec<LogFolder>, Error> {
     let root = logs.root();
     let budget = RetryBudget::SYNC_FIRST_CONTACT;
     // (organization, account, account folder path)
@@ -122,9 +127,10 @@ pub async fn discover(bucket: &BucketClient, logs: &TrailLogs) -> Result<Vec<Log
     for (index, (org, account, path)) in accounts.into_iter().enumerate() {
         let bucket = bucket.clone();
         let limit = limit.clone();
+        let kind_root = format!("{path}{kind}/");
         listings.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let trail_root = format!("{path}CloudTrail/");
+            let trail_root = kind_root;
             let regions = subfolders(&bucket, &trail_root, budget).await;
             (index, org, account, trail_root, regions)
         });

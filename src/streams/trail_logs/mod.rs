@@ -3,6 +3,7 @@
 //! checkpoints as files complete, whatever order they complete in.
 
 mod cursor;
+pub mod digests;
 mod file;
 mod folders;
 pub mod scan;
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -23,10 +25,11 @@ use crate::aws::s3::{BucketClient, Listing};
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordTail};
 use crate::error::{AwsFailure, AwsProblem, Error};
+use crate::protocol::SyncMode;
 use crate::time::now_millis;
-use cursor::{FolderCursor, FolderProgress};
+pub use cursor::{FolderCursor, FolderProgress};
 use file::{read_file, FileRead};
-use folders::discover;
+pub use folders::discover;
 pub use folders::LogFolder;
 use scan::Shape;
 
@@ -37,22 +40,27 @@ pub struct LogStream {
     pub shape: Arc<Shape>,
 }
 
-/// A stream's state: a cursor per account-region folder, for one bucket and prefix.
+/// A stream's state: a cursor per account-region folder (`F`: what a stream keeps per folder),
+/// for one bucket and prefix.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrailState {
+pub struct TrailState<F = FolderCursor> {
     #[serde(default, deserialize_with = "cursor::null_as_default")]
     pub bucket: String,
     #[serde(default, deserialize_with = "cursor::null_as_default")]
     pub prefix: String,
-    #[serde(default, deserialize_with = "cursor::null_as_default")]
-    pub folders: BTreeMap<String, FolderCursor>,
+    #[serde(
+        default = "BTreeMap::new",
+        deserialize_with = "cursor::null_as_default",
+        bound(deserialize = "F: Deserialize<'de>")
+    )]
+    pub folders: BTreeMap<String, F>,
     /// Written by a full refresh: only a full refresh resumes from it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub full_refresh: bool,
 }
 
-impl TrailState {
-    pub fn from_json(v: &Value) -> Result<TrailState, String> {
+impl<F: DeserializeOwned> TrailState<F> {
+    pub fn from_json(v: &Value) -> Result<TrailState<F>, String> {
         let obj = v.as_object().ok_or("it is not a JSON object")?;
         // Serde would take a JSON array for a cursor's struct.
         if let Some(Value::Object(folders)) = obj.get("folders") {
@@ -61,6 +69,42 @@ impl TrailState {
             }
         }
         serde_path_to_error::deserialize(v).map_err(|e| format!("at {}: {}", e.path(), e.inner()))
+    }
+
+    /// The state a read in `mode` starts from: an incremental sync continues any state, a full
+    /// refresh only the state of an interrupted full refresh (passed back on retry).
+    pub fn for_mode(mode: SyncMode, saved: Option<&Value>) -> Result<TrailState<F>, String> {
+        let state = saved.map(TrailState::from_json).transpose()?;
+        Ok(match (mode, state) {
+            (SyncMode::Incremental, Some(s)) => TrailState {
+                full_refresh: false,
+                ..s
+            },
+            (SyncMode::FullRefresh, Some(s)) if s.full_refresh => s,
+            (mode, _) => TrailState {
+                bucket: String::new(),
+                prefix: String::new(),
+                folders: BTreeMap::new(),
+                full_refresh: mode == SyncMode::FullRefresh,
+            },
+        })
+    }
+
+    /// Points the state at the configured bucket and prefix; a state of another one is
+    /// dropped, with a warning (its cursors mean nothing here).
+    pub fn retarget(&mut self, name: &str, logs: &TrailLogs, emitter: &Emitter) {
+        if (self.bucket != logs.bucket || self.prefix != logs.prefix) && !self.folders.is_empty() {
+            emitter.log(
+                LogLevel::Warn,
+                &format!(
+                    "{name}: the state is of s3://{}/{}, the config reads s3://{}/{}: reading from the start",
+                    self.bucket, self.prefix, logs.bucket, logs.prefix
+                ),
+            );
+            self.folders.clear();
+        }
+        self.bucket = logs.bucket.clone();
+        self.prefix = logs.prefix.clone();
     }
 }
 
@@ -183,23 +227,14 @@ pub async fn read(
     stream: &LogStream,
     bucket: &BucketClient,
     logs: &TrailLogs,
-    mut state: TrailState,
+    mut state: TrailState<FolderCursor>,
     emitter: &Arc<Emitter>,
 ) -> Result<TrailRead, Vec<Error>> {
     let name = stream.name;
-    if (state.bucket != logs.bucket || state.prefix != logs.prefix) && !state.folders.is_empty() {
-        emitter.log(
-            LogLevel::Warn,
-            &format!(
-                "{name}: the state is of s3://{}/{}, the config reads s3://{}/{}: reading from the start",
-                state.bucket, state.prefix, logs.bucket, logs.prefix
-            ),
-        );
-        state.folders.clear();
-    }
-    state.bucket = logs.bucket.clone();
-    state.prefix = logs.prefix.clone();
-    let folders = discover(bucket, logs).await.map_err(|e| vec![e])?;
+    state.retarget(name, logs, emitter);
+    let folders = discover(bucket, logs, "CloudTrail")
+        .await
+        .map_err(|e| vec![e])?;
     emitter.log(
         LogLevel::Info,
         &format!(
@@ -459,12 +494,13 @@ mod tests {
             st
         );
         assert_eq!(
-            TrailState::from_json(&json!({})).unwrap(),
+            TrailState::<FolderCursor>::from_json(&json!({})).unwrap(),
             TrailState::default()
         );
-        let bad = TrailState::from_json(&json!({"folders": {"x/": {"after": 5}}})).unwrap_err();
+        let bad = TrailState::<FolderCursor>::from_json(&json!({"folders": {"x/": {"after": 5}}}))
+            .unwrap_err();
         assert!(bad.contains("x/"), "{bad}");
-        assert!(TrailState::from_json(&json!([])).is_err());
+        assert!(TrailState::<FolderCursor>::from_json(&json!([])).is_err());
     }
 
     #[test]
