@@ -22,7 +22,7 @@ const EXPIRED_VALID: (i64, i64) = (1_420_070_400, 1_577_836_800); // 2015-01-01 
 const CURRENT_VALID: (i64, i64) = (1_577_836_800, 4_102_444_800); // 2020-01-01 .. 2100-01-01
 
 /// The trail whose digests are written (names appear in digest keys).
-pub const TRAIL_NAME: &str = "org-trail";
+pub const TRAIL_NAME: &str = "trail";
 pub const TRAIL_HOME_REGION: &str = "us-east-1";
 
 /// Which signing key signs a digest.
@@ -134,12 +134,12 @@ pub struct DigestFaults {
     pub deleted_log: bool,
     /// The second digest's S3 signature metadata altered.
     pub bad_signature: bool,
-    /// The third digest names a previous signature that is not the second digest's (and is
+    /// The fourth digest names a previous signature that is not the third digest's (and is
     /// signed as such: only the chain is wrong).
     pub broken_chain: bool,
     /// A backfill digest for the first hour listing a file the hourly digest left out.
     pub backfill: bool,
-    /// The fourth digest signed with the key that had expired before it was written.
+    /// The fifth digest signed with the key that had expired before it was written.
     pub expired_key: bool,
 }
 
@@ -326,7 +326,7 @@ pub fn write_folder_digests(
     while hour <= last + 3600 {
         let end = hour + 3600;
         let key = digest_key(prefix, org, account, region, end, false);
-        let signer = if faults.expired_key && index == 3 {
+        let signer = if faults.expired_key && index == 4 {
             SigningKey::Expired
         } else {
             SigningKey::Current
@@ -342,7 +342,7 @@ pub fn write_folder_digests(
             key,
             signer,
         };
-        let forged = faults.broken_chain && index == 2;
+        let forged = faults.broken_chain && index == 3;
         let written = write_digest(root, bucket, account, &draft, None, forged)?;
         if index == 0 {
             first_hour_key = Some(written.0.clone());

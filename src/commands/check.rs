@@ -14,7 +14,7 @@ use crate::error::{AwsFailure, AwsProblem, Error, FailureType, Service};
 use crate::protocol::{ConnectionStatus, Message, Status};
 use crate::streams::lookup::read::lookup_attribute;
 use crate::streams::lookup::{INSIGHT_EVENTS, MANAGEMENT_EVENTS};
-use crate::streams::{trail_events, trail_logs, trails};
+use crate::streams::{trail_digests, trail_events, trail_logs, trails};
 
 pub fn check(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
     let status = match Config::load(config) {
@@ -45,9 +45,18 @@ async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
         }
         Err(e) => return Err(e),
     };
-    let trail = trail_logs::probe(trail_events::NAME, &bucket, logs)
-        .await
-        .map_err(|f| format!("{}: {f}", trail_events::NAME));
+    let trail = match trail_logs::probe(trail_events::NAME, &bucket, logs).await {
+        Err(f) => Err(format!("{}: {f}", trail_events::NAME)),
+        Ok(found) => Ok(match aws::connect(config, CancellationToken::new()).await {
+            Ok(clients) => {
+                let digests =
+                    trail_logs::digests::probe(trail_digests::NAME, &bucket, logs, &clients[0])
+                        .await;
+                format!("{found}. {digests}")
+            }
+            Err(_) => found,
+        }),
+    };
     Ok(match (lookup, trail) {
         (_, Err(t)) => Err(t),
         (Ok(l), Ok(t)) => Ok(format!("{l}. {t}")),

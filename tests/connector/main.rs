@@ -11,5 +11,6 @@ mod s3;
 mod secrets;
 mod stop;
 mod support;
+mod trail_digests;
 mod trail_events;
 mod trails;

@@ -15,12 +15,13 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::cursor::{FolderCursor, FolderProgress};
-use super::folders::{discover, LogFolder};
+use super::folders::{discover, root_entry, subfolders, LogFolder, RootEntry};
 use super::TrailState;
 use crate::aws::call::RetryBudget;
 use crate::aws::pages::PageGuard;
 use crate::aws::public_keys::KeyRing;
 use crate::aws::s3::{BucketClient, Listing};
+use crate::aws::RegionClient;
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
 use crate::error::{AwsFailure, AwsProblem, Error};
@@ -602,4 +603,68 @@ async fn check_log_files(
         files.push(file);
     }
     Ok((files, bytes))
+}
+
+/// `check`: whether the trail writes digests (log file validation on), looked for in the first
+/// account folder, and whether `cloudtrail:ListPublicKeys` is allowed. Never fails the check:
+/// it says what `trail_digests` will be able to prove.
+pub async fn probe(
+    name: &str,
+    bucket: &BucketClient,
+    logs: &TrailLogs,
+    keys: &RegionClient,
+) -> String {
+    let budget = RetryBudget::CHECK;
+    let root = logs.root();
+    let mut account_folder = None;
+    if let Ok(names) = subfolders(bucket, &root, budget).await {
+        for entry in &names {
+            match root_entry(entry) {
+                RootEntry::Account => account_folder = Some(format!("{root}{entry}/")),
+                RootEntry::Organization => {
+                    let org_root = format!("{root}{entry}/");
+                    if let Ok(accounts) = subfolders(bucket, &org_root, budget).await {
+                        account_folder = accounts
+                            .iter()
+                            .find(|a| root_entry(a) == RootEntry::Account)
+                            .map(|a| format!("{org_root}{a}/"));
+                    }
+                }
+                RootEntry::Other => {}
+            }
+            if account_folder.is_some() {
+                break;
+            }
+        }
+    }
+    let digests = match account_folder {
+        None => format!("no account folder under s3://{}/{root} yet", bucket.bucket),
+        Some(folder) => {
+            let path = format!("{folder}CloudTrail-Digest/");
+            let listing = Listing {
+                max_keys: Some(1),
+                ..Listing::default()
+            };
+            match bucket.list_page(&path, &listing, budget).await {
+                Ok((page, _)) if !page.contents().is_empty() => format!(
+                    "digests found under s3://{}/{path} (log file validation is on)",
+                    bucket.bucket
+                ),
+                Ok(_) => format!(
+                    "no digests under s3://{}/{path}: log file validation is off for this trail (turn it on: aws cloudtrail update-trail --name <trail> --enable-log-file-validation), so there is nothing to validate",
+                    bucket.bucket
+                ),
+                Err(f) => format!("digests cannot be listed: {f}"),
+            }
+        }
+    };
+    let now = crate::time::now_secs();
+    let keys = match crate::aws::public_keys::list_public_keys(keys, now - 3600, now, budget).await {
+        Ok(_) => "cloudtrail:ListPublicKeys is allowed".to_string(),
+        Err(f) if f.problem == AwsProblem::AccessDenied => format!(
+            "cloudtrail:ListPublicKeys is DENIED, so no signature can be checked: allow it in the IAM policy ({f})"
+        ),
+        Err(f) => format!("cloudtrail:ListPublicKeys failed: {f}"),
+    };
+    format!("{name}: {digests}; {keys}")
 }
