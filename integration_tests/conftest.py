@@ -5,10 +5,10 @@ import os
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 import pytest
 
+from local_emulator import EMULATOR_BIN, KEY_ID, SECRET, Emulator  # noqa: F401  (re-exported for the tests)
 from local_s3 import S3  # noqa: F401  (re-exported for the tests)
 
 # Airbyte's FAST standard tests (test_standard_tests.py) parametrize their scenarios through it.
@@ -16,63 +16,12 @@ pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "source-aws-cloudtrail")
-EMULATOR_BIN = os.path.join(ROOT, "target", "release", "cloudtrail-emulator")
-KEY_ID = "AKIAEMULATOR00000001"
-SECRET = "emulator/secret/access/key/0000000000000"
 
 os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 # PyAirbyte fixes its default cache directory when it is imported: point it at a fresh temporary
 # directory, so that every test session starts with an empty default cache.
 os.environ["AIRBYTE_CACHE_ROOT"] = tempfile.mkdtemp(prefix="pyairbyte-cache-")
-
-
-class Emulator:
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([EMULATOR_BIN, *args], stdout=subprocess.PIPE, text=True)
-        self.endpoint = json.loads(self.proc.stdout.readline())["endpoint"]
-
-    def _call(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.endpoint + "/_emulator/" + path, data=data, method=method)
-        with urllib.request.urlopen(req) as r:
-            return json.load(r)
-
-    def events(self):
-        """Visible management events: {region: [event, ...]}."""
-        now = time.time()
-        return {
-            region: [e for e in evs if e["visible_at"] <= now and not e["insight"]]
-            for region, evs in self._call("GET", "events").items()
-        }
-
-    def event_ids(self):
-        return {e["event_id"] for evs in self.events().values() for e in evs}
-
-    def insight_ids(self):
-        return {e["event_id"] for evs in self._call("GET", "events").values() for e in evs if e["insight"]}
-
-    def add(self, region, times):
-        return self._call("POST", "events", {"region": region, "events": [{"time": t} for t in times]})
-
-    def stats(self):
-        return self._call("GET", "stats")
-
-    def config(self, **extra):
-        c = {
-            "aws_key_id": KEY_ID,
-            "aws_secret_key": SECRET,
-            "endpoint_url": self.endpoint,
-            "requests_per_second": 500,
-            "max_event_delay_minutes": 0,
-            "start_date": time.strftime("%Y-%m-%d", time.gmtime(time.time() - 2 * 86400)),
-        }
-        c.update(extra)
-        return c
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait()
 
 
 @pytest.fixture

@@ -62,6 +62,9 @@ def test_every_stream_lands_in_the_cache_with_json_kept_as_json(kind, emulator, 
     assert set(management["eventid"]) == emulator.event_ids() and len(management) == 1400
     assert len(cache["insight_events"].to_pandas()) == 6
     assert len(cache["trails"].to_pandas()) == 3
+    # The corpus's digest files carry no signature: each lands, with its finding.
+    digests = cache["trail_digests"].to_pandas()
+    assert len(digests) == 2 and not digests["signaturevalid"].any()
 
     trail = cache["trail_events"].to_pandas()
     assert set(trail["eventid"]) == set(emitted) and len(trail) == len(emitted)

@@ -39,7 +39,7 @@ def test_the_page_names_every_stream_and_the_limits_users_meet():
     import json
     import subprocess
 
-    spec_streams = {"management_events", "insight_events", "trails", "trail_events"}
+    spec_streams = {"management_events", "insight_events", "trails", "trail_events", "trail_digests"}
     doc = read("docs", "aws-cloudtrail.md")
     for title in ("Supported sync modes", "Supported streams"):
         for stream in spec_streams:

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Benchmark of the trail_events stream: a generated organization trail (about 1 GB of CloudTrail
-JSON in thousands of .json.gz files, mixed record sizes) served by s3s-fs, read by the connector
-with the real aws-sdk-s3. Prints figures, asserts nothing about speed:
+"""Benchmark of the trail_events and trail_digests streams: a generated trail (about 1 GB of
+CloudTrail JSON in thousands of .json.gz files, mixed record sizes, with hourly signed digests)
+served by s3s-fs, read by the connector with the real aws-sdk-s3 (the digests' public keys from
+the emulator's ListPublicKeys). Prints figures, asserts nothing about speed:
 
 - MB/s of uncompressed CloudTrail JSON turned into Airbyte records, per wall second and per
   connector CPU-second, records/s, peak RSS;
+- MB/s of log files validated by trail_digests (each downloaded, gunzipped and hashed), per wall
+  second and per connector CPU-second, next to trail_events' own;
 - in the same run, the physical floor: `gzip -dc` and the connector's own decompressor
   (zlib-rs through flate2, `cloudtrail-emulator gunzip`) over the same files, to /dev/null.
 
@@ -22,6 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration_tests"))
+from local_emulator import Emulator  # noqa: E402
 from local_s3 import EMULATOR_BIN, S3  # noqa: E402
 from measure import read_counting  # noqa: E402
 
@@ -34,13 +38,13 @@ def children_cpu():
     return u.ru_utime + u.ru_stime
 
 
-def read(s3, tmp):
+def read(s3, tmp, stream="trail_events", emulator=None):
     config = os.path.join(tmp, "config.json")
     catalog = os.path.join(tmp, "catalog.json")
     with open(config, "w") as f:
-        json.dump({"trail_logs": s3.trail_logs()}, f)
+        json.dump({**(emulator.config() if emulator else {}), "trail_logs": s3.trail_logs()}, f)
     with open(catalog, "w") as f:
-        json.dump({"streams": [{"stream": {"name": "trail_events", "json_schema": {},
+        json.dump({"streams": [{"stream": {"name": stream, "json_schema": {},
                                            "supported_sync_modes": ["full_refresh", "incremental"]},
                                 "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]}, f)
     return read_counting([BIN, "read", "--config", config, "--catalog", catalog])
@@ -67,11 +71,12 @@ def main():
     p.add_argument("--runs", type=int, default=2)
     a = p.parse_args()
     s3 = S3()
+    emulator = Emulator()
     try:
         started = time.perf_counter()
         s3.seed("--org", "o-a1b2c3d4e5", "--accounts", "111122223333,444455556666", "--regions", "us-east-1,eu-west-1",
                 "--files-per-prefix", str(a.files_per_prefix), "--events-per-file", str(a.events_per_file),
-                "--large-fraction", "0.002")
+                "--large-fraction", "0.002", "--digests", "on")
         corpus = s3.summary
         mb = corpus["uncompressed_bytes"] / 1e6
         print(f"corpus: {corpus['event_files']} event files (+{corpus['other_files']} digest/Insights), "
@@ -96,12 +101,21 @@ def main():
         print(f"  {per_core:8.0f} MB/s per connector CPU-second")
         print(f"  {records / wall:8.0f} records/s end to end, {records / cpu:.0f} records per CPU-second")
         print(f"  {rss:8.1f} MB peak RSS")
+        with tempfile.TemporaryDirectory() as tmp:
+            digests, d_wall, d_cpu, d_rss = read(s3, tmp, "trail_digests", emulator)
+        if digests != corpus["other_files"] - 4 * 1:  # one Insights file per account-region
+            print(f"(read {digests} digests)")
+        print(f"\ntrail_digests ({digests} digests, every listed log file downloaded, gunzipped, hashed):")
+        print(f"  {mb / d_wall:8.0f} MB/s of log files validated end to end (wall)")
+        print(f"  {mb / d_cpu:8.0f} MB/s per connector CPU-second (trail_events: {per_core:.0f})")
+        print(f"  {d_rss:8.1f} MB peak RSS")
         print("decompression floor, same files, to /dev/null:")
         print(f"  gzip -dc : {mb / gz_cpu:8.0f} MB/s per CPU-second -> trail_events is {per_core / (mb / gz_cpu):.0%} of it")
         print(f"  zlib-rs  : {rust_mb / rust['seconds']:8.0f} MB/s (flate2, one thread, from memory) -> trail_events is "
               f"{per_core / (rust_mb / rust['seconds']):.0%} of it")
     finally:
         s3.stop()
+        emulator.stop()
 
 
 if __name__ == "__main__":

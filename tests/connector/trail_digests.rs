@@ -397,6 +397,32 @@ fn check_says_whether_digests_exist_and_keys_can_be_listed() {
     );
     assert!(message.contains("ListPublicKeys is allowed"), "{message}");
 
+    // Keys that may not list the public keys: check says so; a read cannot prove any signature
+    // and fails as a config error, writing no verdict it could not reach.
+    env.emulator
+        .add_credentials("AKIANOPUBLICKEYS", "secret-npk", None, &["ListPublicKeys"]);
+    let denied = s3.config(
+        &env,
+        json!({"aws_key_id": "AKIANOPUBLICKEYS", "aws_secret_key": "secret-npk"}),
+    );
+    let (status, message) = env.check(&denied, &[]).connection_status();
+    assert_eq!(status, "SUCCEEDED", "{message}");
+    assert!(message.contains("ListPublicKeys is DENIED"), "{message}");
+    let run = read(&env, &denied, None);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(run.records().is_empty(), "{}", run.stdout);
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "said once: {errors:?}");
+    assert_eq!(errors[0]["failure_type"], "config_error");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cloudtrail:ListPublicKeys"),
+        "{}",
+        errors[0]
+    );
+
     let plain = S3Server::start();
     plain.seed(&CorpusSpec {
         digests_and_insights: false,

@@ -143,12 +143,21 @@ pub async fn read(
             read_folder(&shared, &folder).await
         });
     }
-    let mut errors = Vec::new();
+    let mut errors: Vec<Error> = Vec::new();
+    // One refusal (ListPublicKeys denied in a region) fails every digest alike: said once.
+    let mut said = std::collections::HashSet::new();
     while let Some(done) = readers.join_next().await {
-        match done {
-            Ok(folder_errors) => errors.extend(folder_errors),
-            Err(e) => errors.push(Error::Internal(format!("a digest reader stopped: {e}"))),
-        }
+        let found = match done {
+            Ok(folder_errors) => folder_errors,
+            Err(e) => vec![Error::Internal(format!("a digest reader stopped: {e}"))],
+        };
+        errors.extend(found.into_iter().filter(|e| said.insert(e.to_string())));
+    }
+    if emitter.stop_signal().is_cancelled() {
+        let site = bucket.site("GetObject", None);
+        errors.push(
+            Error::aws(site.failure(AwsProblem::Stopped, None, String::new())).for_stream(name),
+        );
     }
     shared.progress("", DigestFolder::default(), true);
     let totals = std::mem::take(&mut shared.book.lock().unwrap_or_else(|e| e.into_inner()).totals);
@@ -570,6 +579,17 @@ async fn check_log_files(
             None => problems.push(format!(
                 "log file {at} is in a bucket this connection does not read: not checked"
             )),
+            Some(Ok(Content::Hashed { .. }))
+                if file
+                    .hash_algorithm
+                    .as_deref()
+                    .is_some_and(|a| a != "SHA-256") =>
+            {
+                problems.push(format!(
+                    "log file {at}: the digest gives a {} hash, which is not SHA-256: not checked",
+                    file.hash_algorithm.as_deref().unwrap_or("")
+                ));
+            }
             Some(Ok(Content::Hashed { sha256, bytes: n })) => {
                 bytes += n;
                 let expected = file.hash_value.clone().unwrap_or_default();
