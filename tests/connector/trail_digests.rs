@@ -283,7 +283,7 @@ impl Hidden {
 }
 
 #[test]
-fn the_chain_is_checked_across_syncs_from_the_state() {
+fn the_chain_is_checked_across_syncs_from_the_state_and_late_digests_are_read() {
     let env = Env::new(Default::default());
     let s3 = S3Server::start();
     let corpus: CorpusSummary = s3.seed(&digest_spec(
@@ -293,7 +293,7 @@ fn the_chain_is_checked_across_syncs_from_the_state() {
     ));
     let config = s3.config(
         &env,
-        json!({"trail_logs": {"late_file_lookback_minutes": 0}}),
+        json!({"trail_logs": {"late_file_lookback_minutes": 60}}),
     );
     let folder = |region: &str| -> Vec<&String> {
         corpus
@@ -303,13 +303,21 @@ fn the_chain_is_checked_across_syncs_from_the_state() {
             .collect()
     };
     let (east, west) = (folder("us-east-1"), folder("eu-west-1"));
-    // The last two hours are not delivered yet.
+    // The last two hours are not delivered yet, and one west digest comes late.
     let aside = tempfile::tempdir().unwrap();
-    let later: Vec<&String> = east[3..].iter().chain(&west[3..]).copied().collect();
+    let later: Vec<&String> = east[3..]
+        .iter()
+        .chain(&west[3..])
+        .chain([&west[1]])
+        .copied()
+        .collect();
     let hidden = Hidden::hide(&s3, &later, aside.path());
     let first = read(&env, &config, None);
     assert_eq!(first.code, Some(0), "{}", first.stdout);
-    assert_eq!(first.records().len(), 6);
+    let records = by_key(&first);
+    assert_eq!(records.len(), 5);
+    // What the first sync could see of west[2]'s predecessor: nothing yet.
+    assert_eq!(records[west[2]]["chainValid"], false);
     hidden.restore();
     // The digest the next one chains to is gone: only the state can prove the link now.
     std::fs::remove_file(object_path(s3.root.path(), BUCKET, east[2])).unwrap();
@@ -318,13 +326,14 @@ fn the_chain_is_checked_across_syncs_from_the_state() {
     let records = by_key(&second);
     let mut expected = later.clone();
     expected.sort();
-    assert_eq!(records.keys().collect::<Vec<_>>(), expected);
+    assert_eq!(
+        records.keys().collect::<Vec<_>>(),
+        expected,
+        "the late digest (an hour before the last one read) is read, nothing twice"
+    );
     for (key, r) in &records {
         assert_clean(key, r);
-        assert_eq!(
-            r["chainValid"], true,
-            "{key}: chained to the previous sync's digest"
-        );
+        assert_eq!(r["chainValid"], true, "{key}");
     }
     // Without the state the same digest is checked against S3, where its predecessor is gone.
     let fresh = read(&env, &config, None);
