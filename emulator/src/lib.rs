@@ -8,6 +8,7 @@ pub mod digests;
 mod emulator;
 mod faults;
 mod http;
+pub mod kinds;
 pub mod records;
 mod requests;
 pub mod sigv4;

@@ -20,6 +20,7 @@ Prints one JSON line {\"endpoint\": URL} once listening; control API under URL/_
 usage: cloudtrail-emulator s3-corpus --root DIR [--bucket B] [--prefix P] [--org o-…]
   [--accounts a1,a2] [--regions r1,r2] [--files-per-prefix N] [--events-per-file N]
   [--large-fraction F] [--start EPOCH] [--seed N] [--manifest FILE] [--digests on|FAULT,…]
+  [--kind-files-per-prefix N]
 Writes CloudTrail log files in the S3 layout under DIR/B/ (as s3s-fs serves them) and prints
 a JSON summary; --manifest writes one JSON line {\"key\", \"event_ids\"} per event file.
 
@@ -123,6 +124,7 @@ fn s3_corpus(mut args: impl Iterator<Item = String>) -> Result<(), String> {
             "--start" => spec.start = num(&value)? as i64,
             "--seed" => spec.seed = num(&value)? as u64,
             "--manifest" => manifest = Some(value),
+            "--kind-files-per-prefix" => spec.kind_files_per_prefix = num(&value)? as usize,
             // Real signed, chained digests (`on`), optionally with planted faults in the
             // first account-region: a comma list of modified_log, deleted_log, bad_signature,
             // broken_chain, backfill, expired_key.

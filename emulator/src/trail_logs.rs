@@ -11,6 +11,7 @@ use flate2::Compression;
 use serde_json::{json, Value};
 
 use crate::digests::{sha256_hex, write_folder_digests, DeliveredFile, DigestFaults, PlantedFault};
+use crate::kinds::{kind_file, Kind};
 use crate::records::{iso8601, management_event_of, utc, Rng};
 
 /// What to generate.
@@ -38,6 +39,10 @@ pub struct CorpusSpec {
     pub digests: bool,
     /// Tampering applied to the first account-region folder (with `digests`).
     pub digest_faults: DigestFaults,
+    /// Files per account-region of each other kind: network activity, Insights, aggregated
+    /// (named `_CloudTrail_` in some folders, `_CloudTrail-<Kind>_` in the others: one form per
+    /// folder, as a trail writes them); with them, no placeholder Insights file.
+    pub kind_files_per_prefix: usize,
     pub seed: u64,
 }
 
@@ -57,6 +62,7 @@ impl Default for CorpusSpec {
             digests_and_insights: true,
             digests: false,
             digest_faults: DigestFaults::default(),
+            kind_files_per_prefix: 0,
             seed: 1,
         }
     }
@@ -84,6 +90,10 @@ pub struct CorpusSummary {
     pub compressed_bytes: u64,
     /// Every event file's key with its events, in key order per account-region.
     pub files: Vec<(String, Vec<String>)>,
+    /// Every Insights and aggregated events file's key with its events (network activity files
+    /// are in `files`: trail_events reads them).
+    pub insight_files: Vec<(String, Vec<String>)>,
+    pub aggregated_files: Vec<(String, Vec<String>)>,
     /// Every digest file's key (with `digests`), and the faults planted.
     pub digests: Vec<String>,
     pub planted: Vec<PlantedFault>,
@@ -311,7 +321,7 @@ pub fn write_corpus(root: &Path, spec: &CorpusSpec) -> io::Result<CorpusSummary>
     let mut summary = CorpusSummary::default();
     std::fs::create_dir_all(root.join(&spec.bucket))?;
     let org = spec.organization_id.as_deref();
-    for account in &spec.accounts {
+    for (a, account) in spec.accounts.iter().enumerate() {
         for (r, region) in spec.regions.iter().enumerate() {
             let first_folder = r == 0 && account == &spec.accounts[0];
             let mut delivered = Vec::with_capacity(spec.files_per_prefix);
@@ -332,6 +342,37 @@ pub fn write_corpus(root: &Path, spec: &CorpusSpec) -> io::Result<CorpusSummary>
                 );
                 delivered.push(file.delivered.clone());
                 summary.add(root, &spec.bucket, file)?;
+            }
+            for (k, kind) in Kind::ALL.into_iter().enumerate() {
+                let kind_token = (a + r + k) % 2 == 1;
+                for n in 0..spec.kind_files_per_prefix {
+                    let delivery =
+                        spec.start + n as i64 * spec.delivery_interval_secs + rng.below(60) as i64;
+                    let events = 1 + rng.below(spec.events_per_file as u64 + 1) as usize;
+                    let file = kind_file(
+                        &mut rng,
+                        &spec.prefix,
+                        org,
+                        account,
+                        region,
+                        kind,
+                        kind_token,
+                        delivery,
+                        events,
+                    );
+                    match kind {
+                        Kind::NetworkActivity => summary.add(root, &spec.bucket, file)?,
+                        Kind::Insight | Kind::Aggregated => {
+                            put_object(root, &spec.bucket, &file.key, &file.body)?;
+                            let list = if kind == Kind::Insight {
+                                &mut summary.insight_files
+                            } else {
+                                &mut summary.aggregated_files
+                            };
+                            list.push((file.key, file.event_ids));
+                        }
+                    }
+                }
             }
             if spec.digests {
                 let faults = if first_folder {
@@ -426,7 +467,10 @@ fn side_files(
     );
     let insight = json!({"Records": [{"eventVersion": "1.08", "eventType": "AwsCloudTrailInsight",
         "eventID": rng.uuid(), "eventCategory": "Insight", "awsRegion": region}]});
-    let mut files = vec![(insight_key, gzip(insight.to_string().as_bytes()))];
+    let mut files = Vec::new();
+    if spec.kind_files_per_prefix == 0 {
+        files.push((insight_key, gzip(insight.to_string().as_bytes())));
+    }
     if !spec.digests {
         files.push((digest_key, gzip(digest.to_string().as_bytes())));
     }

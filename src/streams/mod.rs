@@ -3,8 +3,10 @@
 //! summary and TRACE errors.
 
 pub mod lookup;
+pub mod trail_aggregated_events;
 pub mod trail_digests;
 pub mod trail_events;
+pub mod trail_insight_events;
 pub mod trail_logs;
 pub mod trails;
 
@@ -69,6 +71,8 @@ pub fn offered(config: &Config) -> Vec<&'static dyn Stream> {
     ];
     if config.trail_logs.is_some() {
         streams.push(&trail_events::TRAIL_EVENTS);
+        streams.push(&trail_insight_events::TRAIL_INSIGHT_EVENTS);
+        streams.push(&trail_aggregated_events::TRAIL_AGGREGATED_EVENTS);
         streams.push(&trail_digests::TRAIL_DIGESTS);
     }
     streams

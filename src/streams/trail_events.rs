@@ -1,4 +1,5 @@
-//! The `trail_events` stream: every event of a trail's `CloudTrail/` log folders in S3. Its
+//! The `trail_events` stream: every event of a trail's `CloudTrail/` (management and data
+//! events) and `CloudTrail-NetworkActivity/` log folders in S3. Its
 //! record is a CloudTrail record under its native field names, stable fields typed, polymorphic
 //! ones as any JSON (see `AnyJson`), plus where it was read from. Only the record's schema is used at run time:
 //! records pass through as the bytes they arrived in, checked against this schema.
@@ -11,8 +12,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::trail_logs::scan::Shape;
-use super::trail_logs::{self, FolderCursor, LogStream, TrailState};
-use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
+use super::trail_logs::{self, LogStream};
+use super::{catalog_entry, ReadContext, Stream, StreamRead};
 use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
 
@@ -31,6 +32,7 @@ fn log_stream() -> &'static LogStream {
     static STREAM: OnceLock<LogStream> = OnceLock::new();
     STREAM.get_or_init(|| LogStream {
         name: NAME,
+        kinds: &["CloudTrail", "CloudTrail-NetworkActivity"],
         shape: Arc::new(Shape::from_schema(&schema()).reserving(&trail_logs::PROVENANCE_COLUMNS)),
     })
 }
@@ -50,31 +52,7 @@ impl Stream for TrailEvents {
         mode: SyncMode,
         saved: Option<&Value>,
     ) -> Result<StreamRead, String> {
-        let state = TrailState::<FolderCursor>::for_mode(mode, saved)?;
-        let context = context.clone();
-        Ok(Box::pin(async move {
-            let (logs, bucket) = match context.bucket().await {
-                Ok(b) => b,
-                Err(e) => return ReadReport::failed(e),
-            };
-            match trail_logs::read(log_stream(), bucket, logs, state, &context.emitter).await {
-                Ok(read) => ReadReport {
-                    summary: Some(format!(
-                        "{NAME}: {} records from {} files ({} MB of JSON); {} files skipped, {} unreadable records skipped",
-                        read.records,
-                        read.files,
-                        read.uncompressed_bytes / 1_000_000,
-                        read.skipped_files,
-                        read.skipped_records
-                    )),
-                    errors: vec![],
-                },
-                Err(errors) => ReadReport {
-                    summary: None,
-                    errors,
-                },
-            }
-        }))
+        trail_logs::prepare(log_stream(), context, mode, saved)
     }
 }
 

@@ -13,4 +13,5 @@ mod stop;
 mod support;
 mod trail_digests;
 mod trail_events;
+mod trail_kinds;
 mod trails;

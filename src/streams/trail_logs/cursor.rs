@@ -41,7 +41,9 @@ where
 /// and whether the time has seconds. Log files end `…_<region>_YYYYMMDDTHHmmZ_<16 chars>.json.gz`
 /// (whatever the kind token after the account: `CloudTrail`, `CloudTrail-Insight`, …), digests
 /// `…_<home-region>_YYYYMMDDTHHMMSSZ[_backfill].json.gz`: the time is the name's last
-/// `_`-separated part of either form.
+/// `_`-separated part of either form. Keys sort by delivery time among names of one form, and a
+/// folder holds one form (a trail names all files of a kind alike), so the floor is built with
+/// the form of the key it is the floor of.
 fn delivery_time(key: &str) -> Option<(i64, &str, bool)> {
     let name_at = key.rfind('/').map_or(0, |i| i + 1);
     let name = &key[name_at..];

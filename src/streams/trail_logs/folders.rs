@@ -82,11 +82,11 @@ fn wanted(filter: &Option<Vec<String>>, name: &str) -> bool {
     filter.as_ref().is_none_or(|f| f.iter().any(|x| x == name))
 }
 
-/// Every account-region folder of `kind` to read, in key order.
+/// Every account-region folder of the `kinds` to read, in key order.
 pub async fn discover(
     bucket: &BucketClient,
     logs: &TrailLogs,
-    kind: &str,
+    kinds: &[&str],
 ) -> Result<Vec<LogFolder>, Error> {
     let root = logs.root();
     let budget = RetryBudget::SYNC_FIRST_CONTACT;
@@ -125,15 +125,18 @@ pub async fn discover(
     let limit = Arc::new(Semaphore::new(CONCURRENT_LISTINGS));
     let mut listings = JoinSet::new();
     for (index, (org, account, path)) in accounts.into_iter().enumerate() {
-        let bucket = bucket.clone();
-        let limit = limit.clone();
-        let kind_root = format!("{path}{kind}/");
-        listings.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            let trail_root = kind_root;
-            let regions = subfolders(&bucket, &trail_root, budget).await;
-            (index, org, account, trail_root, regions)
-        });
+        for kind in kinds {
+            let bucket = bucket.clone();
+            let limit = limit.clone();
+            let (org, account) = (org.clone(), account.clone());
+            let kind_root = format!("{path}{kind}/");
+            listings.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let trail_root = kind_root;
+                let regions = subfolders(&bucket, &trail_root, budget).await;
+                (index, org, account, trail_root, regions)
+            });
+        }
     }
     let mut folders = Vec::new();
     while let Some(done) = listings.join_next().await {

@@ -26,6 +26,7 @@ use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordTail};
 use crate::error::{AwsFailure, AwsProblem, Error};
 use crate::protocol::SyncMode;
+use crate::streams::{ReadContext, ReadReport, StreamRead};
 use crate::time::now_millis;
 pub use cursor::{FolderCursor, FolderProgress};
 use file::{read_file, FileRead};
@@ -33,10 +34,11 @@ pub use folders::discover;
 pub use folders::LogFolder;
 use scan::Shape;
 
-/// A stream of log files: its name (in records and messages) and the record shape its
-/// scanner checks.
+/// A stream of log files: its name (in records and messages), the folder kinds it reads
+/// (`CloudTrail`, `CloudTrail-Insight`, …) and the record shape its scanner checks.
 pub struct LogStream {
     pub name: &'static str,
+    pub kinds: &'static [&'static str],
     pub shape: Arc<Shape>,
 }
 
@@ -106,6 +108,41 @@ impl<F: DeserializeOwned> TrailState<F> {
         self.bucket = logs.bucket.clone();
         self.prefix = logs.prefix.clone();
     }
+}
+
+/// The read of a log-folder stream from its saved state (see `Stream::prepare`).
+pub fn prepare(
+    stream: &'static LogStream,
+    context: &Arc<ReadContext>,
+    mode: SyncMode,
+    saved: Option<&Value>,
+) -> Result<StreamRead, String> {
+    let state = TrailState::<FolderCursor>::for_mode(mode, saved)?;
+    let context = context.clone();
+    Ok(Box::pin(async move {
+        let name = stream.name;
+        let (logs, bucket) = match context.bucket().await {
+            Ok(b) => b,
+            Err(e) => return ReadReport::failed(e),
+        };
+        match read(stream, bucket, logs, state, &context.emitter).await {
+            Ok(read) => ReadReport {
+                summary: Some(format!(
+                    "{name}: {} records from {} files ({} MB of JSON); {} files skipped, {} unreadable records skipped",
+                    read.records,
+                    read.files,
+                    read.uncompressed_bytes / 1_000_000,
+                    read.skipped_files,
+                    read.skipped_records
+                )),
+                errors: vec![],
+            },
+            Err(errors) => ReadReport {
+                summary: None,
+                errors,
+            },
+        }
+    }))
 }
 
 /// Files read at once. A GET waits tens of milliseconds for its first byte and CloudTrail
@@ -182,10 +219,12 @@ async fn list_folder(
     }
 }
 
-/// Whether a key of a `CloudTrail/<region>/` folder (relative to it) is an event file: in a
-/// `YYYY/MM/DD/` day folder, a `.json.gz`, not a digest or Insights file (they live in folders of
-/// their own, but are told apart by name too). Anything else is ignored, and never becomes the
-/// folder's cursor: a stray key sorting after the day folders would stop the listing there.
+/// Whether a key of an event folder (`CloudTrail/<region>/`, `CloudTrail-Insight/<region>/`, …;
+/// relative to it) is an event file: in a `YYYY/MM/DD/` day folder, a `.json.gz`, not a digest
+/// (digests live in a folder of their own, but are told apart by name too). The folder, not the
+/// kind token of the name (`_CloudTrail_`, `_CloudTrail-Insight_`), says what a file holds.
+/// Anything else is ignored, and never becomes the folder's cursor: a stray key sorting after
+/// the day folders would stop the listing there.
 fn is_event_file(key: &str) -> bool {
     let b = key.as_bytes();
     let dated = b.len() > 11
@@ -194,10 +233,7 @@ fn is_event_file(key: &str) -> bool {
             .iter()
             .all(|&i| b[i].is_ascii_digit());
     let name = key.rsplit('/').next().unwrap_or(key);
-    dated
-        && name.ends_with(".json.gz")
-        && !name.contains("_CloudTrail-Digest_")
-        && !name.contains("_CloudTrail-Insight_")
+    dated && name.ends_with(".json.gz") && !name.contains("_CloudTrail-Digest_")
 }
 
 /// The columns the source adds to each record of a file: a record's own values of them are
@@ -209,6 +245,23 @@ pub const PROVENANCE_COLUMNS: [&str; 5] = [
     "logFileRegion",
     "logFileOrganizationId",
 ];
+
+/// The provenance columns in a record type's schema (`#[serde(flatten)]`).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct LogFileColumns {
+    /// The bucket the log file was read from.
+    pub log_file_bucket: String,
+    /// The log file's S3 key.
+    pub log_file_key: String,
+    /// The account of the log file's path.
+    pub log_file_account_id: String,
+    /// The region of the log file's path.
+    pub log_file_region: String,
+    /// The organization of the path, for an organization trail.
+    pub log_file_organization_id: Option<String>,
+}
 
 /// The provenance columns of a folder's file (named as in `PROVENANCE_COLUMNS`).
 pub fn provenance(bucket: &str, folder: &LogFolder, key: &str) -> Value {
@@ -232,7 +285,7 @@ pub async fn read(
 ) -> Result<TrailRead, Vec<Error>> {
     let name = stream.name;
     state.retarget(name, logs, emitter);
-    let folders = discover(bucket, logs, "CloudTrail")
+    let folders = discover(bucket, logs, stream.kinds)
         .await
         .map_err(|e| vec![e])?;
     emitter.log(
@@ -531,6 +584,10 @@ mod tests {
         ));
         assert!(!is_event_file(
             "2025/11/24/1_CloudTrail-Digest_us-east-1_t_us-east-1_20251124T010000Z.json.gz"
+        ));
+        // Either name form, in any event folder.
+        assert!(is_event_file(
+            "2025/11/24/1_CloudTrail-Insight_us-east-1_20251124T1600Z_abc.json.gz"
         ));
         assert!(!is_event_file("2025/11/24/notes.txt"));
         assert!(!is_event_file("2025/11/24/"));

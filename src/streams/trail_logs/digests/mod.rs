@@ -108,7 +108,7 @@ pub async fn read(
     emitter: &Arc<Emitter>,
 ) -> Result<DigestRead, Vec<Error>> {
     state.retarget(name, logs, emitter);
-    let folders = discover(bucket, logs, "CloudTrail-Digest")
+    let folders = discover(bucket, logs, &["CloudTrail-Digest"])
         .await
         .map_err(|e| vec![e])?;
     emitter.log(
