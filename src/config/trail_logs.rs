@@ -85,6 +85,68 @@ pub struct RawTrailLogs {
     /// account-region keeps the keys read within this window in the state.
     #[schemars(title = "Late File Lookback (minutes)", range(min = 0, max = LATE_FILE_LOOKBACK.max), extend("default" = LATE_FILE_LOOKBACK.default, "order" = 13))]
     pub late_file_lookback_minutes: Option<i64>,
+
+    /// `trail_events` writes only events of these services (`eventSource`). Decided as each
+    /// record is scanned: filtered events cost little. Files already read are not read again
+    /// when a filter changes.
+    #[schemars(title = "Event Sources", extend("order" = 14, "examples" = [["s3.amazonaws.com", "iam.amazonaws.com"]]))]
+    pub event_sources: Option<Vec<String>>,
+
+    /// `trail_events` leaves out events of these services (`eventSource`).
+    #[schemars(title = "Excluded Event Sources", extend("order" = 15, "examples" = [["kms.amazonaws.com"]]))]
+    pub exclude_event_sources: Option<Vec<String>>,
+
+    /// `trail_events` writes only events of these API calls (`eventName`).
+    #[schemars(title = "Event Names", extend("order" = 16, "examples" = [["ConsoleLogin", "CreateAccessKey"]]))]
+    pub event_names: Option<Vec<String>>,
+
+    /// `trail_events` leaves out events of these API calls (`eventName`).
+    #[schemars(title = "Excluded Event Names", extend("order" = 17, "examples" = [["Decrypt", "GenerateDataKey"]]))]
+    pub exclude_event_names: Option<Vec<String>>,
+
+    /// `trail_events` leaves out read-only events (`readOnly: true`).
+    #[schemars(title = "Exclude Read-Only Events", extend("default" = false, "order" = 18))]
+    pub exclude_read_only: Option<bool>,
+
+    /// `trail_events` writes only events of these categories (`eventCategory`; a record without
+    /// one is a management event). Default: all three.
+    #[schemars(title = "Event Categories", extend("order" = 19))]
+    pub event_categories: Option<Vec<EventCategory>>,
+}
+
+/// An event category `trail_events` carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum EventCategory {
+    Management,
+    Data,
+    NetworkActivity,
+}
+
+impl EventCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventCategory::Management => "Management",
+            EventCategory::Data => "Data",
+            EventCategory::NetworkActivity => "NetworkActivity",
+        }
+    }
+}
+
+/// Which events `trail_events` writes (every list empty: all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub sources: Option<Vec<String>>,
+    pub exclude_sources: Vec<String>,
+    pub names: Option<Vec<String>>,
+    pub exclude_names: Vec<String>,
+    pub exclude_read_only: bool,
+    pub categories: Option<Vec<EventCategory>>,
+}
+
+impl EventFilter {
+    pub fn is_empty(&self) -> bool {
+        *self == EventFilter::default()
+    }
 }
 
 /// The validated `trail_logs`.
@@ -105,6 +167,8 @@ pub struct TrailLogs {
     /// The role to assume for the bucket: its own, else (without own keys) the top-level one.
     pub role: Option<Role>,
     pub lookback_secs: i64,
+    /// What `trail_events` writes of what it reads.
+    pub events: EventFilter,
 }
 
 impl TrailLogs {
@@ -236,7 +300,44 @@ pub(super) fn validate(
         credentials,
         role,
         lookback_secs,
+        events: EventFilter {
+            sources: filter_list(
+                "event_sources",
+                raw.event_sources,
+                is_name,
+                "a service name like s3.amazonaws.com",
+            )?,
+            exclude_sources: filter_list(
+                "exclude_event_sources",
+                raw.exclude_event_sources,
+                is_name,
+                "a service name like s3.amazonaws.com",
+            )?
+            .unwrap_or_default(),
+            names: filter_list(
+                "event_names",
+                raw.event_names,
+                is_name,
+                "an API call name like GetObject",
+            )?,
+            exclude_names: filter_list(
+                "exclude_event_names",
+                raw.exclude_event_names,
+                is_name,
+                "an API call name like GetObject",
+            )?
+            .unwrap_or_default(),
+            exclude_read_only: raw.exclude_read_only.unwrap_or(false),
+            categories: raw.event_categories.filter(|c| !c.is_empty()),
+        },
     })
+}
+
+/// An event source or name: printable, without spaces or quotes.
+fn is_name(n: &str) -> bool {
+    n.len() <= 256
+        && n.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ fn log_stream() -> &'static LogStream {
         name: NAME,
         kinds: &["CloudTrail-Aggregated"],
         shape: Arc::new(Shape::from_schema(&schema()).reserving(&trail_logs::PROVENANCE_COLUMNS)),
+        filtered: false,
     })
 }
 

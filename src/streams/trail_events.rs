@@ -34,6 +34,7 @@ fn log_stream() -> &'static LogStream {
         name: NAME,
         kinds: &["CloudTrail", "CloudTrail-NetworkActivity"],
         shape: Arc::new(Shape::from_schema(&schema()).reserving(&trail_logs::PROVENANCE_COLUMNS)),
+        filtered: true,
     })
 }
 
@@ -439,7 +440,7 @@ mod tests {
                 Vec::new(),
             );
             match splitter.next(&log_stream().shape).unwrap() {
-                Some(crate::streams::trail_logs::scan::Element::Record { bytes, fits }) => {
+                Some(crate::streams::trail_logs::scan::Element::Record { bytes, fits, .. }) => {
                     assert!(fits, "{record}");
                     assert_eq!(bytes, record.to_string().as_bytes());
                 }

@@ -203,9 +203,11 @@ pub fn spawn(args: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Reads `streams` incrementally from `state` and kills the process with SIGKILL after
-/// `kill_after`; returns the `id_field` of every record and the last state seen (both as far as
-/// the lines before the kill go), and whether the run completed first.
+/// Reads `streams` incrementally from `state` and kills the process with SIGKILL once
+/// `kill_after` has passed and it has written at least one STATE (so that every run makes
+/// progress however slow the machine, and the kill still lands at any moment after); returns
+/// the `id_field` of every record and the last state seen (both as far as the lines before the
+/// kill go), and whether the run completed first.
 pub fn read_and_kill(
     env: &Env,
     config: &std::path::Path,
@@ -215,14 +217,29 @@ pub fn read_and_kill(
     kill_after: std::time::Duration,
 ) -> (Vec<String>, Option<Value>, bool) {
     use std::io::{BufRead, BufReader};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
     let args = env.read_args(config, streams, "incremental", state);
     let mut child = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let stdout = child.stdout.take().unwrap();
     let pid = child.id();
-    let killer = std::thread::spawn(move || {
-        std::thread::sleep(kill_after);
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    });
+    let (progressed, finished) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let killer = {
+        let (progressed, finished) = (progressed.clone(), finished.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(kill_after);
+            while !finished.load(Ordering::Acquire) {
+                if progressed.load(Ordering::Acquire) {
+                    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
     let (mut ids, mut last_state) = (vec![], None);
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
@@ -232,11 +249,15 @@ pub fn read_and_kill(
         };
         match m["type"].as_str() {
             Some("RECORD") => ids.push(m["record"]["data"][id_field].as_str().unwrap().to_string()),
-            Some("STATE") => last_state = Some(json!([m["state"]])),
+            Some("STATE") => {
+                last_state = Some(json!([m["state"]]));
+                progressed.store(true, Ordering::Release);
+            }
             _ => {}
         }
     }
     let status = child.wait().unwrap();
+    finished.store(true, Ordering::Release);
     killer.join().unwrap();
     (ids, last_state, status.success())
 }

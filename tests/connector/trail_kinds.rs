@@ -224,7 +224,7 @@ fn kill_9_then_resume_reads_every_aggregated_and_insight_event() {
         let (mut seen, mut state, mut kills) = (vec![], None, 0);
         let mut rng = Rng::new(13);
         for run in 0.. {
-            assert!(run < 40, "the syncs never completed");
+            assert!(run < 400, "the syncs never completed");
             let delay = Duration::from_millis(100 + rng.below(700));
             let (ids, last, completed) =
                 read_and_kill(&env, &config, &[stream], field, state.as_ref(), delay);
@@ -245,4 +245,102 @@ fn kill_9_then_resume_reads_every_aggregated_and_insight_event() {
             ids_of(files).len()
         );
     }
+}
+
+#[test]
+fn event_filters_write_exactly_the_events_asked_for() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    s3.seed(&CorpusSpec {
+        kind_files_per_prefix: 3,
+        ..spec(&["111122223333"], &["us-east-1", "eu-west-1"], 6, 30)
+    });
+    let all = env.read_streams(
+        &s3.config(&env, json!({})),
+        &[TRAIL_EVENTS],
+        "full_refresh",
+        None,
+    );
+    assert_eq!(all.code, Some(0), "{}", all.stdout);
+    let records: Vec<Value> = all.records().into_iter().cloned().collect();
+    let ids = |run: &Run| id_set(&event_ids(run));
+    let pick = |keep: &dyn Fn(&Value) -> bool| -> HashSet<String> {
+        records
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| r["eventID"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let filtered = |filters: Value| {
+        let run = env.read_streams(
+            &s3.config(&env, json!({ "trail_logs": filters })),
+            &[TRAIL_EVENTS],
+            "full_refresh",
+            None,
+        );
+        assert_eq!(run.code, Some(0), "{}", run.stdout);
+        run
+    };
+    fn s(r: &Value, k: &str) -> Option<String> {
+        r[k].as_str().map(String::from)
+    }
+    type Keep = Box<dyn Fn(&Value) -> bool>;
+    let cases: Vec<(Value, Keep)> = vec![
+        (
+            json!({"event_sources": ["s3.amazonaws.com", "lambda.amazonaws.com"]}),
+            Box::new(|r: &Value| {
+                matches!(
+                    s(r, "eventSource").as_deref(),
+                    Some("s3.amazonaws.com" | "lambda.amazonaws.com")
+                )
+            }),
+        ),
+        (
+            json!({"exclude_event_sources": ["s3.amazonaws.com"], "exclude_read_only": true}),
+            Box::new(|r: &Value| {
+                s(r, "eventSource").as_deref() != Some("s3.amazonaws.com") && r["readOnly"] != true
+            }),
+        ),
+        (
+            json!({"event_names": ["GetObject", "Decrypt"], "exclude_event_names": ["Decrypt"]}),
+            Box::new(|r: &Value| s(r, "eventName").as_deref() == Some("GetObject")),
+        ),
+        (
+            json!({"event_categories": ["NetworkActivity", "Data"]}),
+            Box::new(|r: &Value| {
+                matches!(
+                    s(r, "eventCategory").as_deref(),
+                    Some("NetworkActivity" | "Data")
+                )
+            }),
+        ),
+    ];
+    for (filters, keep) in cases {
+        let want = pick(&*keep);
+        assert!(
+            !want.is_empty() && want.len() < records.len(),
+            "{filters}: a filter that proves nothing"
+        );
+        let run = filtered(filters.clone());
+        assert_same_ids(&ids(&run), &want);
+        let dropped = records.len() - want.len();
+        assert!(
+            run.logs()
+                .iter()
+                .any(|l| l.contains(&format!("{dropped} filtered out"))),
+            "{filters}: {:?}",
+            run.logs()
+        );
+    }
+    // A category that is not one of the three is refused, naming the field.
+    let bad = env.check(
+        &s3.config(
+            &env,
+            json!({"trail_logs": {"event_categories": ["Insight"]}}),
+        ),
+        &[],
+    );
+    let (status, message) = bad.connection_status();
+    assert_eq!(status, "FAILED");
+    assert!(message.contains("event_categories"), "{message}");
 }

@@ -10,10 +10,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::scan::{Element, FileProblem, RecordProblem, RecordSplitter, Shape};
+use super::scan::{keeps, Element, FileProblem, RecordProblem, RecordSplitter, Shape};
 use crate::aws::call::{Retry, RetryBudget};
 use crate::aws::limits::{MinThroughput, NetworkPace};
 use crate::aws::s3::BucketClient;
+use crate::config::EventFilter;
 use crate::emit::{Emitter, LogLevel, RecordBatch, RecordTail};
 use crate::error::{AwsFailure, AwsProblem};
 
@@ -46,6 +47,15 @@ pub struct FileRead {
     pub unreadable_named: Vec<(u64, RecordProblem)>,
     /// Why the rest of the file was skipped, if it was.
     pub problem: Option<String>,
+    /// Records the event filter left out.
+    pub filtered: u64,
+}
+
+/// How a stream's files are decoded: the shape records are checked against, and the event
+/// filter, if the stream has one and it filters anything.
+pub struct Decoding {
+    pub shape: Arc<Shape>,
+    pub filter: Option<EventFilter>,
 }
 
 /// Unreadable records named one by one per file; a hostile file of a million bad records
@@ -61,6 +71,7 @@ impl FileRead {
         self.rebuilt += more.rebuilt;
         self.dropped += more.dropped;
         self.unreadable += more.unreadable;
+        self.filtered += more.filtered;
         let room = UNREADABLE_NAMED.saturating_sub(self.unreadable_named.len());
         self.unreadable_named
             .extend(more.unreadable_named.into_iter().take(room));
@@ -160,11 +171,12 @@ fn decode(
     name: &'static str,
     chunks: Chunks,
     skip: u64,
-    shape: &Shape,
+    decoding: &Decoding,
     tail: &RecordTail,
     emitter: &Emitter,
     written: &AtomicU64,
 ) -> Decoded {
+    let shape = &*decoding.shape;
     let (window, out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     let mut out = RecordBatch::with_buffer(name, out);
     let mut splitter =
@@ -183,12 +195,22 @@ fn decode(
         if elements <= skip {
             continue;
         }
+        if let (Element::Record { bytes, picks, .. }, Some(filter)) = (&element, &decoding.filter) {
+            if !keeps(filter, bytes, picks) {
+                read.filtered += 1;
+                continue;
+            }
+        }
         match element {
-            Element::Record { bytes, fits: true } => {
+            Element::Record {
+                bytes, fits: true, ..
+            } => {
                 out.push_object(bytes, tail, b"");
                 read.uncompressed_bytes += bytes.len() as u64;
             }
-            Element::Record { bytes, fits: false } => {
+            Element::Record {
+                bytes, fits: false, ..
+            } => {
                 read.uncompressed_bytes += bytes.len() as u64;
                 match rebuild(bytes, shape, &mut scratch, &mut changes) {
                     Some(nulled) => {
@@ -334,7 +356,7 @@ pub async fn read_file(
     name: &'static str,
     bucket: &BucketClient,
     key: &str,
-    shape: Arc<Shape>,
+    decoding: Arc<Decoding>,
     tail: Arc<RecordTail>,
     emitter: Arc<Emitter>,
     written: Arc<AtomicU64>,
@@ -353,10 +375,10 @@ pub async fn read_file(
         let (tx, chunks) = Chunks::channel();
         let skip = written.load(Ordering::Acquire);
         let decoder = {
-            let (shape, tail, out) = (shape.clone(), tail.clone(), emitter.clone());
+            let (decoding, tail, out) = (decoding.clone(), tail.clone(), emitter.clone());
             let progress = written.clone();
             tokio::task::spawn_blocking(move || {
-                decode(name, chunks, skip, &shape, &tail, &out, &progress)
+                decode(name, chunks, skip, &decoding, &tail, &out, &progress)
             })
         };
         pump(response.body, tx, &bucket.stop).await;

@@ -29,7 +29,7 @@ use crate::protocol::SyncMode;
 use crate::streams::{ReadContext, ReadReport, StreamRead};
 use crate::time::now_millis;
 pub use cursor::{FolderCursor, FolderProgress};
-use file::{read_file, FileRead};
+use file::{read_file, Decoding, FileRead};
 pub use folders::discover;
 pub use folders::LogFolder;
 use scan::Shape;
@@ -40,6 +40,8 @@ pub struct LogStream {
     pub name: &'static str,
     pub kinds: &'static [&'static str],
     pub shape: Arc<Shape>,
+    /// Whether the `trail_logs` event filters apply (to `trail_events` only).
+    pub filtered: bool,
 }
 
 /// A stream's state: a cursor per account-region folder (`F`: what a stream keeps per folder),
@@ -128,10 +130,11 @@ pub fn prepare(
         match read(stream, bucket, logs, state, &context.emitter).await {
             Ok(read) => ReadReport {
                 summary: Some(format!(
-                    "{name}: {} records from {} files ({} MB of JSON); {} files skipped, {} unreadable records skipped",
+                    "{name}: {} records from {} files ({} MB of JSON); {} filtered out; {} files skipped, {} unreadable records skipped",
                     read.records,
                     read.files,
                     read.uncompressed_bytes / 1_000_000,
+                    read.filtered,
                     read.skipped_files,
                     read.skipped_records
                 )),
@@ -166,6 +169,8 @@ pub struct TrailRead {
     pub skipped_files: u64,
     /// Records skipped one by one (their files were read on).
     pub skipped_records: u64,
+    /// Records the event filter left out.
+    pub filtered: u64,
     pub uncompressed_bytes: u64,
 }
 
@@ -320,7 +325,10 @@ pub async fn read(
     let mut total = TrailRead::default();
     let mut last_checkpoint = Instant::now();
     let mut dirty = false;
-    let shape = stream.shape.clone();
+    let decoding = Arc::new(Decoding {
+        shape: stream.shape.clone(),
+        filter: (stream.filtered && !logs.events.is_empty()).then(|| logs.events.clone()),
+    });
     let workers = concurrent_files();
 
     loop {
@@ -346,13 +354,13 @@ pub async fn read(
                 &provenance(&logs.bucket, &folders[f], &key),
                 now_millis(),
             ));
-            let (bucket, shape, emitter) = (bucket.clone(), shape.clone(), emitter.clone());
+            let (bucket, decoding, emitter) = (bucket.clone(), decoding.clone(), emitter.clone());
             let full_key = format!("{}{key}", folders[f].path);
             let written = Arc::new(AtomicU64::new(skip));
             in_flight.insert((f, key.clone()), written.clone());
             reading.spawn(async move {
                 let result =
-                    read_file(name, &bucket, &full_key, shape, tail, emitter, written).await;
+                    read_file(name, &bucket, &full_key, decoding, tail, emitter, written).await;
                 (f, key, result)
             });
         }
@@ -397,6 +405,7 @@ pub async fn read(
                         total.files += 1;
                         total.records += read.records;
                         total.skipped_records += read.unreadable;
+                        total.filtered += read.filtered;
                         total.uncompressed_bytes += read.uncompressed_bytes;
                         report_file(name, emitter, &full_key, &read);
                         if read.problem.is_some() {

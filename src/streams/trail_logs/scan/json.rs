@@ -53,6 +53,25 @@ pub(super) struct Scanner<'a> {
     /// The hashes of the member names of the objects being scanned, outermost first: a RECORD
     /// must not hold a name twice, so an object that does takes the slow path.
     pub(super) names: &'a mut Vec<u64>,
+    /// Set while a record is scanned: its members named in `PICKED` are noted in `picks`.
+    pub(super) picking: bool,
+    pub(super) picks: Picks,
+}
+
+/// The record members an event filter decides on, noted while the record is scanned so that a
+/// filtered record is never built.
+pub const PICKED: [&[u8]; 4] = [b"eventSource", b"eventName", b"readOnly", b"eventCategory"];
+
+/// Where each `PICKED` member's value is (start and end in the scanned buffer, then in the
+/// record's bytes); the first of a repeated name counts, as in the slow path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Picks(pub [Option<(usize, usize)>; 4]);
+
+impl Picks {
+    /// The spans moved to be relative to a record starting at `from`.
+    pub fn relative_to(self, from: usize) -> Picks {
+        Picks(self.0.map(|p| p.map(|(a, b)| (a - from, b - from))))
+    }
 }
 
 type Step = Result<(), Stop>;
@@ -268,7 +287,16 @@ impl<'a> Scanner<'a> {
                 self.mismatch |= name.is_some_and(|n| shape.member(n.as_bytes()) != &Shape::Any);
             }
             self.expect(b':', "':' expected")?;
+            let pick = match self.picking && depth == 1 {
+                true => PICKED.iter().position(|p| *p == key),
+                false => None,
+            };
+            self.ws();
+            let value_start = self.i;
             self.value(member, depth + 1)?;
+            if let Some(p) = pick {
+                self.picks.0[p].get_or_insert((value_start, self.i));
+            }
             self.ws();
             match self.peek()? {
                 b',' => self.i += 1,

@@ -3,6 +3,7 @@
 //! well-formed JSON, and checks the fields the schema types against their declared types, so that
 //! a record can be passed through as the bytes it arrived in.
 
+mod filter;
 mod json;
 mod rebuild;
 mod shape;
@@ -10,6 +11,8 @@ mod shape;
 use std::io::{self, Read};
 use std::sync::{Mutex, MutexGuard};
 
+pub use filter::keeps;
+pub use json::Picks;
 use json::{Scanner, Stop};
 pub use rebuild::rebuild;
 pub use shape::Shape;
@@ -18,8 +21,13 @@ pub use shape::Shape;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Element<'a> {
     /// A valid JSON object. `fits` is false when some value contradicts the schema or the bytes
-    /// hold a line break: it must then be rebuilt rather than passed through.
-    Record { bytes: &'a [u8], fits: bool },
+    /// hold a line break: it must then be rebuilt rather than passed through. `picks` locates
+    /// the members an event filter reads.
+    Record {
+        bytes: &'a [u8],
+        fits: bool,
+        picks: Picks,
+    },
     /// Valid JSON but not an object.
     NotAnObject,
     /// A record that cannot be written as it is (not JSON, not UTF-8, nested too deep, too
@@ -275,6 +283,8 @@ impl<R: Read> RecordSplitter<R> {
                 mismatch: false,
                 line_break: false,
                 names: &mut self.names,
+                picking: false,
+                picks: Picks::default(),
             };
             match step(&mut sc, &mut self.place, &mut self.saw_records, shape) {
                 Ok(Some((from, to))) => {
@@ -289,7 +299,8 @@ impl<R: Read> RecordSplitter<R> {
                             offset: self.consumed + (from + e.valid_up_to()) as u64,
                         })));
                     }
-                    return Ok(Some(Element::Record { bytes, fits }));
+                    let picks = sc.picks.relative_to(from);
+                    return Ok(Some(Element::Record { bytes, fits, picks }));
                 }
                 Ok(None) if self.place == Place::End => {
                     self.start = sc.i;
@@ -455,7 +466,11 @@ fn step(
             let from = sc.i;
             // Line breaks between elements do not matter, only those inside the record.
             sc.line_break = false;
-            sc.value(shape, 1)?;
+            sc.picking = true;
+            sc.picks = Picks::default();
+            let scanned = sc.value(shape, 1);
+            sc.picking = false;
+            scanned?;
             let to = sc.i;
             *place = Place::Element { first: false };
             Ok(Some((from, to)))
@@ -505,7 +520,7 @@ mod tests {
         let mut out = Vec::new();
         while let Some(e) = s.next(&shape)? {
             match e {
-                Element::Record { bytes, fits } => {
+                Element::Record { bytes, fits, .. } => {
                     out.push((String::from_utf8(bytes.to_vec()).unwrap(), fits))
                 }
                 Element::NotAnObject => out.push(("-".into(), false)),
