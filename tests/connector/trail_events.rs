@@ -193,6 +193,20 @@ fn broken_files_are_reported_by_key_and_skipped_without_losing_the_others() {
         "a value of the wrong type becomes null"
     );
     assert_eq!(odd["eventTime"], Value::Null);
+    // Each nulled value is named on its record, the way destinations record changes.
+    let meta = run
+        .of_type("RECORD")
+        .into_iter()
+        .find(|m| m["record"]["data"]["eventID"] == "odd-1")
+        .unwrap()["record"]["meta"]
+        .clone();
+    assert_eq!(
+        meta,
+        json!({"changes": [
+            {"field": "readOnly", "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"},
+            {"field": "eventTime", "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"}
+        ]})
+    );
     // Skipped files are not read again; a stray key sorting after the day folders does not
     // become the cursor, which would stop the listing of later deliveries.
     s3.put(

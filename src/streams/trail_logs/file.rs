@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::scan::{keeps, Element, FileProblem, RecordProblem, RecordSplitter, Shape};
+use super::scan::{keeps, Changed, Element, FileProblem, RecordProblem, RecordSplitter, Shape};
 use crate::aws::call::{Retry, RetryBudget};
 use crate::aws::limits::{MinThroughput, NetworkPace};
 use crate::aws::s3::BucketClient;
@@ -272,19 +272,22 @@ fn decode(
 }
 
 /// The slow path (streaming, no tree): null what contradicts the schema, remove the record's
-/// own values of the source's columns, write compact. `changes` gets the `meta.changes` of the
-/// columns removed (empty for none).
+/// own values of the source's columns, write compact. `changes` gets the record's
+/// `meta.changes` (empty for none): each value nulled because it contradicted the schema, and
+/// each column removed, as `NULLED` with `SOURCE_SERIALIZATION_ERROR`.
 fn rebuild(bytes: &[u8], shape: &Shape, out: &mut Vec<u8>, changes: &mut Vec<u8>) -> Option<usize> {
-    let mut removed = Vec::new();
-    let nulled = super::scan::rebuild(bytes, shape, out, &mut removed)?;
+    let mut changed = Changed::default();
+    let nulled = super::scan::rebuild(bytes, shape, out, &mut changed)?;
     changes.clear();
-    if !removed.is_empty() {
-        // The protocol has no "replaced": the record's value is gone (NULLED), because the
-        // RECORD cannot carry the name twice.
-        let listed: Vec<serde_json::Value> = removed
-            .iter()
-            .map(|name| serde_json::json!({"field": name, "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"}))
-            .collect();
+    // The protocol has no "replaced": a removed column's value is gone (NULLED), because the
+    // RECORD cannot carry the name twice.
+    let listed: Vec<serde_json::Value> = changed
+        .nulled
+        .iter()
+        .chain(&changed.removed)
+        .map(|field| serde_json::json!({"field": field, "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"}))
+        .collect();
+    if !listed.is_empty() {
         serde_json::to_writer(&mut *changes, &listed).ok()?;
     }
     Some(nulled)

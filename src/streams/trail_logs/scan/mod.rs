@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 pub use filter::keeps;
 pub use json::Picks;
 use json::{Scanner, Stop};
-pub use rebuild::rebuild;
+pub use rebuild::{rebuild, Changed};
 pub use shape::Shape;
 
 /// One element of the `Records` array.

@@ -10,44 +10,61 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 
 use super::shape::{is_date_time, Shape};
 
+/// What a rebuild changed, for the record's `meta.changes`: the reserved members it removed and
+/// the paths of the values it nulled (`userIdentity.type`, `resources[].ARN`; the first
+/// `NULLED_NAMED` distinct ones).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub removed: Vec<String>,
+    pub nulled: Vec<String>,
+    /// Values nulled, named or not.
+    pub nulled_count: usize,
+    /// The path of the value being written.
+    path: String,
+}
+
+/// Nulled values named one by one per record.
+pub const NULLED_NAMED: usize = 32;
+
 /// Writes `record` (one JSON value) compact into `out` with what contradicts `shape` nulled and
-/// its reserved members left out (named in `removed`); returns how many values were nulled, or
-/// `None` when `record` is not JSON (`out` is then left partly written).
+/// its reserved members left out, both noted in `changed`; returns how many values were nulled,
+/// or `None` when `record` is not JSON (`out` is then left partly written).
 pub fn rebuild(
     record: &[u8],
     shape: &Shape,
     out: &mut Vec<u8>,
-    removed: &mut Vec<String>,
+    changed: &mut Changed,
 ) -> Option<usize> {
     out.clear();
-    removed.clear();
-    let mut nulled = 0;
+    *changed = Changed::default();
     let mut de = serde_json::Deserializer::from_slice(record);
     Transcode {
         shape,
         out,
-        nulled: &mut nulled,
-        removed,
+        changed: &mut *changed,
     }
     .deserialize(&mut de)
     .ok()?;
     de.end().ok()?;
-    Some(nulled)
+    Some(changed.nulled_count)
 }
 
 /// One value's re-encoding under its shape.
 struct Transcode<'s, 'o> {
     shape: &'s Shape,
     out: &'o mut Vec<u8>,
-    nulled: &'o mut usize,
-    removed: &'o mut Vec<String>,
+    changed: &'o mut Changed,
 }
 
 impl Transcode<'_, '_> {
     /// Writes null for a value that contradicts the shape.
     fn null(self) {
         self.out.extend_from_slice(b"null");
-        *self.nulled += 1;
+        let c = self.changed;
+        c.nulled_count += 1;
+        if c.nulled.len() < NULLED_NAMED && !c.nulled.contains(&c.path) {
+            c.nulled.push(c.path.clone());
+        }
     }
 
     fn write<T: serde::Serialize + ?Sized>(self, v: &T) {
@@ -140,13 +157,16 @@ impl<'de> Visitor<'de> for Transcode<'_, '_> {
             if !first {
                 self.out.push(b',');
             }
+            let base = self.changed.path.len();
+            self.changed.path.push_str("[]");
             let element = Transcode {
                 shape: item,
                 out: &mut *self.out,
-                nulled: &mut *self.nulled,
-                removed: &mut *self.removed,
+                changed: &mut *self.changed,
             };
-            if seq.next_element_seed(element)?.is_none() {
+            let next = seq.next_element_seed(element);
+            self.changed.path.truncate(base);
+            if next?.is_none() {
                 if !first {
                     // The comma written for an element that did not come.
                     self.out.pop();
@@ -172,8 +192,8 @@ impl<'de> Visitor<'de> for Transcode<'_, '_> {
             let shape = self.shape.member(key.as_bytes());
             if *shape == Shape::Reserved || names.contains(&key) {
                 map.next_value::<IgnoredAny>()?;
-                if *shape == Shape::Reserved && !self.removed.contains(&key) {
-                    self.removed.push(key);
+                if *shape == Shape::Reserved && !self.changed.removed.contains(&key) {
+                    self.changed.removed.push(key);
                 }
                 continue;
             }
@@ -183,12 +203,18 @@ impl<'de> Visitor<'de> for Transcode<'_, '_> {
             first = false;
             let _ = serde_json::to_writer(&mut *self.out, &key);
             self.out.push(b':');
-            map.next_value_seed(Transcode {
+            let base = self.changed.path.len();
+            if base > 0 {
+                self.changed.path.push('.');
+            }
+            self.changed.path.push_str(&key);
+            let value = map.next_value_seed(Transcode {
                 shape,
                 out: &mut *self.out,
-                nulled: &mut *self.nulled,
-                removed: &mut *self.removed,
-            })?;
+                changed: &mut *self.changed,
+            });
+            self.changed.path.truncate(base);
+            value?;
             names.insert(key);
         }
         self.out.push(b'}');
@@ -230,8 +256,8 @@ mod tests {
         let record = br#"{"eventID": 5, "readOnly": "yes", "eventTime": "2024-01-01T00:00:00Z",
             "userIdentity": {"type": ["x"], "arn": {"a": 1}}, "resources": [{"ARN": 1}, 7, {"ARN": "a"}],
             "requestParameters": {"k": [1, 2.5, "s", null, true]}}"#;
-        let (mut out, mut removed) = (Vec::new(), Vec::new());
-        let nulled = rebuild(record, &shape(), &mut out, &mut removed).unwrap();
+        let (mut out, mut changed) = (Vec::new(), Changed::default());
+        let nulled = rebuild(record, &shape(), &mut out, &mut changed).unwrap();
         let got: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             got,
@@ -241,22 +267,32 @@ mod tests {
         );
         assert_eq!(nulled, 5);
         assert!(!out.contains(&b'\n'));
-        assert!(removed.is_empty());
-        assert_eq!(rebuild(b"{\"a\":", &shape(), &mut out, &mut removed), None);
-        assert_eq!(rebuild(b"{} {}", &shape(), &mut out, &mut removed), None);
+        assert!(changed.removed.is_empty());
+        assert_eq!(
+            changed.nulled,
+            [
+                "eventID",
+                "readOnly",
+                "userIdentity.type",
+                "resources[].ARN",
+                "resources[]"
+            ]
+        );
+        assert_eq!(rebuild(b"{\"a\":", &shape(), &mut out, &mut changed), None);
+        assert_eq!(rebuild(b"{} {}", &shape(), &mut out, &mut changed), None);
     }
 
     #[test]
     fn reserved_members_are_removed_and_repeated_names_kept_once() {
         let shape = shape().reserving(&["logFileKey"]);
         let record = br#"{"logFileKey": {"x": 1}, "eventID": "a", "p": {"k": 1, "k": 2}, "eventID": "b", "logFileKey": "y"}"#;
-        let (mut out, mut removed) = (Vec::new(), Vec::new());
-        assert_eq!(rebuild(record, &shape, &mut out, &mut removed), Some(0));
+        let (mut out, mut changed) = (Vec::new(), Changed::default());
+        assert_eq!(rebuild(record, &shape, &mut out, &mut changed), Some(0));
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#"{"eventID":"a","p":{"k":1}}"#
         );
-        assert_eq!(removed, ["logFileKey"]);
+        assert_eq!(changed.removed, ["logFileKey"]);
     }
 
     fn json_value() -> impl Strategy<Value = Value> {
@@ -299,8 +335,8 @@ mod tests {
         #[test]
         fn agrees_with_the_tree(v in json_value(), pretty in any::<bool>()) {
             let text = if pretty { serde_json::to_vec_pretty(&v) } else { serde_json::to_vec(&v) }.unwrap();
-            let (mut out, mut removed) = (Vec::new(), Vec::new());
-            let nulled = rebuild(&text, &shape(), &mut out, &mut removed).unwrap();
+            let (mut out, mut changed) = (Vec::new(), Changed::default());
+            let nulled = rebuild(&text, &shape(), &mut out, &mut changed).unwrap();
             let (want, want_nulled) = reference(&text, &shape()).unwrap();
             let got: Value = serde_json::from_slice(&out).unwrap();
             prop_assert_eq!(got, want);
@@ -309,8 +345,8 @@ mod tests {
 
         #[test]
         fn any_bytes_are_rebuilt_or_refused_never_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
-            let (mut out, mut removed) = (Vec::new(), Vec::new());
-            let _ = rebuild(&bytes, &shape(), &mut out, &mut removed);
+            let (mut out, mut changed) = (Vec::new(), Changed::default());
+            let _ = rebuild(&bytes, &shape(), &mut out, &mut changed);
         }
     }
 }
