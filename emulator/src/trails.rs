@@ -131,8 +131,18 @@ pub fn answer(
     let result = match operation {
         "DescribeTrails" => {
             let shadows = body.get("includeShadowTrails").and_then(Value::as_bool).unwrap_or(true);
+            // trailNameList: names of trails visible here, or ARNs of any trail.
+            let names: Option<Vec<&str>> = body
+                .get("trailNameList")
+                .and_then(Value::as_array)
+                .filter(|l| !l.is_empty())
+                .map(|l| l.iter().filter_map(Value::as_str).collect());
             let list: Vec<Value> = trails()
                 .iter()
+                .filter(|t| match &names {
+                    Some(names) => names.iter().any(|n| *n == t.arn() || *n == t.name),
+                    None => true,
+                })
                 .filter(|t| t.home_region == region || (shadows && t.multi_region))
                 .map(describe)
                 .collect();

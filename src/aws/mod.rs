@@ -2,6 +2,7 @@
 //! one CloudTrail client and one pacer per region, endpoints and timeouts.
 
 pub mod call;
+mod derive;
 pub mod limits;
 pub mod pacer;
 pub mod pages;

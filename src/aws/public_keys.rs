@@ -4,13 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_config::Region;
 use aws_sdk_cloudtrail::primitives::DateTime;
 use tokio::sync::Mutex;
 
 use super::call::{call_with_retries, CallSite, RetryBudget};
-use super::pacer::Pacer;
-use super::{endpoint_for, RegionClient, CONTROL_REQUESTS_PER_SECOND};
+use super::RegionClient;
 use crate::config::Config;
 use crate::error::{AwsFailure, Service};
 use crate::streams::trail_logs::digests::verify::PublicKey;
@@ -44,28 +42,9 @@ impl KeyRing {
 
     fn client(&self, region: &str) -> RegionClient {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if region == self.base.region {
-            return self.base.clone();
-        }
         clients
             .entry(region.to_string())
-            .or_insert_with(|| {
-                let conf = self
-                    .base
-                    .client
-                    .config()
-                    .to_builder()
-                    .region(Region::new(region.to_string()))
-                    .build();
-                RegionClient {
-                    region: region.to_string(),
-                    client: aws_sdk_cloudtrail::Client::from_conf(conf),
-                    pacer: Arc::new(Pacer::new(CONTROL_REQUESTS_PER_SECOND)),
-                    control_pacer: Arc::new(Pacer::new(CONTROL_REQUESTS_PER_SECOND)),
-                    endpoint: endpoint_for(&self.config, region),
-                    stop: self.base.stop.clone(),
-                }
-            })
+            .or_insert_with(|| self.base.in_region(region, &self.config))
             .clone()
     }
 

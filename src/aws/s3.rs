@@ -136,3 +136,69 @@ pub async fn connect_bucket(
         stop,
     })
 }
+
+/// `logs` with the bucket and prefix of `trail_logs.trail` when no bucket is configured, found
+/// with DescribeTrails (shadow trails included) in the ARN's region, else the first configured
+/// region; the bucket's region defaults to the trail's home region.
+pub async fn resolve_trail(
+    config: &Config,
+    logs: &TrailLogs,
+    stop: CancellationToken,
+) -> Result<TrailLogs, Error> {
+    let Some(trail) = logs.trail.as_deref().filter(|_| logs.bucket.is_empty()) else {
+        return Ok(logs.clone());
+    };
+    let clients = super::connect(config, stop).await?;
+    let region = crate::config::trail_arn_region(trail).unwrap_or(&config.regions[0]);
+    let client = clients[0].in_region(region, config);
+    let site = CallSite {
+        service: Service::CloudTrail,
+        region: region.to_string(),
+        call: "DescribeTrails",
+        endpoint: client.endpoint.clone(),
+        target: Some(format!("trail {trail}")),
+    };
+    let request = client
+        .client
+        .describe_trails()
+        .trail_name_list(trail)
+        .include_shadow_trails(true);
+    let found = call_with_retries(
+        &client.control_pacer,
+        &client.stop,
+        RetryBudget::SYNC_FIRST_CONTACT,
+        &site,
+        |_, _| {},
+        || request.clone().send(),
+    )
+    .await
+    .map_err(Error::aws)?;
+    let described = found
+        .trail_list()
+        .iter()
+        .find(|t| t.name() == Some(trail) || t.trail_arn() == Some(trail))
+        .ok_or_else(|| {
+            Error::config(format!(
+                "trail_logs.trail: no trail {trail} is visible from {region} (DescribeTrails): check the name, or give its ARN, or set trail_logs.bucket"
+            ))
+        })?;
+    let bucket = described.s3_bucket_name().unwrap_or_default().to_string();
+    if bucket.is_empty() {
+        return Err(Error::config(format!(
+            "trail_logs.trail: DescribeTrails gives no S3 bucket for {trail}: set trail_logs.bucket"
+        )));
+    }
+    let mut resolved = logs.clone();
+    resolved.bucket = bucket;
+    resolved.prefix = described
+        .s3_key_prefix()
+        .unwrap_or_default()
+        .trim_matches('/')
+        .to_string();
+    if !logs.bucket_region_given {
+        if let Some(home) = described.home_region() {
+            resolved.bucket_region = home.to_string();
+        }
+    }
+    Ok(resolved)
+}

@@ -38,6 +38,27 @@ async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
     let Some(logs) = &config.trail_logs else {
         return Ok(lookup);
     };
+    let logs = &match aws::s3::resolve_trail(config, logs, CancellationToken::new()).await {
+        Ok(l) => l,
+        Err(e) if e.failure_type() != FailureType::System => {
+            return Ok(Err(format!("{}: {e}", trail_events::NAME)))
+        }
+        Err(e) => return Err(e),
+    };
+    let resolved = match (
+        &logs.trail,
+        config
+            .trail_logs
+            .as_ref()
+            .is_some_and(|l| l.bucket.is_empty()),
+    ) {
+        (Some(trail), true) => format!(
+            "trail_logs.trail {trail} resolved to s3://{}/{}. ",
+            logs.bucket,
+            logs.root()
+        ),
+        _ => String::new(),
+    };
     let bucket = match aws::s3::connect_bucket(config, logs, CancellationToken::new()).await {
         Ok(b) => b,
         Err(e) if e.failure_type() != FailureType::System => {
@@ -58,9 +79,9 @@ async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
         }),
     };
     Ok(match (lookup, trail) {
-        (_, Err(t)) => Err(t),
-        (Ok(l), Ok(t)) => Ok(format!("{l}. {t}")),
-        (Err(l), Ok(t)) => Ok(format!("{t}. Other streams NOT readable: {l}")),
+        (_, Err(t)) => Err(format!("{resolved}{t}")),
+        (Ok(l), Ok(t)) => Ok(format!("{l}. {resolved}{t}")),
+        (Err(l), Ok(t)) => Ok(format!("{resolved}{t}. Other streams NOT readable: {l}")),
     })
 }
 

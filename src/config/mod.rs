@@ -14,7 +14,7 @@ use crate::error::Error;
 pub use endpoint::redact_userinfo;
 pub use raw::RawConfig;
 pub use secret::{unfit_character, Secret};
-pub use trail_logs::{EventCategory, EventFilter, TrailLogs};
+pub use trail_logs::{trail_arn_region, EventCategory, EventFilter, TrailLogs};
 
 /// Where credentials come from.
 #[derive(Debug, Clone)]

@@ -24,9 +24,15 @@ pub const LATE_FILE_LOOKBACK: Minutes = Minutes {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(extend("additionalProperties" = true))]
 pub struct RawTrailLogs {
-    /// The trail's S3 bucket.
+    /// The trail's S3 bucket. Required unless `trail` is set.
     #[schemars(title = "Bucket", extend("order" = 0, "examples" = ["aws-cloudtrail-logs-123456789012-1a2b3c4d"]))]
-    pub bucket: String,
+    pub bucket: Option<String>,
+
+    /// The trail, by name or ARN: without `bucket`, its bucket and prefix are found with
+    /// DescribeTrails (an ARN is looked up in its home region; a name in `aws_region_name`,
+    /// where multi-region and organization trails are visible too).
+    #[schemars(title = "Trail", extend("order" = 0, "examples" = ["arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"]))]
+    pub trail: Option<String>,
 
     /// The trail's S3 key prefix, the part before `AWSLogs/` (empty when the trail has none).
     #[schemars(title = "Key Prefix", extend("order" = 1, "examples" = ["security/cloudtrail"]))]
@@ -152,7 +158,12 @@ impl EventFilter {
 /// The validated `trail_logs`.
 #[derive(Debug, Clone)]
 pub struct TrailLogs {
+    /// Empty until found from `trail`.
     pub bucket: String,
+    /// The trail named in the config, by name or ARN.
+    pub trail: Option<String>,
+    /// Whether `bucket_region` was given (else a trail's home region is a better guess).
+    pub bucket_region_given: bool,
     /// Without slashes at either end; "" for none.
     pub prefix: String,
     pub organization_ids: Option<Vec<String>>,
@@ -224,11 +235,28 @@ pub(super) fn validate(
     home_region: &str,
     top_role: Option<&Role>,
 ) -> Result<TrailLogs, Error> {
-    let bucket = raw.bucket.trim().to_string();
-    let bucket_ok = (3..=63).contains(&bucket.len())
-        && bucket
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let trail = present(raw.trail).map(|t| t.trim().to_string());
+    if let Some(t) = &trail {
+        if !is_trail(t) {
+            return Err(Error::config(format!(
+                "trail_logs.trail must be a trail name (3 to 128 letters, digits, '.', '_' or '-') or a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>), got '{t}'"
+            )));
+        }
+    }
+    let bucket = match (present(raw.bucket), &trail) {
+        (Some(b), _) => b.trim().to_string(),
+        (None, Some(_)) => String::new(),
+        (None, None) => {
+            return Err(Error::config(
+                "trail_logs needs bucket (the trail's S3 bucket) or trail (its name or ARN)",
+            ))
+        }
+    };
+    let bucket_ok = bucket.is_empty()
+        || (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
     if !bucket_ok {
         return Err(Error::config(format!(
             "trail_logs.bucket must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, no s3:// or path), got '{bucket}'"
@@ -251,6 +279,10 @@ pub(super) fn validate(
         }
         None => None,
     };
+    let bucket_region_given = raw
+        .bucket_region
+        .as_deref()
+        .is_some_and(|r| !r.trim().is_empty());
     let bucket_region = match present(raw.bucket_region) {
         Some(r) if !is_region_name(&r) => {
             return Err(Error::config(format!(
@@ -275,6 +307,8 @@ pub(super) fn validate(
     };
     Ok(TrailLogs {
         bucket,
+        trail,
+        bucket_region_given,
         prefix,
         organization_ids: filter_list(
             "organization_ids",
@@ -333,6 +367,29 @@ pub(super) fn validate(
     })
 }
 
+/// A trail name, or a trail ARN.
+fn is_trail(t: &str) -> bool {
+    let name_ok = |n: &str| {
+        (3..=128).contains(&n.len())
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    };
+    match t.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            matches!(parts.as_slice(), [partition, "cloudtrail", region, account, resource]
+                if partition.starts_with("aws") && is_region_name(region) && is_account_id(account)
+                    && resource.strip_prefix("trail/").is_some_and(name_ok))
+        }
+        None => name_ok(t),
+    }
+}
+
+/// The region of a trail ARN.
+pub fn trail_arn_region(t: &str) -> Option<&str> {
+    t.strip_prefix("arn:")?.split(':').nth(2)
+}
+
 /// An event source or name: printable, without spaces or quotes.
 fn is_name(n: &str) -> bool {
     n.len() <= 256
@@ -382,7 +439,20 @@ mod tests {
     #[test]
     fn bad_trail_logs_fields_are_named() {
         for (logs, words) in [
-            (serde_json::json!({}), "trail_logs: missing field `bucket`"),
+            (serde_json::json!({}), "trail_logs needs bucket"),
+            (
+                serde_json::json!({"trail": "arn:aws:s3:::bucket"}),
+                "trail_logs.trail must be a trail name",
+            ),
+            (serde_json::json!({"trail": "a b"}), "trail_logs.trail"),
+            (
+                serde_json::json!({"bucket": "logs", "event_categories": ["Insight"]}),
+                "event_categories",
+            ),
+            (
+                serde_json::json!({"bucket": "logs", "event_names": ["Get Object"]}),
+                "trail_logs.event_names: 'Get Object'",
+            ),
             (
                 serde_json::json!({"bucket": "Logs_Bucket"}),
                 "trail_logs.bucket",

@@ -84,7 +84,7 @@ pub struct ReadContext {
     pub config: Config,
     pub emitter: Arc<Emitter>,
     cloudtrail: OnceCell<Result<Vec<RegionClient>, Error>>,
-    bucket: OnceCell<Result<BucketClient, Error>>,
+    bucket: OnceCell<Result<(TrailLogs, BucketClient), Error>>,
 }
 
 impl ReadContext {
@@ -108,15 +108,35 @@ impl ReadContext {
             .map_err(Clone::clone)
     }
 
-    /// The `trail_logs` config and the client of its bucket.
+    /// The `trail_logs` config (its bucket found from `trail` when needed) and the client of
+    /// its bucket.
     pub async fn bucket(&self) -> Result<(&TrailLogs, &BucketClient), Error> {
         let Some(logs) = &self.config.trail_logs else {
             return Err(Error::Internal("trail_logs is not configured".into()));
         };
         let stop = self.emitter.stop_signal().clone();
-        let bucket = self
+        let (logs, bucket) = self
             .bucket
-            .get_or_init(|| aws::s3::connect_bucket(&self.config, logs, stop))
+            .get_or_init(|| async {
+                let logs = aws::s3::resolve_trail(&self.config, logs, stop.clone()).await?;
+                if let Some(trail) = logs.trail.as_deref().filter(|_| {
+                    self.config
+                        .trail_logs
+                        .as_ref()
+                        .is_some_and(|l| l.bucket.is_empty())
+                }) {
+                    self.emitter.log(
+                        LogLevel::Info,
+                        &format!(
+                            "trail_logs.trail {trail}: its logs are in s3://{}/{}",
+                            logs.bucket,
+                            logs.root()
+                        ),
+                    );
+                }
+                let bucket = aws::s3::connect_bucket(&self.config, &logs, stop).await?;
+                Ok((logs, bucket))
+            })
             .await
             .as_ref()
             .map_err(Clone::clone)?;

@@ -815,3 +815,54 @@ fn a_record_never_names_a_member_twice_and_the_provenance_columns_win() {
         run.logs()
     );
 }
+
+#[test]
+fn a_trail_by_name_or_arn_finds_its_bucket_and_prefix() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start();
+    // The emulator's trail "management-events" (home us-east-1, multi-region) logs to
+    // s3://acme-cloudtrail-logs/mgmt/.
+    std::fs::create_dir_all(s3.root.path().join("acme-cloudtrail-logs")).unwrap();
+    let corpus = s3.seed(&CorpusSpec {
+        bucket: "acme-cloudtrail-logs".into(),
+        prefix: "mgmt".into(),
+        ..spec(&["111122223333"], &["us-east-1"], 3, 10)
+    });
+    let by = |trail: &str, region: &str| {
+        s3.config(
+            &env,
+            json!({"aws_region_name": region, "trail_logs": {"bucket": null, "trail": trail}}),
+        )
+    };
+    let arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events";
+    for config in [by("management-events", "us-east-1"), by(arn, "eu-west-1")] {
+        let (status, message) = env.check(&config, &[]).connection_status();
+        assert_eq!(status, "SUCCEEDED", "{message}");
+        assert!(
+            message.contains("resolved to s3://acme-cloudtrail-logs/mgmt/AWSLogs/"),
+            "{message}"
+        );
+        let run = read(&env, &config, None);
+        assert_eq!(run.code, Some(0), "{}", run.stdout);
+        assert_same_ids(&id_set(&event_ids(&run)), &id_set(&corpus_ids(&corpus)));
+        assert!(run
+            .records()
+            .iter()
+            .all(|r| r["logFileBucket"] == "acme-cloudtrail-logs"));
+    }
+    let unknown = by("no-such-trail", "us-east-1");
+    let (status, message) = env.check(&unknown, &[]).connection_status();
+    assert_eq!(status, "FAILED");
+    assert!(
+        message.contains("trail_logs.trail: no trail no-such-trail"),
+        "{message}"
+    );
+    let run = read(&env, &unknown, None);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.errors()[0]["failure_type"], "config_error");
+    // Neither bucket nor trail: named at once.
+    let neither = s3.config(&env, json!({"trail_logs": {"bucket": null}}));
+    let (status, message) = env.check(&neither, &[]).connection_status();
+    assert_eq!(status, "FAILED");
+    assert!(message.contains("trail_logs needs bucket"), "{message}");
+}
