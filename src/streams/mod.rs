@@ -2,6 +2,7 @@
 //! entry and, from its saved state, a read; `run_stream` wraps every read in the same statuses,
 //! summary and TRACE errors.
 
+pub mod checkpoint;
 pub mod lookup;
 pub mod trail_aggregated_events;
 pub mod trail_digests;

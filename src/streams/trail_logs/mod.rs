@@ -11,7 +11,7 @@ pub mod scan;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,7 @@ use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordTail};
 use crate::error::{AwsFailure, AwsProblem, Error};
 use crate::protocol::SyncMode;
+use crate::streams::checkpoint::{CheckpointPace, CHECKPOINT_EVERY};
 use crate::streams::{ReadContext, ReadReport, StreamRead};
 use crate::time::now_millis;
 pub use cursor::{FolderCursor, FolderProgress};
@@ -158,8 +159,6 @@ fn concurrent_files() -> usize {
 const QUEUE_LIMIT: usize = 2_000;
 /// Folders listed at once.
 const CONCURRENT_FOLDERS: usize = 8;
-/// Checkpoints come at most this often (and after the last file).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// What a read did.
 #[derive(Debug, Default)]
@@ -323,7 +322,9 @@ pub async fn read(
     let mut in_flight: HashMap<(usize, String), Arc<AtomicU64>> = HashMap::new();
     let mut errors: Vec<Error> = Vec::new();
     let mut total = TrailRead::default();
-    let mut last_checkpoint = Instant::now();
+    let mut pace = CheckpointPace::started(Instant::now(), emitter.bytes_written());
+    // While a large file is read, the loop wakes this often to see whether a state is due.
+    let mut tick = Instant::now() + CHECKPOINT_EVERY;
     let mut dirty = false;
     let decoding = Arc::new(Decoding {
         shape: stream.shape.clone(),
@@ -428,15 +429,18 @@ pub async fn read(
                 }
             }
             // A large file being read is checkpointed while it is read.
-            _ = tokio::time::sleep_until((last_checkpoint + CHECKPOINT_EVERY).into()), if !in_flight.is_empty() => {}
+            _ = tokio::time::sleep_until(tick.into()), if !in_flight.is_empty() => {
+                tick = Instant::now() + CHECKPOINT_EVERY;
+            }
             else => break,
         }
-        if (dirty || !in_flight.is_empty()) && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        if (dirty || !in_flight.is_empty()) && pace.due(Instant::now(), emitter.bytes_written()) {
             for ((f, key), written) in &in_flight {
                 progress[*f].written(key, written.load(Ordering::Acquire));
             }
+            let before = emitter.bytes_written();
             checkpoint(name, &mut state, &folders, &progress, emitter);
-            last_checkpoint = Instant::now();
+            pace.wrote(Instant::now(), before, emitter.bytes_written());
             dirty = false;
         }
     }

@@ -8,7 +8,7 @@ pub mod verify;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -25,6 +25,7 @@ use crate::aws::RegionClient;
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
 use crate::error::{AwsFailure, AwsProblem, Error};
+use crate::streams::checkpoint::CheckpointPace;
 use crate::streams::trail_digests::{DigestLogFile, LogFileStatus, TrailDigest};
 use crate::time::{format_epoch, now_millis};
 use hash::{hash_object, read_digest, Content};
@@ -61,8 +62,6 @@ pub struct DigestRead {
 const CONCURRENT_FOLDERS: usize = 16;
 /// Log files hashed at once, over all folders.
 const CONCURRENT_HASHES: usize = 32;
-/// Checkpoints come at most this often (and after the last digest).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// What every folder's reader shares.
 struct Shared {
@@ -79,7 +78,7 @@ struct Shared {
 /// The state as digests complete, and when it was last written.
 struct Book {
     state: TrailState<DigestFolder>,
-    last_checkpoint: Instant,
+    pace: CheckpointPace,
     totals: DigestRead,
 }
 
@@ -90,9 +89,11 @@ impl Shared {
         if folder != DigestFolder::default() {
             book.state.folders.insert(path.to_string(), folder);
         }
-        if force || book.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        let now = Instant::now();
+        if force || book.pace.due(now, self.emitter.bytes_written()) {
+            let before = self.emitter.bytes_written();
             self.emitter.state(self.name, &book.state);
-            book.last_checkpoint = Instant::now();
+            book.pace.wrote(now, before, self.emitter.bytes_written());
         }
     }
 }
@@ -130,7 +131,7 @@ pub async fn read(
         hashes: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
         book: Mutex::new(Book {
             state,
-            last_checkpoint: Instant::now(),
+            pace: CheckpointPace::started(Instant::now(), emitter.bytes_written()),
             totals: DigestRead::default(),
         }),
     });
