@@ -9,10 +9,10 @@ use hyper::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::emulator::scope_key;
 use crate::emulator::Emulator;
 use crate::faults::Faults;
 use crate::http::response;
-use crate::emulator::scope_key;
 use crate::records::{management_event_of, ACCOUNT};
 
 /// Events to add through the control API.

@@ -187,7 +187,11 @@ impl Emulator {
         let organization = accounts
             .iter()
             .map(|a| (a.to_string(), "ACTIVE"))
-            .chain(cfg.suspended_accounts.iter().map(|a| (a.clone(), "SUSPENDED")))
+            .chain(
+                cfg.suspended_accounts
+                    .iter()
+                    .map(|a| (a.clone(), "SUSPENDED")),
+            )
             .collect();
         Emulator {
             inner: Arc::new(Inner {

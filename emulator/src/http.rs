@@ -115,10 +115,13 @@ impl Emulator {
             Err(f) => return Ok(auth_error(f)),
         };
         if self.expired(&scope.access_key_id) {
-            return Ok(json_error(StatusCode::BAD_REQUEST, &ApiError {
-                code: "ExpiredTokenException",
-                message: "The security token included in the request is expired".into(),
-            }));
+            return Ok(json_error(
+                StatusCode::BAD_REQUEST,
+                &ApiError {
+                    code: "ExpiredTokenException",
+                    message: "The security token included in the request is expired".into(),
+                },
+            ));
         }
         match scope.service.as_str() {
             "sts" => return Ok(self.sts(&scope.access_key_id, &body)),

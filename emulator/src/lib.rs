@@ -19,8 +19,8 @@ pub mod trails;
 pub use cloudtrail::RegionStats;
 pub use control::{ListedEvent, NewEvent, NewEvents};
 pub use emulator::{
-    member_role_arn, now, scope_key, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY_ID, DEFAULT_ROLE_ARN,
-    DEFAULT_SECRET_ACCESS_KEY,
+    member_role_arn, now, scope_key, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ROLE_ARN, DEFAULT_SECRET_ACCESS_KEY,
 };
 pub use faults::Faults;
 pub use records::ACCOUNT;

@@ -111,7 +111,9 @@ fn run() -> Result<(), String> {
 fn account_ids(value: &str) -> Result<Vec<String>, String> {
     if let Ok(n) = value.parse::<u64>() {
         if value.len() < 12 {
-            return Ok((1..=n).map(|i| format!("{}", 200_000_000_000 + i)).collect());
+            return Ok((1..=n)
+                .map(|i| format!("{}", 200_000_000_000 + i))
+                .collect());
         }
     }
     Ok(value.split(',').map(String::from).collect())

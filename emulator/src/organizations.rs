@@ -23,10 +23,13 @@ impl Emulator {
         body: &[u8],
     ) -> Response<Full<Bytes>> {
         if operation != "ListAccounts" {
-            return json_error(StatusCode::BAD_REQUEST, &ApiError {
-                code: "UnknownOperationException",
-                message: format!("Unknown operation {operation}"),
-            });
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                &ApiError {
+                    code: "UnknownOperationException",
+                    message: format!("Unknown operation {operation}"),
+                },
+            );
         }
         if caller != ACCOUNT {
             return json_error(StatusCode::BAD_REQUEST, &ApiError {
@@ -44,10 +47,13 @@ impl Emulator {
             Some(t) => match t.strip_prefix("accounts-").and_then(|n| n.parse().ok()) {
                 Some(n) => n,
                 None => {
-                    return json_error(StatusCode::BAD_REQUEST, &ApiError {
-                        code: "InvalidInputException",
-                        message: "The NextToken is not valid.".into(),
-                    })
+                    return json_error(
+                        StatusCode::BAD_REQUEST,
+                        &ApiError {
+                            code: "InvalidInputException",
+                            message: "The NextToken is not valid.".into(),
+                        },
+                    )
                 }
             },
         };
@@ -73,6 +79,10 @@ impl Emulator {
         if from + page < all.len() {
             answer["NextToken"] = json!(format!("accounts-{}", from + page));
         }
-        response(StatusCode::OK, "application/x-amz-json-1.1", answer.to_string())
+        response(
+            StatusCode::OK,
+            "application/x-amz-json-1.1",
+            answer.to_string(),
+        )
     }
 }

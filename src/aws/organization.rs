@@ -45,14 +45,23 @@ pub async fn caller(sdk: &SdkConfig, stop: &CancellationToken) -> Result<Caller,
         endpoint: "STS".into(),
     };
     let pacer = Pacer::new(LIST_ACCOUNTS_PER_SECOND);
-    let out = call_with_retries(&pacer, stop, RetryBudget::CHECK, &site, |_, _| {}, || {
-        sts.get_caller_identity().send()
-    })
+    let out = call_with_retries(
+        &pacer,
+        stop,
+        RetryBudget::CHECK,
+        &site,
+        |_, _| {},
+        || sts.get_caller_identity().send(),
+    )
     .await
     .map_err(Error::aws)?;
     let arn = out.arn().unwrap_or_default().to_string();
     let account = out.account().unwrap_or_default().to_string();
-    let partition = arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
+    let partition = arn
+        .split(':')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws");
     Ok(Caller {
         partition: partition.to_string(),
         account,
@@ -89,9 +98,14 @@ pub async fn accounts(
     let mut active = Vec::new();
     loop {
         let request = client.list_accounts().set_next_token(token.clone());
-        let page = call_with_retries(&pacer, stop, RetryBudget::SYNC_FIRST_CONTACT, &site, |_, _| {}, || {
-            request.clone().send()
-        })
+        let page = call_with_retries(
+            &pacer,
+            stop,
+            RetryBudget::SYNC_FIRST_CONTACT,
+            &site,
+            |_, _| {},
+            || request.clone().send(),
+        )
         .await
         .map_err(Error::aws)?;
         for a in page.accounts() {

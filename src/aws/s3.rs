@@ -82,6 +82,7 @@ impl BucketClient {
     pub fn site(&self, call: &'static str, key: Option<&str>) -> CallSite {
         CallSite {
             service: Service::S3,
+            account: None,
             region: self.region.clone(),
             call,
             endpoint: self.endpoint.clone(),

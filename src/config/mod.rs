@@ -14,7 +14,7 @@ use crate::error::Error;
 
 pub use endpoint::redact_userinfo;
 pub use organization::{is_account_id, Organization};
-pub use raw::RawConfig;
+pub use raw::{RawConfig, DEFAULT_ROLE_SESSION_NAME};
 pub use secret::{unfit_character, Secret};
 pub use trail_logs::TrailLogs;
 

@@ -109,12 +109,19 @@ pub fn validate(raw: RawOrganization) -> Result<Organization, Error> {
         raw.member_role_external_id,
     )?;
     let exclude = account_list("exclude_accounts", raw.exclude_accounts)?;
-    let explicit = raw.accounts.as_ref().is_some_and(|a| a.iter().any(|a| !a.trim().is_empty()));
+    let explicit = raw
+        .accounts
+        .as_ref()
+        .is_some_and(|a| a.iter().any(|a| !a.trim().is_empty()));
     let accounts = match explicit {
         false => None,
         true => {
             let listed = account_list("accounts", raw.accounts)?;
-            let kept: Vec<String> = listed.iter().filter(|a| !exclude.contains(a)).cloned().collect();
+            let kept: Vec<String> = listed
+                .iter()
+                .filter(|a| !exclude.contains(a))
+                .cloned()
+                .collect();
             if kept.is_empty() {
                 return Err(Error::config(
                     "organization.exclude_accounts excludes every account of organization.accounts: nothing would be read",

@@ -278,10 +278,7 @@ mod tests {
                 serde_json::json!({"role_arn": "cloudtrail-reader"}),
                 "role_arn",
             ),
-            (
-                serde_json::json!({"organization": {}}),
-                "member_role_name",
-            ),
+            (serde_json::json!({"organization": {}}), "member_role_name"),
             (
                 serde_json::json!({"organization": {"member_role_name": " "}}),
                 "organization.member_role_name",

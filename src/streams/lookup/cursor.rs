@@ -205,7 +205,8 @@ mod tests {
 
     fn arbitrary_cursors() -> impl Strategy<Value = Cursors> {
         proptest::collection::btree_map(
-            proptest::sample::select(vec!["us-east-1", "eu-west-1", "ap-south-1"]).prop_map(String::from),
+            proptest::sample::select(vec!["us-east-1", "eu-west-1", "ap-south-1"])
+                .prop_map(String::from),
             (0i64..10_000_000_000).prop_map(|t| RegionCursor { read_through: t }),
             0..3,
         )
@@ -213,11 +214,18 @@ mod tests {
 
     fn arbitrary_state() -> impl Strategy<Value = EventStreamState> {
         let accounts = proptest::collection::btree_map(
-            proptest::sample::select(vec!["111122223333", "123456789012", "444455556666"]).prop_map(String::from),
+            proptest::sample::select(vec!["111122223333", "123456789012", "444455556666"])
+                .prop_map(String::from),
             arbitrary_cursors(),
             0..3,
         );
-        (arbitrary_cursors(), accounts, any::<bool>()).prop_map(|(regions, accounts, full_refresh)| EventStreamState { regions, accounts, full_refresh })
+        (arbitrary_cursors(), accounts, any::<bool>()).prop_map(
+            |(regions, accounts, full_refresh)| EventStreamState {
+                regions,
+                accounts,
+                full_refresh,
+            },
+        )
     }
 
     #[test]
@@ -228,10 +236,18 @@ mod tests {
         let ours = EventStreamState::from_json(&ours, &regions(), 0).unwrap();
         for (state, expected) in [(old, 999), (ours, 1500)] {
             let adopted = state.adopt_as("123456789012");
-            assert_eq!(adopted.cursor(Some("123456789012"), "us-east-1"), Some(RegionCursor { read_through: expected }));
+            assert_eq!(
+                adopted.cursor(Some("123456789012"), "us-east-1"),
+                Some(RegionCursor {
+                    read_through: expected
+                })
+            );
             assert_eq!(adopted.cursor(Some("111122223333"), "us-east-1"), None);
             let v = serde_json::to_value(&adopted).unwrap();
-            assert_eq!(v["accounts"]["123456789012"]["us-east-1"]["read_through"], expected);
+            assert_eq!(
+                v["accounts"]["123456789012"]["us-east-1"]["read_through"],
+                expected
+            );
             assert_eq!(v["regions"], json!({}));
             assert_eq!(v["EventTime"], expected as f64);
         }

@@ -1,6 +1,7 @@
-//! Reading a LookupEvents stream: every region concurrently, each in ascending time windows
-//! drained page by page (newest first inside a window), a checkpoint after each window, and
-//! windows that end `max_event_delay` before now so late events are never skipped.
+//! Reading a LookupEvents stream: every region (of every account of an organization)
+//! concurrently, each in ascending time windows drained page by page (newest first inside a
+//! window), a checkpoint after each window, and windows that end `max_event_delay` before now so
+//! late events are never skipped.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,6 +28,10 @@ pub const RETENTION_SECS: i64 = 90 * DAY_SECS;
 const MAX_RECORD_WARNINGS: u64 = 20;
 /// A throttled wait this long is shown the platform's way (RUNNING, RATE_LIMITED).
 const RATE_LIMITED_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+/// Account-regions read at once. Each is paced at `requests_per_second` (2 by AWS's quota), so
+/// this many keep up to 256 pages/s in flight while the memory of the readers (a page and a
+/// record batch each) stays bounded however many accounts an organization has.
+pub const ACCOUNT_REGIONS_AT_ONCE: usize = 128;
 
 /// The time range one sync reads, the same for every region.
 #[derive(Debug, Clone, Copy)]
@@ -121,24 +126,26 @@ impl StateBook {
         }
     }
 
-    pub fn cursor(&self, region: &str) -> Option<RegionCursor> {
+    pub fn cursor(&self, account: Option<&str>, region: &str) -> Option<RegionCursor> {
         self.state
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .0
-            .regions
-            .get(region)
-            .copied()
+            .cursor(account, region)
     }
 
-    /// Records that `region` is read through `read_through` (its records already written) and
-    /// writes the state when a checkpoint is due.
-    pub fn advance(&self, emitter: &Emitter, region: &str, read_through: i64) {
+    /// Records that `account`'s `region` is read through `read_through` (its records already
+    /// written) and writes the state when a checkpoint is due.
+    pub fn advance(
+        &self,
+        emitter: &Emitter,
+        account: Option<&str>,
+        region: &str,
+        read_through: i64,
+    ) {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let (state, pace) = &mut *guard;
-        state
-            .regions
-            .insert(region.to_string(), RegionCursor { read_through });
+        state.set(account, region, RegionCursor { read_through });
         let now = Instant::now();
         let before = emitter.bytes_written();
         if pace.due(now, before) && emitter.state(self.stream, &*state) {
@@ -202,12 +209,18 @@ impl RegionRead {
     /// Reads the region from its cursor to the horizon; returns the number of records.
     pub async fn run(self) -> Result<u64, Error> {
         let region = self.client.region.clone();
-        let read_through = match self.book.cursor(&region) {
+        let account = self.client.account.clone();
+        let account = account.as_deref();
+        let place = match account {
+            Some(a) => format!("account {a}, {region}"),
+            None => region.clone(),
+        };
+        let read_through = match self.book.cursor(account, &region) {
             Some(c) if c.read_through < self.range.oldest - 1 => {
                 self.emitter.log(
                     LogLevel::Warn,
                     &format!(
-                        "{} in {region}: the saved cursor ({}) is older than the 90 days LookupEvents keeps; events before {} can no longer be read",
+                        "{} in {place}: the saved cursor ({}) is older than the 90 days LookupEvents keeps; events before {} can no longer be read",
                         self.kind.name,
                         format_epoch(c.read_through),
                         format_epoch(self.range.oldest)
@@ -224,7 +237,7 @@ impl RegionRead {
         while let Some(step) = plan.next_step() {
             let window = match step {
                 Step::Checkpoint(second) => {
-                    self.book.advance(&self.emitter, &region, second);
+                    self.book.advance(&self.emitter, account, &region, second);
                     continue;
                 }
                 Step::Read(window) => window,
@@ -233,7 +246,7 @@ impl RegionRead {
                 WindowEnd::Drained { events } => {
                     total += events;
                     let second = plan.drained(window, events);
-                    self.book.advance(&self.emitter, &region, second);
+                    self.book.advance(&self.emitter, account, &region, second);
                 }
                 WindowEnd::Split {
                     events,
@@ -265,6 +278,7 @@ impl RegionRead {
     ) -> Result<WindowEnd, Error> {
         let site = CallSite {
             service: Service::CloudTrail,
+            account: self.client.account.clone(),
             target: None,
             region: self.client.region.clone(),
             call: "LookupEvents",
@@ -431,9 +445,14 @@ pub async fn read_stream(
 ) -> ReadReport {
     let name = kind.name;
     let (config, emitter) = (&context.config, &context.emitter);
-    let clients = match context.cloudtrail().await {
+    let connection = match context.cloudtrail().await {
         Ok(c) => c,
         Err(e) => return ReadReport::failed(e),
+    };
+    let clients = &connection.clients;
+    let state = match &connection.base_account {
+        Some(base) => state.adopt_as(base),
+        None => state,
     };
     let filter = lookup_attribute(config, kind);
     if let (Some(f), None) = (&config.lookup_filter, &filter) {
@@ -450,6 +469,7 @@ pub async fn read_stream(
     let book = Arc::new(StateBook::new(name, state));
     let warnings = Arc::new(AtomicU64::new(0));
     let outside = Arc::new(AtomicU64::new(0));
+    let at_once = Arc::new(tokio::sync::Semaphore::new(ACCOUNT_REGIONS_AT_ONCE));
     let tasks: Vec<_> = clients
         .iter()
         .map(|client| {
@@ -464,19 +484,45 @@ pub async fn read_stream(
                 outside: outside.clone(),
                 reached: AtomicBool::new(false),
             };
-            (client.region.clone(), tokio::spawn(read.run()))
+            let at_once = at_once.clone();
+            let place = match &client.account {
+                Some(a) => format!("account {a}, {}", client.region),
+                None => client.region.clone(),
+            };
+            let task = tokio::spawn(async move {
+                let _permit = at_once.acquire_owned().await;
+                read.run().await
+            });
+            (place, task)
         })
         .collect();
-    let mut errors = Vec::new();
+    let mut errors: Vec<Error> = connection
+        .unreadable
+        .iter()
+        .map(|e| e.clone().for_stream(name))
+        .collect();
     let mut counts = Vec::new();
-    for (region, task) in tasks {
+    let mut total = 0u64;
+    for (place, task) in tasks {
         match task.await {
-            Ok(Ok(records)) => counts.push(format!("{records} in {region}")),
+            Ok(Ok(records)) => {
+                total += records;
+                counts.push(format!("{records} in {place}"));
+            }
             Ok(Err(e)) => errors.push(e),
             Err(e) => errors.push(Error::Internal(format!(
-                "the reader of {region} stopped: {e}"
+                "the reader of {place} stopped: {e}"
             ))),
         }
+    }
+    // An organization's summary stays one line, however many accounts it has.
+    if connection.accounts > 0 {
+        let read = connection.accounts - connection.unreadable.len();
+        counts = vec![format!(
+            "{total} from {} account-regions of {read} of {} accounts",
+            clients.len(),
+            connection.accounts
+        )];
     }
     let unparsable = warnings.load(Ordering::Relaxed);
     if unparsable > 0 {
