@@ -7,6 +7,7 @@ pub mod limits;
 pub mod organization;
 pub mod pacer;
 pub mod pages;
+pub mod raw;
 pub mod s3;
 
 use std::sync::Arc;

@@ -6,12 +6,12 @@ pub mod cursor;
 pub mod insight_events;
 mod lenient;
 pub mod management_events;
+pub mod page;
 pub mod read;
 pub mod window;
 
 use std::sync::Arc;
 
-use aws_sdk_cloudtrail::types::Event;
 use serde_json::Value;
 
 use super::{catalog_entry, ReadContext, Stream, StreamRead};
@@ -21,6 +21,7 @@ use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
 use cursor::EventStreamState;
 use lenient::UnparsableRecord;
+use page::PageEvent;
 
 /// A stream read from LookupEvents.
 pub struct LookupKind {
@@ -32,7 +33,7 @@ pub struct LookupKind {
     /// Adds the record of an event to the batch; reports a `CloudTrailEvent` it could not
     /// parse (the record is added all the same).
     pub push_record:
-        fn(&Event, &mut RecordBatch, i64) -> serde_json::Result<Option<UnparsableRecord>>,
+        fn(&PageEvent, &mut RecordBatch, i64) -> serde_json::Result<Option<UnparsableRecord>>,
     pub schema: fn() -> Value,
 }
 
@@ -41,7 +42,8 @@ pub static MANAGEMENT_EVENTS: LookupKind = LookupKind {
     category: None,
     filter_keys: LOOKUP_KEYS,
     push_record: |e, batch, emitted_at| {
-        let (record, problem) = management_events::ManagementEvent::from_event(e);
+        let text = e.cloud_trail_event.map(|j| j.text());
+        let (record, problem) = management_events::ManagementEvent::from_event(e, text.as_deref());
         batch.push(&record, emitted_at).map(|()| problem)
     },
     schema: schema_for::<management_events::ManagementEvent>,
@@ -52,7 +54,8 @@ pub static INSIGHT_EVENTS: LookupKind = LookupKind {
     category: Some("insight"),
     filter_keys: &["EventId", "EventName", "EventSource"],
     push_record: |e, batch, emitted_at| {
-        let (record, problem) = insight_events::InsightEvent::from_event(e);
+        let text = e.cloud_trail_event.map(|j| j.text());
+        let (record, problem) = insight_events::InsightEvent::from_event(e, text.as_deref());
         batch.push(&record, emitted_at).map(|()| problem)
     },
     schema: schema_for::<insight_events::InsightEvent>,

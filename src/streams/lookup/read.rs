@@ -12,9 +12,11 @@ use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeKey};
 
 use super::cursor::{EventStreamState, RegionCursor};
+use super::page::{Page, Str};
 use super::window::{LookupWindow, RegionPlan, Step};
 use super::LookupKind;
-use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
+use crate::aws::call::{CallSite, Retry, RetryBudget};
+use crate::aws::raw::{KeepBody, Slot};
 use crate::aws::RegionClient;
 use crate::config::Config;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
@@ -304,7 +306,7 @@ impl RegionRead {
                 .set_lookup_attributes(self.filter.clone().map(|a| vec![a]))
                 .set_event_category(self.kind.category.map(EventCategory::from))
                 .set_next_token(token.clone());
-            let on_retry = |f: &crate::error::AwsFailure, pause: std::time::Duration| {
+            let mut on_retry = |f: &crate::error::AwsFailure, pause: std::time::Duration| {
                 if f.problem != AwsProblem::Throttled {
                     self.emitter.log(
                         LogLevel::Warn,
@@ -322,15 +324,39 @@ impl RegionRead {
             } else {
                 RetryBudget::SYNC_FIRST_CONTACT
             };
-            let page = call_with_retries(
-                &self.client.pacer,
-                &self.client.stop,
-                budget,
-                &site,
-                on_retry,
-                || request.clone().send(),
-            )
-            .await;
+            // The page is read from the answer's bytes (see aws::raw); one that is not a
+            // LookupEvents answer is retried within the same budget, as the SDK's parse
+            // failing would be.
+            let mut retry = Retry::new(&self.client.pacer, &self.client.stop, budget);
+            let slot = Slot::default();
+            let mut body: Vec<u8>;
+            let page = loop {
+                let sent = retry
+                    .call(&site, &mut on_retry, || {
+                        let keep = KeepBody { slot: slot.clone() };
+                        request.clone().customize().interceptor(keep).send()
+                    })
+                    .await;
+                if let Err(f) = sent {
+                    break Err(f);
+                }
+                body = slot
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .unwrap_or_default();
+                let unreadable = match Page::parse(&body) {
+                    Ok(page) => break Ok(page),
+                    Err(e) => site.failure(
+                        AwsProblem::ServiceFault { status: 200 },
+                        None,
+                        format!("unreadable answer: {e}"),
+                    ),
+                };
+                if let Err(f) = retry.pause_after(unreadable, &mut on_retry).await {
+                    break Err(f);
+                }
+            };
             let page = match page {
                 Ok(page) => {
                     self.reached.store(true, Ordering::Relaxed);
@@ -357,21 +383,22 @@ impl RegionRead {
             };
             let emitted_at = now_millis();
             for event in page.events() {
+                let id = Str::get(&event.event_id);
                 // An event outside the window asked for would come again with every window
                 // (and be misplaced by the split logic): not CloudTrail's behaviour, dropped.
-                if let Some(t) = event.event_time() {
-                    if !window.contains(t.secs()) {
-                        self.warn_outside(event.event_id().unwrap_or("?"), t.secs(), window);
+                if let Some(t) = event.second() {
+                    if !window.contains(t) {
+                        self.warn_outside(id.unwrap_or("?"), t, window);
                         continue;
                     }
                 }
-                if let Some(id) = event.event_id() {
+                if let Some(id) = id {
                     if plan.emitted_at_boundaries().any(|skip| skip.contains(id))
                         || !emitted.insert(id.to_string())
                     {
                         continue;
                     }
-                    let second = event.event_time().map_or(window.start, |t| t.secs());
+                    let second = event.second().unwrap_or(window.start);
                     newest_seen = newest_seen.max(second);
                     if second < oldest_seen {
                         oldest_seen = second;
@@ -384,12 +411,12 @@ impl RegionRead {
                 let problem = (self.kind.push_record)(event, &mut batch, emitted_at)
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 if let Some(problem) = problem {
-                    self.warn_unparsable(event.event_id().unwrap_or("?"), &problem.0);
+                    self.warn_unparsable(id.unwrap_or("?"), &problem.0);
                 }
             }
             events += batch.len();
             self.emitter.records(&mut batch);
-            token = page.next_token().map(String::from);
+            token = Str::get(&page.next_token).map(String::from);
             // After this page's records: the window stays open in the state, read again later.
             if let Err(why) = guard.check(page.events().len(), token.as_deref()) {
                 let failure = crate::aws::pages::PageGuard::failure(&site, why);
