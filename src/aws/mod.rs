@@ -99,7 +99,8 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
             accounts: 0,
         });
     };
-    let caller = Arc::new(organization::caller(&sdk, &stop).await?);
+    let sts = aws_sdk_sts::Client::new(&sdk);
+    let caller = Arc::new(organization::caller(&sts, &sdk, &stop).await?);
     let accounts = organization::accounts(&sdk, org, &stop).await?;
     let session_name = config
         .role
@@ -110,11 +111,11 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
         .iter()
         .map(|account| {
             let role = organization::member_role(&caller, org, session_name, account);
-            let (sdk, caller, limit, account) =
-                (sdk.clone(), caller.clone(), limit.clone(), account.clone());
+            let (sts, caller, limit, account) =
+                (sts.clone(), caller.clone(), limit.clone(), account.clone());
             tokio::spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                organization::assume(&sdk, &caller, &account, &role).await
+                organization::assume(&sts, &caller, &account, &role).await
             })
         })
         .collect();

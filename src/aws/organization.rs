@@ -4,8 +4,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::SdkConfig;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use tokio::sync::Mutex;
@@ -23,8 +23,9 @@ const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 /// ...or, for credentials that live shorter than four times that, after three quarters of
 /// their life.
 const REFRESH_SHARE_LEFT: f64 = 0.25;
-/// Organizations allows about 1 ListAccounts call per second and account.
-const LIST_ACCOUNTS_PER_SECOND: f64 = 1.0;
+/// ListAccounts pages asked per second (and GetCallerIdentity): Organizations throttles its
+/// API at a few calls per second; a throttle is retried.
+const LIST_ACCOUNTS_PER_SECOND: f64 = 4.0;
 
 /// Who the base credentials are.
 pub struct Caller {
@@ -34,8 +35,11 @@ pub struct Caller {
     pub partition: String,
 }
 
-pub async fn caller(sdk: &SdkConfig, stop: &CancellationToken) -> Result<Caller, Error> {
-    let sts = aws_sdk_sts::Client::new(sdk);
+pub async fn caller(
+    sts: &aws_sdk_sts::Client,
+    sdk: &SdkConfig,
+    stop: &CancellationToken,
+) -> Result<Caller, Error> {
     let site = CallSite {
         service: Service::Sts,
         target: None,
@@ -143,23 +147,20 @@ pub fn member_role(caller: &Caller, org: &Organization, session_name: &str, acco
     }
 }
 
-/// The member role's credentials, assumed with the base credentials; checked once here so an
+/// The member role's credentials, assumed with the base credentials (`sts`, one client for
+/// every account: an account costs its credentials, not a client); checked once here so an
 /// account whose role cannot be assumed is known before anything is read.
 pub async fn assume(
-    sdk: &SdkConfig,
+    sts: &aws_sdk_sts::Client,
     caller: &Caller,
     account: &str,
     role: &Role,
 ) -> Result<SharedCredentialsProvider, Error> {
-    let mut builder = AssumeRoleProvider::builder(&role.arn)
-        .session_name(&role.session_name)
-        .configure(sdk);
-    if let Some(id) = &role.external_id {
-        builder = builder.external_id(id.expose());
-    }
-    let provider = Cached::wrap(HeaderSafe::wrap(SharedCredentialsProvider::new(
-        builder.build().await,
-    )));
+    let member = MemberRole {
+        sts: sts.clone(),
+        role: role.clone(),
+    };
+    let provider = Cached::wrap(HeaderSafe::wrap(SharedCredentialsProvider::new(member)));
     if let Err(e) = provider.provide_credentials().await {
         let cause = redact_userinfo(&credentials_cause(&e)).into_owned();
         return Err(Error::Credentials(format!(
@@ -170,6 +171,47 @@ pub async fn assume(
         )));
     }
     Ok(provider)
+}
+
+/// AssumeRole of one member role.
+#[derive(Debug)]
+struct MemberRole {
+    sts: aws_sdk_sts::Client,
+    role: Role,
+}
+
+impl ProvideCredentials for MemberRole {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let out = self
+                .sts
+                .assume_role()
+                .role_arn(&self.role.arn)
+                .role_session_name(&self.role.session_name)
+                .set_external_id(
+                    self.role
+                        .external_id
+                        .as_ref()
+                        .map(|s| s.expose().to_string()),
+                )
+                .send()
+                .await
+                .map_err(CredentialsError::provider_error)?;
+            let c = out.credentials().ok_or_else(|| {
+                CredentialsError::unhandled("STS AssumeRole answered without credentials")
+            })?;
+            Ok(Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_string()),
+                SystemTime::try_from(*c.expiration()).ok(),
+                "organization-member-role",
+            ))
+        })
+    }
 }
 
 /// Credentials kept until shortly before they expire and shared by every client of an account,
