@@ -38,7 +38,10 @@ pub struct RegionClient {
     /// The account read through its member role; `None`: the credentials' own account.
     pub account: Option<String>,
     pub region: String,
+    /// In an organization, shared by every account of the region (a client per account and
+    /// region would cost memory by the account): calls sign with `member` through `account_call`.
     pub client: aws_sdk_cloudtrail::Client,
+    member: Option<SharedCredentialsProvider>,
     /// Shared by every stream of the account's region: the quota is per account and region.
     pub pacer: Arc<Pacer>,
     /// For the control-plane calls (DescribeTrails, GetTrailStatus…), whose quota is 10/s.
@@ -54,6 +57,21 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Half of the 10/s quota of each control-plane call: other tools use it too.
 const CONTROL_REQUESTS_PER_SECOND: f64 = 5.0;
+
+/// The operation client types calls are customised with.
+pub type Call<T, E, B> = aws_sdk_cloudtrail::client::customize::CustomizableOperation<T, E, B>;
+
+impl RegionClient {
+    /// `call` signed with the account's member credentials, in an organization.
+    pub fn account_call<T, E, B>(&self, call: Call<T, E, B>) -> Call<T, E, B> {
+        match &self.member {
+            Some(member) => call.config_override(
+                aws_sdk_cloudtrail::config::Builder::default().credentials_provider(member.clone()),
+            ),
+            None => call,
+        }
+    }
+}
 
 /// Member roles assumed at once when an organization's accounts are connected.
 const ASSUMED_AT_ONCE: usize = 16;
@@ -90,7 +108,11 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
         let clients = config
             .regions
             .iter()
-            .map(|region| region_client(config, &sdk, &provider, None, region, &stop))
+            .map(|region| RegionClient {
+                account: None,
+                member: None,
+                ..region_client(config, &sdk, &provider, false, region, &stop)
+            })
             .collect();
         return Ok(Connection {
             clients,
@@ -119,6 +141,11 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
             })
         })
         .collect();
+    let shared: Vec<RegionClient> = config
+        .regions
+        .iter()
+        .map(|region| region_client(config, &sdk, &provider, true, region, &stop))
+        .collect();
     let mut clients = Vec::new();
     let mut unreadable = Vec::new();
     for (account, task) in accounts.iter().zip(tasks) {
@@ -126,11 +153,13 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
             .await
             .map_err(|e| Error::Internal(format!("assuming the role of {account}: {e}")))?;
         match assumed {
-            Ok(member) => {
-                clients.extend(config.regions.iter().map(|region| {
-                    region_client(config, &sdk, &member, Some(account), region, &stop)
-                }))
-            }
+            Ok(member) => clients.extend(shared.iter().map(|c| RegionClient {
+                account: Some(account.clone()),
+                member: Some(member.clone()),
+                pacer: Arc::new(Pacer::new(config.requests_per_second)),
+                control_pacer: Arc::new(Pacer::new(CONTROL_REQUESTS_PER_SECOND)),
+                ..c.clone()
+            })),
             Err(e) => unreadable.push(e),
         }
     }
@@ -142,11 +171,13 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
     })
 }
 
+/// The client of `region`; `organization`: shared by the accounts, each signing with its own
+/// member credentials (which cache themselves).
 fn region_client(
     config: &Config,
     sdk: &SdkConfig,
     provider: &SharedCredentialsProvider,
-    account: Option<&String>,
+    organization: bool,
     region: &str,
     stop: &CancellationToken,
 ) -> RegionClient {
@@ -159,15 +190,15 @@ fn region_client(
             limit: Some(limits::LOOKUP_BODY_LIMIT),
             min: limits::MinThroughput::BODIES,
         });
-    if account.is_some() {
-        // The member credentials cache themselves, once for all the account's regions.
+    if organization {
         builder = builder.identity_cache(aws_sdk_cloudtrail::config::IdentityCache::no_cache());
     }
     if let Some(url) = &config.endpoint_url {
         builder = builder.endpoint_url(url);
     }
     RegionClient {
-        account: account.cloned(),
+        account: None,
+        member: None,
         region: region.to_string(),
         client: aws_sdk_cloudtrail::Client::from_conf(builder.build()),
         pacer: Arc::new(Pacer::new(config.requests_per_second)),

@@ -15,6 +15,9 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 use bytes::Bytes;
 
+/// The most reserved ahead for an announced body.
+const MAX_PRESIZE: usize = 4 * 1024 * 1024;
+
 /// Where the body of one call's successful answer is left.
 pub type Slot = Arc<Mutex<Option<Vec<u8>>>>;
 
@@ -39,10 +42,18 @@ impl Intercept for KeepBody {
         if !context.response().status().is_success() {
             return Ok(());
         }
+        // Sized once when the length is announced (capped: the body limit still applies).
+        let announced = context
+            .response()
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(MAX_PRESIZE);
         let inner = context.response_mut().take_body();
         *context.response_mut().body_mut() = SdkBody::from_body_1_x(Diverted {
             inner,
-            kept: Vec::new(),
+            kept: Vec::with_capacity(announced),
             slot: self.slot.clone(),
             done: false,
         });

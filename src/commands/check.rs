@@ -189,7 +189,7 @@ async fn probe(
         RetryBudget::CHECK,
         &site("LookupEvents"),
         |_, _| {},
-        || request.clone().send(),
+        || client.account_call(request.clone().customize()).send(),
     )
     .await
     .map(|_| ());
@@ -200,7 +200,7 @@ async fn probe(
         RetryBudget::CHECK,
         &site("DescribeTrails"),
         |_, _| {},
-        || request.clone().send(),
+        || client.account_call(request.clone().customize()).send(),
     )
     .await
     .map(|_| ());

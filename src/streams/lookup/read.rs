@@ -294,7 +294,6 @@ impl RegionRead {
         let mut oldest_seen = i64::MAX;
         let mut newest_seen = i64::MIN;
         let mut emitted_at_oldest: HashSet<String> = HashSet::new();
-        let mut batch = RecordBatch::with_buffer(self.kind.name, Vec::with_capacity(256 * 1024));
         loop {
             let request = self
                 .client
@@ -334,7 +333,8 @@ impl RegionRead {
                 let sent = retry
                     .call(&site, &mut on_retry, || {
                         let keep = KeepBody { slot: slot.clone() };
-                        request.clone().customize().interceptor(keep).send()
+                        let call = request.clone().customize().interceptor(keep);
+                        self.client.account_call(call).send()
                     })
                     .await;
                 if let Err(f) = sent {
@@ -346,7 +346,7 @@ impl RegionRead {
                     .take()
                     .unwrap_or_default();
                 let unreadable = match Page::parse(&body) {
-                    Ok(page) => break Ok(page),
+                    Ok(page) => break Ok((page, body.len())),
                     Err(e) => site.failure(
                         AwsProblem::ServiceFault { status: 200 },
                         None,
@@ -357,7 +357,7 @@ impl RegionRead {
                     break Err(f);
                 }
             };
-            let page = match page {
+            let (page, size) = match page {
                 Ok(page) => {
                     self.reached.store(true, Ordering::Relaxed);
                     page
@@ -382,6 +382,11 @@ impl RegionRead {
                 Err(f) => return Err(Error::aws(f).for_stream(self.kind.name)),
             };
             let emitted_at = now_millis();
+            // Per page, sized by the answer (records are about its size plus the columns), and
+            // freed with it: a reader waiting for its pacer holds no buffer, so memory does not
+            // grow with the account-regions in flight.
+            let mut batch =
+                RecordBatch::with_buffer(self.kind.name, Vec::with_capacity(size * 3 / 2));
             for event in page.events() {
                 let id = Str::get(&event.event_id);
                 // An event outside the window asked for would come again with every window
