@@ -108,11 +108,7 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
         let clients = config
             .regions
             .iter()
-            .map(|region| RegionClient {
-                account: None,
-                member: None,
-                ..region_client(config, &sdk, &provider, false, region, &stop)
-            })
+            .map(|region| region_client(config, &sdk, &provider, false, region, &stop))
             .collect();
         return Ok(Connection {
             clients,

@@ -31,8 +31,8 @@ const MAX_RECORD_WARNINGS: u64 = 20;
 /// A throttled wait this long is shown the platform's way (RUNNING, RATE_LIMITED).
 const RATE_LIMITED_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 /// Account-regions read at once. Each is paced at `requests_per_second` (2 by AWS's quota), so
-/// this many keep up to 256 pages/s in flight while the memory of the readers (a page and a
-/// record batch each) stays bounded however many accounts an organization has.
+/// this many keep up to 256 pages/s in flight, while the requests, connections and window
+/// state in flight stay bounded however many accounts an organization has.
 pub const ACCOUNT_REGIONS_AT_ONCE: usize = 128;
 
 /// The time range one sync reads, the same for every region.
