@@ -68,7 +68,7 @@ impl Emulator {
             self.count(region, |s| s.dropped += 1);
             return Err(dropped);
         }
-        if self.denied(&scope.access_key_id, operation) {
+        if self.denied(&scope.access_key_id, operation, &scope.region) {
             self.count(region, |s| s.errors += 1);
             return Ok(json_error(StatusCode::BAD_REQUEST, &ApiError {
                 code: "AccessDeniedException",

@@ -93,7 +93,8 @@ pub fn now() -> f64 {
 pub(crate) struct Credential {
     pub(crate) secret: String,
     pub(crate) session_token: Option<String>,
-    /// Operations this key may not call (AccessDenied), e.g. "LookupEvents".
+    /// Operations this key may not call (AccessDenied), e.g. "LookupEvents", or may not call
+    /// in one region, e.g. "LookupEvents@eu-west-1" (as a service control policy denies it).
     pub(crate) denied: Vec<String>,
     /// The account whose events the key sees.
     pub(crate) account: String,
@@ -251,13 +252,14 @@ impl Emulator {
     }
 
     /// Whether the key may call `operation`; unknown keys never reach here (SigV4 rejects them).
-    pub(crate) fn denied(&self, key_id: &str, operation: &str) -> bool {
+    pub(crate) fn denied(&self, key_id: &str, operation: &str, region: &str) -> bool {
+        let in_region = format!("{operation}@{region}");
         self.inner
             .credentials
             .lock()
             .unwrap()
             .get(key_id)
-            .is_some_and(|c| c.denied.iter().any(|d| d == operation))
+            .is_some_and(|c| c.denied.iter().any(|d| *d == operation || *d == in_region))
     }
 }
 

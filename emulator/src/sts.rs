@@ -43,7 +43,8 @@ impl Emulator {
         self.grant(role_arn, external_id, issues);
     }
 
-    /// Lets the role be assumed, but its keys may not call `denied` (e.g. "LookupEvents").
+    /// Lets the role be assumed, but its keys may not call `denied`: "LookupEvents", or
+    /// "LookupEvents@eu-west-1" for one region (as a service control policy would).
     pub fn add_role_denying(&self, role_arn: &str, denied: &[&str]) {
         let grant = RoleGrant {
             denied: denied.iter().map(|d| d.to_string()).collect(),

@@ -151,23 +151,31 @@ fn list_accounts_finds_the_active_accounts_and_each_is_read_through_its_role() {
 
 #[test]
 fn an_account_that_refuses_the_role_or_lookup_events_fails_alone() {
-    let env = org_env(3, &[], 60);
-    let (untrusted, denying) = (member(2), member(3));
+    let env = org_env(4, &[], 60);
+    let (untrusted, denying, scp) = (member(2), member(3), member(4));
     env.emulator.remove_role(&member_role_arn(&untrusted, ROLE));
     env.emulator
         .add_role_denying(&member_role_arn(&denying, ROLE), &["LookupEvents"]);
+    // A service control policy denying one region of an account.
+    env.emulator
+        .add_role_denying(&member_role_arn(&scp, ROLE), &["LookupEvents@eu-west-1"]);
     let listed = [
         ACCOUNT.to_string(),
         member(1),
         untrusted.clone(),
         denying.clone(),
+        scp.clone(),
     ];
     let config = org_config(&env, json!({"member_role_name": ROLE, "accounts": listed}));
 
     let check = env.check(&config, &aws_env(&env));
     let (status, message) = check.connection_status();
     assert_eq!(status, "SUCCEEDED", "{message}");
-    assert!(message.contains("2 of 4 accounts readable"), "{message}");
+    assert!(message.contains("2 of 5 accounts readable"), "{message}");
+    assert!(
+        message.contains(&format!("account {scp}, eu-west-1")),
+        "{message}"
+    );
     assert!(
         message.contains(&untrusted) && message.contains(&denying),
         "{message}"
@@ -178,10 +186,13 @@ fn an_account_that_refuses_the_role_or_lookup_events_fails_alone() {
     run.assert_protocol();
     let ids = run.ids();
     assert_unique(&ids);
-    assert_same_ids(
-        &id_set(&ids),
-        &expected_ids(&env, &[ACCOUNT.to_string(), member(1)]),
-    );
+    let scp_us: HashSet<String> = env.emulator.events()[&format!("{scp}/us-east-1")]
+        .iter()
+        .map(|e| e.event_id.clone())
+        .collect();
+    let mut expected = expected_ids(&env, &[ACCOUNT.to_string(), member(1)]);
+    expected.extend(scp_us);
+    assert_same_ids(&id_set(&ids), &expected);
     let errors = run.errors();
     let trust = errors
         .iter()
@@ -212,6 +223,22 @@ fn an_account_that_refuses_the_role_or_lookup_events_fails_alone() {
         }
     }
     assert!(state["accounts"].get(&untrusted).is_none());
+    // The region the SCP denies fails alone, named; the account's other region is read.
+    let in_region: Vec<&&Value> = errors
+        .iter()
+        .filter(|e| e["message"].as_str().unwrap().contains(&scp))
+        .collect();
+    assert_eq!(in_region.len(), 1, "{errors:?}");
+    let text = in_region[0]["message"].as_str().unwrap();
+    assert!(
+        text.contains("eu-west-1") && text.contains("service control policy"),
+        "{text}"
+    );
+    assert!(state["accounts"][&scp]["us-east-1"]["read_through"].as_i64() >= Some(now() - 5));
+    assert!(
+        state["accounts"][&scp].get("eu-west-1").is_none(),
+        "{state}"
+    );
     assert_eq!(calls(&env, "ListAccounts"), 0);
 }
 
