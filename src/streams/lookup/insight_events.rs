@@ -173,8 +173,9 @@ mod tests {
         .to_string();
         let page = Page::parse(body.as_bytes()).unwrap();
         let e = &page.events()[0];
-        let text = e.cloud_trail_event.map(|j| j.text());
-        let (r, problem) = InsightEvent::from_event(e, text.as_deref());
+        let mut scratch = String::new();
+        let text = e.cloud_trail_event.map(|j| j.text_in(&mut scratch));
+        let (r, problem) = InsightEvent::from_event(e, text);
         assert!(problem.is_none());
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["InsightType"], "ApiErrorRateInsight");

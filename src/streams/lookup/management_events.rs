@@ -238,8 +238,9 @@ mod tests {
     fn to_json(body: &str) -> (Value, bool) {
         let page = Page::parse(body.as_bytes()).unwrap();
         let e = &page.events()[0];
-        let text = e.cloud_trail_event.map(|j| j.text());
-        let (r, problem) = ManagementEvent::from_event(e, text.as_deref());
+        let mut scratch = String::new();
+        let text = e.cloud_trail_event.map(|j| j.text_in(&mut scratch));
+        let (r, problem) = ManagementEvent::from_event(e, text);
         (serde_json::to_value(&r).unwrap(), problem.is_some())
     }
 

@@ -32,8 +32,13 @@ pub struct LookupKind {
     pub filter_keys: &'static [&'static str],
     /// Adds the record of an event to the batch; reports a `CloudTrailEvent` it could not
     /// parse (the record is added all the same).
-    pub push_record:
-        fn(&PageEvent, &mut RecordBatch, i64) -> serde_json::Result<Option<UnparsableRecord>>,
+    /// `scratch` holds the unescaped `CloudTrailEvent`, reused from record to record.
+    pub push_record: fn(
+        &PageEvent,
+        &mut RecordBatch,
+        i64,
+        &mut String,
+    ) -> serde_json::Result<Option<UnparsableRecord>>,
     pub schema: fn() -> Value,
 }
 
@@ -41,9 +46,9 @@ pub static MANAGEMENT_EVENTS: LookupKind = LookupKind {
     name: management_events::NAME,
     category: None,
     filter_keys: LOOKUP_KEYS,
-    push_record: |e, batch, emitted_at| {
-        let text = e.cloud_trail_event.map(|j| j.text());
-        let (record, problem) = management_events::ManagementEvent::from_event(e, text.as_deref());
+    push_record: |e, batch, emitted_at, scratch| {
+        let text = e.cloud_trail_event.map(|j| j.text_in(scratch));
+        let (record, problem) = management_events::ManagementEvent::from_event(e, text);
         batch.push(&record, emitted_at).map(|()| problem)
     },
     schema: schema_for::<management_events::ManagementEvent>,
@@ -53,9 +58,9 @@ pub static INSIGHT_EVENTS: LookupKind = LookupKind {
     name: insight_events::NAME,
     category: Some("insight"),
     filter_keys: &["EventId", "EventName", "EventSource"],
-    push_record: |e, batch, emitted_at| {
-        let text = e.cloud_trail_event.map(|j| j.text());
-        let (record, problem) = insight_events::InsightEvent::from_event(e, text.as_deref());
+    push_record: |e, batch, emitted_at, scratch| {
+        let text = e.cloud_trail_event.map(|j| j.text_in(scratch));
+        let (record, problem) = insight_events::InsightEvent::from_event(e, text);
         batch.push(&record, emitted_at).map(|()| problem)
     },
     schema: schema_for::<insight_events::InsightEvent>,

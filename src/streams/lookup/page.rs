@@ -77,15 +77,75 @@ pub struct PageResource<'a> {
 pub struct JsonString<'a>(&'a RawValue);
 
 impl<'a> JsonString<'a> {
-    /// The string's text: borrowed when it has no escapes.
-    pub fn text(&self) -> Cow<'a, str> {
+    /// The string's text in `scratch` (reused from record to record, so unescaping allocates
+    /// nothing), or borrowed when it has no escapes.
+    pub fn text_in<'s>(&self, scratch: &'s mut String) -> &'s str
+    where
+        'a: 's,
+    {
         let literal: &'a str = self.0.get();
-        // Checked to be a JSON string when read: quotes around, valid escapes inside.
         let inner = &literal[1..literal.len() - 1];
-        if !inner.contains('\\') {
-            return Cow::Borrowed(inner);
+        if unescape_into(inner, scratch) {
+            scratch
+        } else {
+            inner
         }
-        Cow::Owned(serde_json::from_str::<String>(literal).unwrap_or_default())
+    }
+}
+
+/// Unescapes `inner`, the content of a JSON string literal already checked by the parser, into
+/// `out`; false (and `out` untouched) when it has no escapes, so it can be used as it is.
+pub fn unescape_into(inner: &str, out: &mut String) -> bool {
+    let bytes = inner.as_bytes();
+    let Some(first) = memchr::memchr(b'\\', bytes) else {
+        return false;
+    };
+    out.clear();
+    out.reserve(inner.len());
+    let mut at = 0;
+    let mut next = Some(first);
+    while let Some(i) = next {
+        out.push_str(&inner[at..i]);
+        let (c, used) = match bytes.get(i + 1) {
+            Some(b'"') => ('"', 2),
+            Some(b'\\') => ('\\', 2),
+            Some(b'/') => ('/', 2),
+            Some(b'b') => ('\u{8}', 2),
+            Some(b'f') => ('\u{c}', 2),
+            Some(b'n') => ('\n', 2),
+            Some(b'r') => ('\r', 2),
+            Some(b't') => ('\t', 2),
+            Some(b'u') => unicode_escape(&inner[i..]),
+            // Not reached: the parser refused such a literal.
+            _ => ('\u{fffd}', 1),
+        };
+        out.push(c);
+        at = i + used;
+        next = memchr::memchr(b'\\', &bytes[at..]).map(|j| at + j);
+    }
+    out.push_str(&inner[at..]);
+    true
+}
+
+/// `\uXXXX` (a surrogate pair when followed by `\uXXXX`) at the start of `s`: the character and
+/// how many bytes it took. A lone surrogate becomes U+FFFD, as serde_json reads it.
+fn unicode_escape(s: &str) -> (char, usize) {
+    let hex = |from: usize| {
+        s.get(from..from + 4)
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
+    let Some(high) = hex(2) else {
+        return ('\u{fffd}', 2);
+    };
+    if !(0xD800..0xDC00).contains(&high) {
+        return (char::from_u32(high).unwrap_or('\u{fffd}'), 6);
+    }
+    match (s.get(6..8), hex(8)) {
+        (Some("\\u"), Some(low)) if (0xDC00..0xE000).contains(&low) => {
+            let c = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+            (char::from_u32(c).unwrap_or('\u{fffd}'), 12)
+        }
+        _ => ('\u{fffd}', 6),
     }
 }
 
@@ -169,9 +229,61 @@ mod tests {
             let page = Page::parse(body.as_bytes()).unwrap();
             let e = &page.events()[0];
             let j = e.cloud_trail_event.unwrap();
-            prop_assert_eq!(j.text(), record.as_str());
+            let mut scratch = String::new();
+            prop_assert_eq!(j.text_in(&mut scratch), record.as_str());
             let out: String = serde_json::from_str(&serde_json::to_string(&j).unwrap()).unwrap();
             prop_assert_eq!(out, record);
+        }
+    }
+
+    proptest! {
+        /// The fast unescape reads every string as serde_json does, escapes of every kind and
+        /// surrogate pairs included.
+        #[test]
+        fn unescaping_matches_serde_json(text in "(\\PC|[\"\\\\/\u{8}\u{c}\n\r\t\u{1}\u{7f}\u{10000}-\u{10ffff}]){0,40}", ascii in any::<bool>()) {
+            let literal = if ascii {
+                // serde_json writes non-ASCII as is; escaped writers send \uXXXX (pairs too).
+                let mut l = String::from("\"");
+                for c in text.chars() {
+                    match c {
+                        '"' => l.push_str("\\\""),
+                        '\\' => l.push_str("\\\\"),
+                        c if c.is_ascii() && !c.is_control() => l.push(c),
+                        c => {
+                            let mut units = [0u16; 2];
+                            for u in c.encode_utf16(&mut units) {
+                                l.push_str(&format!("\\u{u:04x}"));
+                            }
+                        }
+                    }
+                }
+                l.push('"');
+                l
+            } else {
+                serde_json::to_string(&text).unwrap()
+            };
+            let mut out = String::from("leftover");
+            let escaped = unescape_into(&literal[1..literal.len() - 1], &mut out);
+            let got = if escaped { out.clone() } else { literal[1..literal.len() - 1].to_string() };
+            prop_assert_eq!(&got, &text);
+            prop_assert_eq!(got, serde_json::from_str::<String>(&literal).unwrap());
+        }
+    }
+
+    #[test]
+    fn lone_surrogates_read_as_serde_json_reads_them() {
+        for literal in [
+            r#""\ud800""#,
+            r#""a\udc00b""#,
+            r#""\ud800\u0041""#,
+            r#""\/\b""#,
+        ] {
+            let mut out = String::new();
+            assert!(unescape_into(&literal[1..literal.len() - 1], &mut out));
+            let theirs: Result<String, _> = serde_json::from_str(literal);
+            if let Ok(theirs) = theirs {
+                assert_eq!(out, theirs, "{literal}");
+            }
         }
     }
 

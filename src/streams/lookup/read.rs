@@ -294,6 +294,7 @@ impl RegionRead {
         let mut oldest_seen = i64::MAX;
         let mut newest_seen = i64::MIN;
         let mut emitted_at_oldest: HashSet<String> = HashSet::new();
+        let mut scratch = String::new();
         loop {
             let request = self
                 .client
@@ -413,7 +414,7 @@ impl RegionRead {
                         emitted_at_oldest.insert(id.to_string());
                     }
                 }
-                let problem = (self.kind.push_record)(event, &mut batch, emitted_at)
+                let problem = (self.kind.push_record)(event, &mut batch, emitted_at, &mut scratch)
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 if let Some(problem) = problem {
                     self.warn_unparsable(id.unwrap_or("?"), &problem.0);
