@@ -46,7 +46,7 @@ pub async fn caller(
         region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
         account: None,
         call: "GetCallerIdentity",
-        endpoint: "STS".into(),
+        endpoint: super::service_endpoint("STS", "sts.amazonaws.com"),
     };
     let pacer = Pacer::new(LIST_ACCOUNTS_PER_SECOND);
     let out = call_with_retries(
