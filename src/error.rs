@@ -29,6 +29,8 @@ impl FailureType {
 pub enum Service {
     CloudTrail,
     S3,
+    Sts,
+    Organizations,
 }
 
 impl Service {
@@ -36,6 +38,8 @@ impl Service {
         match self {
             Service::CloudTrail => "CloudTrail",
             Service::S3 => "S3",
+            Service::Sts => "STS",
+            Service::Organizations => "AWS Organizations",
         }
     }
 
@@ -45,6 +49,8 @@ impl Service {
             (Service::S3, "ListObjectsV2") => "s3:ListBucket".into(),
             (Service::S3, c) => format!("s3:{c}"),
             (Service::CloudTrail, c) => format!("cloudtrail:{c}"),
+            (Service::Sts, c) => format!("sts:{c}"),
+            (Service::Organizations, c) => format!("organizations:{c}"),
         }
     }
 }
@@ -94,6 +100,8 @@ pub struct AwsFailure {
     /// What the call was about (`s3://bucket/key`), when known.
     pub target: Option<String>,
     pub region: String,
+    /// The account of an organization called, when one is read.
+    pub account: Option<String>,
     /// The API call, e.g. `LookupEvents`.
     pub call: &'static str,
     /// The endpoint called, for network problems.
@@ -130,13 +138,19 @@ impl AwsFailure {
 impl fmt::Display for AwsFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (call, code, service) = (self.call, self.code_suffix(), self.service.name());
-        let region = match &self.target {
-            Some(t) => format!("{} ({t})", self.region),
-            None => self.region.clone(),
+        let region = match (&self.target, &self.account) {
+            (Some(t), _) => format!("{} ({t})", self.region),
+            (None, Some(a)) => format!("account {a}, {}", self.region),
+            (None, None) => self.region.clone(),
         };
         let hint = match self.service {
-            Service::CloudTrail => "",
             Service::S3 => " of trail_logs (or the top-level ones when it has none)",
+            _ => "",
+        };
+        let grantee = match (&self.account, self.service) {
+            (Some(_), _) => "the member role (organization.member_role_name) in that account, and check that no service control policy denies it there",
+            (None, Service::Organizations) => "these credentials, or list the accounts in organization.accounts (ListAccounts works only for the management account or a delegated administrator)",
+            (None, _) => "these credentials",
         };
         match &self.problem {
             AwsProblem::UnknownAccessKey => write!(
@@ -153,7 +167,7 @@ impl fmt::Display for AwsFailure {
             ),
             AwsProblem::AccessDenied => write!(
                 f,
-                "no permission {}{code} in {region}: grant it to these credentials. AWS said: {}",
+                "no permission {}{code} in {region}: grant it to {grantee}. AWS said: {}",
                 self.service.permission(call),
                 self.detail
             ),
@@ -167,9 +181,9 @@ impl fmt::Display for AwsFailure {
                     f,
                     "CloudTrail kept throttling {call}{code} in {region}: other clients may be using the account's quota of 2 requests/s per region; lower requests_per_second or retry later"
                 ),
-                Service::S3 => write!(
+                _ => write!(
                     f,
-                    "S3 kept throttling {call}{code} in {region}: retry later"
+                    "{service} kept throttling {call}{code} in {region}: retry later"
                 ),
             },
             AwsProblem::ServiceFault { status } => write!(

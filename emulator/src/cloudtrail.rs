@@ -8,7 +8,7 @@ use http_body_util::Full;
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 
-use crate::emulator::{now, Emulator};
+use crate::emulator::{now, scope_key, Emulator};
 use crate::faults::Dropped;
 use crate::http::{json_error, response};
 use crate::records::ACCOUNT;
@@ -59,18 +59,20 @@ impl Emulator {
         target: &str,
         body: &[u8],
     ) -> Result<Response<Full<Bytes>>, Dropped> {
-        let region = scope.region.as_str();
+        let account = self.account_of(&scope.access_key_id);
+        let key = scope_key(&account, &scope.region);
+        let region = key.as_str();
         let operation = operation(target);
         self.count(region, |s| s.requests += 1);
-        if let Err(dropped) = self.drop_or_delay(region).await {
+        if let Err(dropped) = self.drop_or_delay(&scope.region).await {
             self.count(region, |s| s.dropped += 1);
             return Err(dropped);
         }
-        if self.denied(&scope.access_key_id, operation) {
+        if self.denied(&scope.access_key_id, operation, &scope.region) {
             self.count(region, |s| s.errors += 1);
             return Ok(json_error(StatusCode::BAD_REQUEST, &ApiError {
                 code: "AccessDeniedException",
-                message: format!("User: arn:aws:iam::{ACCOUNT}:user/emulated is not authorized to perform: cloudtrail:{operation} because no identity-based policy allows the cloudtrail:{operation} action"),
+                message: format!("User: arn:aws:sts::{account}:assumed-role/emulated is not authorized to perform: cloudtrail:{operation} because no identity-based policy allows the cloudtrail:{operation} action"),
             }));
         }
         if let Err(e) = self.throttle(region, operation) {
@@ -81,7 +83,7 @@ impl Emulator {
             self.count(region, |s| s.errors += 1);
             return Ok(json_error(status, &e));
         }
-        let answer = match self.answer(region, target, body) {
+        let answer = match self.answer(&account, &scope.region, target, body) {
             Ok(answer) => answer,
             Err(e) => {
                 self.count(region, |s| s.errors += 1);
@@ -112,19 +114,30 @@ impl Emulator {
         ))
     }
 
-    fn answer(&self, region: &str, target: &str, body: &[u8]) -> Result<String, ApiError> {
+    fn answer(
+        &self,
+        account: &str,
+        region: &str,
+        target: &str,
+        body: &[u8],
+    ) -> Result<String, ApiError> {
         let operation = operation(target);
         if operation != "LookupEvents" {
-            let params = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
+            // Every account has the same trails, under its own id.
+            let body = String::from_utf8_lossy(body).replace(account, ACCOUNT);
+            let params = serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default();
             if operation == "ListPublicKeys" {
                 return Ok(crate::digests::list_public_keys(&params, now() as i64));
             }
-            return trails::answer(operation, region, &params, now() as i64).unwrap_or_else(|| {
-                Err(ApiError {
-                    code: "UnknownOperationException",
-                    message: format!("Unknown operation {target}"),
+            let answer = trails::answer(operation, region, &params, now() as i64);
+            return answer
+                .unwrap_or_else(|| {
+                    Err(ApiError {
+                        code: "UnknownOperationException",
+                        message: format!("Unknown operation {target}"),
+                    })
                 })
-            });
+                .map(|a| a.replace(ACCOUNT, account));
         }
         let mut lookup = serde_json::from_slice::<LookupRequest>(body).map_err(|e| ApiError {
             code: "SerializationException",
@@ -146,6 +159,6 @@ impl Emulator {
             (lookup.start_time, lookup.end_time) = (None, None);
         }
         let store = self.inner.store.read().unwrap();
-        store.lookup(region, &lookup, now())
+        store.lookup(&scope_key(account, region), &lookup, now())
     }
 }

@@ -9,15 +9,19 @@ use hyper::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::emulator::scope_key;
 use crate::emulator::Emulator;
 use crate::faults::Faults;
 use crate::http::response;
-use crate::records::management_event;
+use crate::records::{management_event_of, ACCOUNT};
 
 /// Events to add through the control API.
 #[derive(Debug, Deserialize)]
 pub struct NewEvents {
     pub region: String,
+    /// The account whose history gets them; the base account when not set.
+    #[serde(default)]
+    pub account: Option<String>,
     pub events: Vec<NewEvent>,
 }
 
@@ -49,10 +53,12 @@ impl Emulator {
     pub fn add_events(&self, new: NewEvents) -> Vec<ListedEvent> {
         let mut rng = self.inner.rng.lock().unwrap();
         let mut store = self.inner.store.write().unwrap();
+        let account = new.account.as_deref().unwrap_or(ACCOUNT);
+        let key = scope_key(account, &new.region);
         new.events
             .into_iter()
             .map(|e| {
-                let mut generated = management_event(&mut rng, &new.region, e.time);
+                let mut generated = management_event_of(&mut rng, account, &new.region, e.time);
                 if let Some(text) = e.cloudtrail_event {
                     generated.cloudtrail_event = text;
                 }
@@ -64,13 +70,14 @@ impl Emulator {
                     insight: e.insight,
                 };
                 let answer = e.answer.map(|a| a.to_string());
-                store.insert(&new.region, generated, visible_at, e.insight, answer);
+                store.insert(&key, generated, visible_at, e.insight, answer);
                 listed
             })
             .collect()
     }
 
-    /// Every stored event per region, visible or not, newest first.
+    /// Every stored event per region (`account/region` for member accounts, see `scope_key`),
+    /// visible or not, newest first.
     pub fn events(&self) -> HashMap<String, Vec<ListedEvent>> {
         let store = self.inner.store.read().unwrap();
         store

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cloudtrail::RegionStats;
 use crate::faults::{FaultState, Faults};
-use crate::records::{insight_pair, management_event, Rng};
+use crate::records::{insight_pair, management_event_of, Rng, ACCOUNT};
 use crate::requests::RequestLog;
 use crate::store::EventStore;
 use crate::sts::RoleGrant;
@@ -35,6 +35,17 @@ pub struct EmulatorConfig {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub faults: Faults,
+    /// Member accounts of the emulated organization (ACTIVE), each with `events_per_region`
+    /// events in every region of `regions`; the base account (the management account) is
+    /// listed first by ListAccounts.
+    pub accounts: Vec<String>,
+    /// Accounts ListAccounts lists as SUSPENDED (no events).
+    pub suspended_accounts: Vec<String>,
+    /// When set, `arn:aws:iam::<account>:role/<name>` can be assumed in the base account and
+    /// every member account.
+    pub member_role_name: Option<String>,
+    /// How long the credentials AssumeRole issues are accepted.
+    pub credential_secs: f64,
 }
 
 impl Default for EmulatorConfig {
@@ -52,7 +63,21 @@ impl Default for EmulatorConfig {
             access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
             secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
             faults: Faults::default(),
+            accounts: vec![],
+            suspended_accounts: vec![],
+            member_role_name: None,
+            credential_secs: 3600.0,
         }
+    }
+}
+
+/// The key under which an account's region keeps its events, stats and throttle bucket: the
+/// region alone for the base account (as before accounts existed), `account/region` otherwise.
+pub fn scope_key(account: &str, region: &str) -> String {
+    if account == ACCOUNT {
+        region.to_string()
+    } else {
+        format!("{account}/{region}")
     }
 }
 
@@ -68,8 +93,15 @@ pub fn now() -> f64 {
 pub(crate) struct Credential {
     pub(crate) secret: String,
     pub(crate) session_token: Option<String>,
-    /// Operations this key may not call (AccessDenied), e.g. "LookupEvents".
+    /// Operations this key may not call (AccessDenied), e.g. "LookupEvents", or may not call
+    /// in one region, e.g. "LookupEvents@eu-west-1" (as a service control policy denies it).
     pub(crate) denied: Vec<String>,
+    /// The account whose events the key sees.
+    pub(crate) account: String,
+    /// Epoch seconds after which the key is refused (`ExpiredTokenException`).
+    pub(crate) expires_at: Option<f64>,
+    /// The role it was issued for, for GetCallerIdentity.
+    pub(crate) role: Option<String>,
 }
 
 /// The emulator's shared state; cheap to clone.
@@ -88,6 +120,9 @@ pub(crate) struct Inner {
     /// reproducible from its seed.
     pub(crate) rng: Mutex<Rng>,
     pub(crate) requests: RequestLog,
+    /// ListAccounts: (id, status), the base account first.
+    pub(crate) organization: Vec<(String, &'static str)>,
+    pub(crate) credential_secs: Mutex<f64>,
 }
 
 impl Emulator {
@@ -95,7 +130,13 @@ impl Emulator {
         let mut rng = Rng::new(cfg.seed);
         let mut store = EventStore::default();
         let t_now = now() as i64;
-        for region in &cfg.regions {
+        let accounts: Vec<&str> = std::iter::once(ACCOUNT)
+            .chain(cfg.accounts.iter().map(String::as_str))
+            .collect();
+        for (account, region) in accounts
+            .iter()
+            .flat_map(|a| cfg.regions.iter().map(move |r| (*a, r)))
+        {
             let lo = t_now - cfg.span_secs;
             let width = (cfg.span_secs - cfg.min_age_secs).max(1) as u64;
             let events = (0..cfg.events_per_region).map(|_| {
@@ -106,11 +147,13 @@ impl Emulator {
                 } else {
                     time as f64
                 };
-                (management_event(&mut rng, region, time), visible_at, false)
+                let event = management_event_of(&mut rng, account, region, time);
+                (event, visible_at, false)
             });
             let mut events: Vec<_> = events.collect();
             // Insights are enabled in `insight_regions`, or everywhere when none is named.
-            if cfg.insight_regions.is_empty() || cfg.insight_regions.contains(region) {
+            let insights = cfg.insight_regions.is_empty() || cfg.insight_regions.contains(region);
+            if account == ACCOUNT && insights {
                 for _ in 0..cfg.insights_per_region {
                     let minutes = 1 + rng.below(30) as i64;
                     let start =
@@ -121,7 +164,7 @@ impl Emulator {
                     }
                 }
             }
-            store.extend(region, events);
+            store.extend(&scope_key(account, region), events);
         }
         let mut credentials = HashMap::new();
         credentials.insert(
@@ -130,10 +173,27 @@ impl Emulator {
                 secret: cfg.secret_access_key.clone(),
                 session_token: None,
                 denied: vec![],
+                account: ACCOUNT.to_string(),
+                expires_at: None,
+                role: None,
             },
         );
         let mut roles = HashMap::new();
         roles.insert(DEFAULT_ROLE_ARN.to_string(), RoleGrant::default());
+        if let Some(name) = &cfg.member_role_name {
+            for account in &accounts {
+                roles.insert(member_role_arn(account, name), RoleGrant::default());
+            }
+        }
+        let organization = accounts
+            .iter()
+            .map(|a| (a.to_string(), "ACTIVE"))
+            .chain(
+                cfg.suspended_accounts
+                    .iter()
+                    .map(|a| (a.clone(), "SUSPENDED")),
+            )
+            .collect();
         Emulator {
             inner: Arc::new(Inner {
                 store: RwLock::new(store),
@@ -143,6 +203,8 @@ impl Emulator {
                 stats: Mutex::new(HashMap::new()),
                 rng: Mutex::new(rng),
                 requests: RequestLog::default(),
+                organization,
+                credential_secs: Mutex::new(cfg.credential_secs),
             }),
         }
     }
@@ -161,17 +223,47 @@ impl Emulator {
                 secret: secret.to_string(),
                 session_token: session_token.map(String::from),
                 denied: denied.iter().map(|s| s.to_string()).collect(),
+                account: ACCOUNT.to_string(),
+                expires_at: None,
+                role: None,
             },
         );
     }
 
-    /// Whether the key may call `operation`; unknown keys never reach here (SigV4 rejects them).
-    pub(crate) fn denied(&self, key_id: &str, operation: &str) -> bool {
+    /// The account a key belongs to (the base account for unknown keys).
+    pub(crate) fn account_of(&self, key_id: &str) -> String {
         self.inner
             .credentials
             .lock()
             .unwrap()
             .get(key_id)
-            .is_some_and(|c| c.denied.iter().any(|d| d == operation))
+            .map_or_else(|| ACCOUNT.to_string(), |c| c.account.clone())
     }
+
+    /// Whether the key's credentials have expired.
+    pub(crate) fn expired(&self, key_id: &str) -> bool {
+        let t = now();
+        self.inner
+            .credentials
+            .lock()
+            .unwrap()
+            .get(key_id)
+            .is_some_and(|c| c.expires_at.is_some_and(|e| t >= e))
+    }
+
+    /// Whether the key may call `operation`; unknown keys never reach here (SigV4 rejects them).
+    pub(crate) fn denied(&self, key_id: &str, operation: &str, region: &str) -> bool {
+        let in_region = format!("{operation}@{region}");
+        self.inner
+            .credentials
+            .lock()
+            .unwrap()
+            .get(key_id)
+            .is_some_and(|c| c.denied.iter().any(|d| *d == operation || *d == in_region))
+    }
+}
+
+/// The ARN of the member role `name` in `account`.
+pub fn member_role_arn(account: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{name}")
 }

@@ -15,7 +15,7 @@ use crate::store::ApiError;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Faults {
-    /// LookupEvents quota per region (AWS: 2); `None` turns throttling off.
+    /// LookupEvents quota per account and region (AWS: 2); `None` turns throttling off.
     pub throttle_rps: Option<f64>,
     /// Every LookupEvents call is throttled for this many seconds from when the knob is set.
     pub throttle_storm_secs: f64,

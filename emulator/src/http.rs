@@ -114,8 +114,22 @@ impl Emulator {
             Ok(s) => s,
             Err(f) => return Ok(auth_error(f)),
         };
-        if scope.service == "sts" {
-            return Ok(self.assume_role(&body));
+        if self.expired(&scope.access_key_id) {
+            return Ok(json_error(
+                StatusCode::BAD_REQUEST,
+                &ApiError {
+                    code: "ExpiredTokenException",
+                    message: "The security token included in the request is expired".into(),
+                },
+            ));
+        }
+        match scope.service.as_str() {
+            "sts" => return Ok(self.sts(&scope.access_key_id, &body)),
+            "organizations" => {
+                let caller = self.account_of(&scope.access_key_id);
+                return Ok(self.organizations(&caller, operation(target), &body));
+            }
+            _ => {}
         }
         self.cloudtrail(&scope, target, &body)
             .await

@@ -9,6 +9,7 @@ mod emulator;
 mod faults;
 mod http;
 pub mod kinds;
+mod organizations;
 pub mod records;
 mod requests;
 pub mod sigv4;
@@ -20,8 +21,9 @@ pub mod trails;
 pub use cloudtrail::RegionStats;
 pub use control::{ListedEvent, NewEvent, NewEvents};
 pub use emulator::{
-    now, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY_ID, DEFAULT_ROLE_ARN,
-    DEFAULT_SECRET_ACCESS_KEY,
+    member_role_arn, now, scope_key, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ROLE_ARN, DEFAULT_SECRET_ACCESS_KEY,
 };
 pub use faults::Faults;
+pub use records::ACCOUNT;
 pub use requests::{RequestSeen, REQUEST_LOG_CAPACITY};

@@ -15,6 +15,10 @@ const USAGE: &str =
   [--span-hours H] [--min-age-minutes M] [--seed N] [--late-fraction F] [--late-max-secs S]
   [--insights-per-region N --insight-regions r1,r2]
   [--throttle-rps R] [--access-key-id K] [--secret-access-key S]
+  [--accounts N|a1,a2 --member-role-name NAME [--suspended-accounts a1,a2] [--credential-secs S]]
+--accounts: member accounts of the emulated organization, each with --events-per-region events in
+every region (N: the ids 200000000001 to 2000000000NN…); ListAccounts lists them after the base
+account 123456789012, and NAME can be assumed in each (and in the base account).
 Prints one JSON line {\"endpoint\": URL} once listening; control API under URL/_emulator/.
 
 usage: cloudtrail-emulator s3-corpus --root DIR [--bucket B] [--prefix P] [--org o-…]
@@ -75,6 +79,10 @@ fn run() -> Result<(), String> {
                 cfg.insight_regions = value.split(',').map(String::from).collect()
             }
             "--throttle-rps" => cfg.faults.throttle_rps = Some(num(&value)?),
+            "--accounts" => cfg.accounts = account_ids(&value)?,
+            "--suspended-accounts" => cfg.suspended_accounts = account_ids(&value)?,
+            "--member-role-name" => cfg.member_role_name = Some(value),
+            "--credential-secs" => cfg.credential_secs = num(&value)?,
             "--access-key-id" => cfg.access_key_id = value,
             "--secret-access-key" => cfg.secret_access_key = value,
             _ => return Err(format!("unknown flag {flag}")),
@@ -98,6 +106,18 @@ fn run() -> Result<(), String> {
         emulator.serve(listener).await;
         Ok(())
     })
+}
+
+/// A comma-separated list of account ids, or a count of generated ones.
+fn account_ids(value: &str) -> Result<Vec<String>, String> {
+    if let Ok(n) = value.parse::<u64>() {
+        if value.len() < 12 {
+            return Ok((1..=n)
+                .map(|i| format!("{}", 200_000_000_000 + i))
+                .collect());
+        }
+    }
+    Ok(value.split(',').map(String::from).collect())
 }
 
 fn s3_corpus(mut args: impl Iterator<Item = String>) -> Result<(), String> {

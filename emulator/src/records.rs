@@ -129,7 +129,7 @@ const USER_AGENTS: &[&str] = &[
 
 const USERS: &[&str] = &["alice", "bob", "deploy-bot", "carol.admin", "ci-runner"];
 /// The emulated account, in records and in the ARNs of answers.
-pub(crate) const ACCOUNT: &str = "123456789012";
+pub const ACCOUNT: &str = "123456789012";
 
 /// Generates one management event at `event_time` (epoch seconds) in `region`.
 pub fn management_event(rng: &mut Rng, region: &str, event_time: i64) -> GeneratedEvent {

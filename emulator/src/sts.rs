@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
 
-use crate::emulator::{now, Emulator};
+use crate::emulator::{now, Credential, Emulator};
 use crate::http::response;
 use crate::records::{iso8601, ACCOUNT};
 
@@ -15,6 +15,13 @@ use crate::records::{iso8601, ACCOUNT};
 pub(crate) struct RoleGrant {
     external_id: Option<String>,
     issues: Option<(String, String)>,
+    /// Operations the issued keys may not call, e.g. "LookupEvents".
+    denied: Vec<String>,
+}
+
+/// The account of a role ARN (`arn:aws:iam::<account>:role/<name>`).
+fn role_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 impl Emulator {
@@ -36,10 +43,12 @@ impl Emulator {
         self.grant(role_arn, external_id, issues);
     }
 
-    fn grant(&self, role_arn: &str, external_id: Option<&str>, issues: Option<(String, String)>) {
+    /// Lets the role be assumed, but its keys may not call `denied`: "LookupEvents", or
+    /// "LookupEvents@eu-west-1" for one region (as a service control policy would).
+    pub fn add_role_denying(&self, role_arn: &str, denied: &[&str]) {
         let grant = RoleGrant {
-            external_id: external_id.map(String::from),
-            issues,
+            denied: denied.iter().map(|d| d.to_string()).collect(),
+            ..RoleGrant::default()
         };
         self.inner
             .roles
@@ -48,9 +57,62 @@ impl Emulator {
             .insert(role_arn.to_string(), grant);
     }
 
-    pub(crate) fn assume_role(&self, body: &[u8]) -> Response<Full<Bytes>> {
+    /// The role can no longer be assumed, as if its trust policy did not name the caller.
+    pub fn remove_role(&self, role_arn: &str) {
+        self.inner.roles.lock().unwrap().remove(role_arn);
+    }
+
+    /// How long the keys AssumeRole issues from now on are accepted.
+    pub fn set_credential_secs(&self, secs: f64) {
+        *self.inner.credential_secs.lock().unwrap() = secs;
+    }
+
+    fn grant(&self, role_arn: &str, external_id: Option<&str>, issues: Option<(String, String)>) {
+        let grant = RoleGrant {
+            external_id: external_id.map(String::from),
+            issues,
+            denied: vec![],
+        };
+        self.inner
+            .roles
+            .lock()
+            .unwrap()
+            .insert(role_arn.to_string(), grant);
+    }
+
+    /// Answers an STS call signed by `key_id`: AssumeRole or GetCallerIdentity.
+    pub(crate) fn sts(&self, key_id: &str, body: &[u8]) -> Response<Full<Bytes>> {
         let form = parse_form(body);
-        let get = |k: &str| form_value(&form, k);
+        if form_value(&form, "Action") == Some("GetCallerIdentity") {
+            return self.caller_identity(key_id);
+        }
+        self.assume_role(&form)
+    }
+
+    fn caller_identity(&self, key_id: &str) -> Response<Full<Bytes>> {
+        let (account, role) = {
+            let creds = self.inner.credentials.lock().unwrap();
+            let c = creds.get(key_id);
+            (
+                c.map_or_else(|| ACCOUNT.to_string(), |c| c.account.clone()),
+                c.and_then(|c| c.role.clone()),
+            )
+        };
+        let arn = match role {
+            Some(role) => {
+                let name = role.rsplit('/').next().unwrap_or("role");
+                format!("arn:aws:sts::{account}:assumed-role/{name}/session")
+            }
+            None => format!("arn:aws:iam::{account}:user/emulated"),
+        };
+        let xml = format!(
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDAEMULATED</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000002</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+        );
+        response(StatusCode::OK, "text/xml", xml)
+    }
+
+    fn assume_role(&self, form: &[(String, String)]) -> Response<Full<Bytes>> {
+        let get = |k: &str| form_value(form, k);
         let role = get("RoleArn").unwrap_or("");
         let grant = self.inner.roles.lock().unwrap().get(role).cloned();
         let allowed = match &grant {
@@ -68,6 +130,7 @@ impl Emulator {
             );
             return response(StatusCode::FORBIDDEN, "text/xml", xml);
         }
+        let denied = grant.as_ref().map(|g| g.denied.clone()).unwrap_or_default();
         let issues = grant.and_then(|g| g.issues);
         let (key_id, secret, token) = {
             let mut rng = self.inner.rng.lock().unwrap();
@@ -87,11 +150,23 @@ impl Emulator {
                 ),
             )
         };
-        self.add_credentials(&key_id, &secret, Some(&token), &[]);
+        let lifetime = *self.inner.credential_secs.lock().unwrap();
+        let expires_at = now() + lifetime;
+        self.inner.credentials.lock().unwrap().insert(
+            key_id.clone(),
+            Credential {
+                secret: secret.clone(),
+                session_token: Some(token.clone()),
+                denied,
+                account: role_account(role).unwrap_or(ACCOUNT).to_string(),
+                expires_at: Some(expires_at),
+                role: Some(role.to_string()),
+            },
+        );
         let session = get("RoleSessionName").unwrap_or("session");
         let xml = format!(
             "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>{key_id}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAEMULATED:{s}</AssumedRoleId><Arn>{r}/{s}</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000001</RequestId></ResponseMetadata></AssumeRoleResponse>",
-            iso8601(now() as i64 + 3600),
+            iso8601(expires_at as i64),
             s = xml_escape(session),
             r = xml_escape(role),
         );

@@ -19,6 +19,8 @@ use crate::error::{AwsFailure, AwsProblem, Service};
 pub struct CallSite {
     pub service: Service,
     pub region: String,
+    /// The account of an organization called, when one is read.
+    pub account: Option<String>,
     pub call: &'static str,
     pub endpoint: String,
     /// What the call is about (`s3://bucket/key`), when it says more than the region.
@@ -33,6 +35,7 @@ impl CallSite {
             service: self.service,
             target: self.target.clone(),
             region: self.region.clone(),
+            account: self.account.clone(),
             call: self.call,
             endpoint: self.endpoint.clone(),
             code: code.map(String::from),

@@ -11,11 +11,9 @@ use super::{endpoint_for, RegionClient, CONTROL_REQUESTS_PER_SECOND};
 use crate::config::Config;
 
 impl RegionClient {
-    /// This client's twin in `region` (itself when it is that region), with pacers of its own.
+    /// A client of `region` with the base credentials (an organization's member credentials
+    /// are not carried over) and pacers of its own.
     pub fn in_region(&self, region: &str, config: &Config) -> RegionClient {
-        if region == self.region {
-            return self.clone();
-        }
         let conf = self
             .client
             .config()
@@ -23,6 +21,9 @@ impl RegionClient {
             .region(Region::new(region.to_string()))
             .build();
         RegionClient {
+            // The base credentials, whichever account this client was for.
+            account: None,
+            member: None,
             region: region.to_string(),
             client: aws_sdk_cloudtrail::Client::from_conf(conf),
             pacer: Arc::new(Pacer::new(config.requests_per_second)),

@@ -1,12 +1,15 @@
-//! AWS plumbing: credentials (static keys, session tokens, the default chain, an assumed role),
-//! one CloudTrail client and one pacer per region, endpoints and timeouts.
+//! AWS plumbing: credentials (static keys, session tokens, the default chain, an assumed role,
+//! an organization's member roles), one CloudTrail client and one pacer per account and region,
+//! endpoints and timeouts.
 
 pub mod call;
 mod derive;
 pub mod limits;
+pub mod organization;
 pub mod pacer;
 pub mod pages;
 pub mod public_keys;
+pub mod raw;
 pub mod s3;
 
 use std::sync::Arc;
@@ -24,17 +27,24 @@ use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{redact_userinfo, unfit_character, Config, CredentialSource, Role};
+use crate::config::{
+    redact_userinfo, unfit_character, Config, CredentialSource, Role, DEFAULT_ROLE_SESSION_NAME,
+};
 use crate::error::Error;
 use call::root_cause;
 use pacer::Pacer;
 
-/// Everything needed to call CloudTrail in one region.
+/// Everything needed to call CloudTrail in one region (of one account of an organization).
 #[derive(Clone)]
 pub struct RegionClient {
+    /// The account read through its member role; `None`: the credentials' own account.
+    pub account: Option<String>,
     pub region: String,
+    /// In an organization, shared by every account of the region (a client per account and
+    /// region would cost memory by the account): calls sign with `member` through `account_call`.
     pub client: aws_sdk_cloudtrail::Client,
-    /// Shared by every stream of the region: the quota is per account and region.
+    member: Option<SharedCredentialsProvider>,
+    /// Shared by every stream of the account's region: the quota is per account and region.
     pub pacer: Arc<Pacer>,
     /// For the control-plane calls (DescribeTrails, GetTrailStatus…), whose quota is 10/s.
     pub control_pacer: Arc<Pacer>,
@@ -50,9 +60,41 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Half of the 10/s quota of each control-plane call: other tools use it too.
 const CONTROL_REQUESTS_PER_SECOND: f64 = 5.0;
 
+/// The operation client types calls are customised with.
+pub type Call<T, E, B> = aws_sdk_cloudtrail::client::customize::CustomizableOperation<T, E, B>;
+
+impl RegionClient {
+    /// `call` signed with the account's member credentials, in an organization.
+    pub fn account_call<T, E, B>(&self, call: Call<T, E, B>) -> Call<T, E, B> {
+        match &self.member {
+            Some(member) => call.config_override(
+                aws_sdk_cloudtrail::config::Builder::default().credentials_provider(member.clone()),
+            ),
+            None => call,
+        }
+    }
+}
+
+/// Member roles assumed at once when an organization's accounts are connected.
+const ASSUMED_AT_ONCE: usize = 16;
+
+/// The clients to read with, and the accounts of an organization that cannot be read at all.
+pub struct Connection {
+    /// One per region, or per account and region of an organization (its accounts in order).
+    pub clients: Vec<RegionClient>,
+    /// Why each unreadable account is so (its member role cannot be assumed), naming it.
+    pub unreadable: Vec<Error>,
+    /// The account of the base credentials, when an organization is read: a single-account
+    /// state is continued as its.
+    pub base_account: Option<String>,
+    /// How many accounts were to be read (0 without an organization).
+    pub accounts: usize,
+}
+
 /// Resolves credentials once (so a bad role or missing credentials fail now, with a clear
-/// message) and builds a client per configured region.
-pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Vec<RegionClient>, Error> {
+/// message) and builds a client per configured region; with an organization, per account (whose
+/// member role is assumed now, an account that refuses it being set aside) and region.
+pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connection, Error> {
     let (sdk, provider) = credentials(
         &config.credentials,
         config.role.as_ref(),
@@ -60,33 +102,123 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Vec<Reg
         "aws_key_id and aws_secret_key",
     )
     .await?;
-    let timeouts = timeouts();
-    Ok(config
+    let sdk = sdk
+        .into_builder()
+        .credentials_provider(provider.clone())
+        .build();
+    let Some(org) = &config.organization else {
+        let clients = config
+            .regions
+            .iter()
+            .map(|region| region_client(config, &sdk, &provider, false, region, &stop))
+            .collect();
+        return Ok(Connection {
+            clients,
+            unreadable: vec![],
+            base_account: None,
+            accounts: 0,
+        });
+    };
+    let sts = aws_sdk_sts::Client::new(&sdk);
+    let caller = Arc::new(organization::caller(&sts, &sdk, &stop).await?);
+    let accounts = organization::accounts(&sdk, org, &stop).await?;
+    let session_name = config
+        .role
+        .as_ref()
+        .map_or(DEFAULT_ROLE_SESSION_NAME, |r| r.session_name.as_str());
+    let limit = Arc::new(tokio::sync::Semaphore::new(ASSUMED_AT_ONCE));
+    let tasks: Vec<_> = accounts
+        .iter()
+        .map(|account| {
+            let role = organization::member_role(&caller, org, session_name, account);
+            let (sts, caller, limit, account) =
+                (sts.clone(), caller.clone(), limit.clone(), account.clone());
+            tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                organization::assume(&sts, &caller, &account, &role).await
+            })
+        })
+        .collect();
+    let shared: Vec<RegionClient> = config
         .regions
         .iter()
-        .map(|region| {
-            let mut builder = aws_sdk_cloudtrail::config::Builder::from(&sdk)
-                .region(Region::new(region.clone()))
-                .credentials_provider(provider.clone())
-                .retry_config(RetryConfig::disabled())
-                .timeout_config(timeouts.clone())
-                .interceptor(limits::LimitBodies {
-                    limit: Some(limits::LOOKUP_BODY_LIMIT),
-                    min: limits::MinThroughput::BODIES,
-                });
-            if let Some(url) = &config.endpoint_url {
-                builder = builder.endpoint_url(url);
-            }
-            RegionClient {
-                region: region.clone(),
-                client: aws_sdk_cloudtrail::Client::from_conf(builder.build()),
+        .map(|region| region_client(config, &sdk, &provider, true, region, &stop))
+        .collect();
+    let mut clients = Vec::new();
+    let mut unreadable = Vec::new();
+    for (account, task) in accounts.iter().zip(tasks) {
+        let assumed = task
+            .await
+            .map_err(|e| Error::Internal(format!("assuming the role of {account}: {e}")))?;
+        match assumed {
+            Ok(member) => clients.extend(shared.iter().map(|c| RegionClient {
+                account: Some(account.clone()),
+                member: Some(member.clone()),
                 pacer: Arc::new(Pacer::new(config.requests_per_second)),
                 control_pacer: Arc::new(Pacer::new(CONTROL_REQUESTS_PER_SECOND)),
-                endpoint: endpoint_for(config, region),
-                stop: stop.clone(),
+                ..c.clone()
+            })),
+            Err(e) => unreadable.push(e),
+        }
+    }
+    Ok(Connection {
+        clients,
+        unreadable,
+        base_account: Some(caller.account.clone()),
+        accounts: accounts.len(),
+    })
+}
+
+/// The client of `region`; `organization`: shared by the accounts, each signing with its own
+/// member credentials (which cache themselves).
+fn region_client(
+    config: &Config,
+    sdk: &SdkConfig,
+    provider: &SharedCredentialsProvider,
+    organization: bool,
+    region: &str,
+    stop: &CancellationToken,
+) -> RegionClient {
+    let mut builder = aws_sdk_cloudtrail::config::Builder::from(sdk)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(provider.clone())
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(timeouts())
+        .interceptor(limits::LimitBodies {
+            limit: Some(limits::LOOKUP_BODY_LIMIT),
+            min: limits::MinThroughput::BODIES,
+        });
+    if organization {
+        builder = builder.identity_cache(aws_sdk_cloudtrail::config::IdentityCache::no_cache());
+    }
+    if let Some(url) = &config.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    RegionClient {
+        account: None,
+        member: None,
+        region: region.to_string(),
+        client: aws_sdk_cloudtrail::Client::from_conf(builder.build()),
+        pacer: Arc::new(Pacer::new(config.requests_per_second)),
+        control_pacer: Arc::new(Pacer::new(CONTROL_REQUESTS_PER_SECOND)),
+        endpoint: endpoint_for(config, region),
+        stop: stop.clone(),
+    }
+}
+
+/// The endpoint of another service than CloudTrail, for messages: the SDK's variables or AWS's.
+fn service_endpoint(service: &str, default: &str) -> String {
+    for var in [
+        format!("AWS_ENDPOINT_URL_{service}"),
+        "AWS_ENDPOINT_URL".into(),
+    ] {
+        if let Ok(url) = std::env::var(var) {
+            if !url.is_empty() {
+                return redact_userinfo(&url).into_owned();
             }
-        })
-        .collect())
+        }
+    }
+    format!("https://{default}")
 }
 
 fn timeouts() -> TimeoutConfig {

@@ -74,6 +74,7 @@ pub async fn list_public_keys(
 ) -> Result<Vec<PublicKey>, AwsFailure> {
     let site = CallSite {
         service: Service::CloudTrail,
+        account: None,
         target: None,
         region: client.region.clone(),
         call: "ListPublicKeys",

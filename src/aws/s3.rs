@@ -82,6 +82,7 @@ impl BucketClient {
     pub fn site(&self, call: &'static str, key: Option<&str>) -> CallSite {
         CallSite {
             service: Service::S3,
+            account: None,
             region: self.region.clone(),
             call,
             endpoint: self.endpoint.clone(),
@@ -148,11 +149,18 @@ pub async fn resolve_trail(
     let Some(trail) = logs.trail.as_deref().filter(|_| logs.bucket.is_empty()) else {
         return Ok(logs.clone());
     };
-    let clients = super::connect(config, stop).await?;
+    let connection = super::connect(config, stop).await?;
     let region = crate::config::trail_arn_region(trail).unwrap_or(&config.regions[0]);
-    let client = clients[0].in_region(region, config);
+    let client = connection
+        .clients
+        .first()
+        .ok_or_else(|| {
+            Error::config("trail_logs.trail: no account can be read to look the trail up")
+        })?
+        .in_region(region, config);
     let site = CallSite {
         service: Service::CloudTrail,
+        account: None,
         region: region.to_string(),
         call: "DescribeTrails",
         endpoint: client.endpoint.clone(),

@@ -1,7 +1,10 @@
-//! `check`: one real LookupEvents call (MaxResults=1, with the configured filter) per region;
-//! every problem a person can fix is a FAILED status that says what to fix.
+//! `check`: one real LookupEvents call (MaxResults=1, with the configured filter) per region (of
+//! every account of an organization); every problem a person can fix is a FAILED status that says
+//! what to fix, and an organization's check counts the readable accounts and names the others.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -15,6 +18,9 @@ use crate::protocol::{ConnectionStatus, Message, Status};
 use crate::streams::lookup::read::lookup_attribute;
 use crate::streams::lookup::{INSIGHT_EVENTS, MANAGEMENT_EVENTS};
 use crate::streams::{trail_digests, trail_events, trail_logs, trails};
+
+/// Regions (of accounts) probed at once.
+const PROBES_AT_ONCE: usize = 64;
 
 pub fn check(config: &Path, emitter: &Emitter) -> Result<Outcome, Error> {
     let status = match Config::load(config) {
@@ -69,13 +75,13 @@ async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
     let trail = match trail_logs::probe(trail_events::NAME, &bucket, logs).await {
         Err(f) => Err(format!("{}: {f}", trail_events::NAME)),
         Ok(found) => Ok(match aws::connect(config, CancellationToken::new()).await {
-            Ok(clients) => {
+            Ok(connection) if !connection.clients.is_empty() => {
+                let keys = connection.clients[0].in_region(&config.regions[0], config);
                 let digests =
-                    trail_logs::digests::probe(trail_digests::NAME, &bucket, logs, &clients[0])
-                        .await;
+                    trail_logs::digests::probe(trail_digests::NAME, &bucket, logs, &keys).await;
                 format!("{found}. {digests}")
             }
-            Err(_) => found,
+            _ => found,
         }),
     };
     Ok(match (lookup, trail) {
@@ -88,22 +94,34 @@ async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
 /// `Ok(Ok(message))` when at least one stream is readable everywhere; `Ok(Err(message))` for what the user must fix
 /// or retry; `Err` only for defects.
 async fn check_regions(config: &Config) -> Result<Result<String, String>, Error> {
-    let clients = match aws::connect(config, CancellationToken::new()).await {
+    let connection = match aws::connect(config, CancellationToken::new()).await {
         Ok(c) => c,
         Err(e) if e.failure_type() != FailureType::System => return Ok(Err(e.to_string())),
         Err(e) => return Err(e),
     };
     let filter = lookup_attribute(config, &MANAGEMENT_EVENTS);
-    let tasks: Vec<_> = clients
+    let at_once = Arc::new(tokio::sync::Semaphore::new(PROBES_AT_ONCE));
+    let organization = connection.accounts > 0;
+    let tasks: Vec<_> = connection
+        .clients
         .into_iter()
-        .map(|client| tokio::spawn(probe(client, filter.clone())))
+        .map(|client| {
+            let (filter, at_once) = (filter.clone(), at_once.clone());
+            tokio::spawn(async move {
+                let _permit = at_once.acquire_owned().await;
+                probe(client, filter).await
+            })
+        })
         .collect();
+    if organization {
+        return check_accounts(config, connection.accounts, connection.unreadable, tasks).await;
+    }
     // Per stream: the failures of its probe. A missing permission only takes its stream out;
     // anything else (credentials, network, a bad filter) fails the check.
     let (mut events_denied, mut trails_denied, mut fatal) = (vec![], vec![], vec![]);
     let mut regions = Vec::new();
     for task in tasks {
-        let (region, events, trails) = task
+        let (_, (region, events, trails)) = task
             .await
             .map_err(|e| Error::Internal(format!("check task failed: {e}")))?;
         regions.push(region);
@@ -135,13 +153,56 @@ async fn check_regions(config: &Config) -> Result<Result<String, String>, Error>
     }
 }
 
+/// What one probe found: the region, then LookupEvents' and DescribeTrails' outcomes.
+type Probed = (String, Result<(), AwsFailure>, Result<(), AwsFailure>);
+
+/// An organization is readable when one account is: the others are named with what to fix.
+async fn check_accounts(
+    config: &Config,
+    accounts: usize,
+    unreadable: Vec<Error>,
+    tasks: Vec<tokio::task::JoinHandle<(Option<String>, Probed)>>,
+) -> Result<Result<String, String>, Error> {
+    let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    for task in tasks {
+        let (account, (_, events, trails)) = task
+            .await
+            .map_err(|e| Error::Internal(format!("check task failed: {e}")))?;
+        let account = account.unwrap_or_default();
+        for f in [events, trails].into_iter().filter_map(Result::err) {
+            failed
+                .entry(account.clone())
+                .or_insert_with(|| f.to_string());
+        }
+    }
+    let mut not_readable: Vec<String> = unreadable.iter().map(ToString::to_string).collect();
+    not_readable.extend(failed.into_values());
+    let readable = accounts - not_readable.len();
+    let mut message = format!(
+        "organization: {readable} of {accounts} accounts readable ({}, {}, {} in {})",
+        MANAGEMENT_EVENTS.name,
+        INSIGHT_EVENTS.name,
+        trails::NAME,
+        config.regions.join(", ")
+    );
+    if !not_readable.is_empty() {
+        message.push_str(&format!("; NOT readable: {}", not_readable.join("; ")));
+    }
+    Ok(if readable > 0 {
+        Ok(message)
+    } else {
+        Err(message)
+    })
+}
+
 /// One LookupEvents call (MaxResults=1, with the filter) and one DescribeTrails call in a region.
 async fn probe(
     client: RegionClient,
     filter: Option<aws_sdk_cloudtrail::types::LookupAttribute>,
-) -> (String, Result<(), AwsFailure>, Result<(), AwsFailure>) {
+) -> (Option<String>, Probed) {
     let site = |call| CallSite {
         service: Service::CloudTrail,
+        account: client.account.clone(),
         target: None,
         region: client.region.clone(),
         call,
@@ -158,7 +219,7 @@ async fn probe(
         RetryBudget::CHECK,
         &site("LookupEvents"),
         |_, _| {},
-        || request.clone().send(),
+        || client.account_call(request.clone().customize()).send(),
     )
     .await
     .map(|_| ());
@@ -169,9 +230,12 @@ async fn probe(
         RetryBudget::CHECK,
         &site("DescribeTrails"),
         |_, _| {},
-        || request.clone().send(),
+        || client.account_call(request.clone().customize()).send(),
     )
     .await
     .map(|_| ());
-    (client.region.clone(), events, trails)
+    (
+        client.account.clone(),
+        (client.region.clone(), events, trails),
+    )
 }

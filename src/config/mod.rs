@@ -2,6 +2,7 @@
 //! spec), and `Config`, validated once at the boundary; after that the types carry the guarantees.
 
 mod endpoint;
+mod organization;
 mod raw;
 mod secret;
 mod trail_logs;
@@ -12,7 +13,8 @@ use std::path::Path;
 use crate::error::Error;
 
 pub use endpoint::redact_userinfo;
-pub use raw::RawConfig;
+pub use organization::{is_account_id, Organization};
+pub use raw::{RawConfig, DEFAULT_ROLE_SESSION_NAME};
 pub use secret::{unfit_character, Secret};
 pub use trail_logs::{trail_arn_region, EventCategory, EventFilter, TrailLogs};
 
@@ -68,6 +70,8 @@ pub struct Config {
     pub max_event_delay_secs: i64,
     pub requests_per_second: f64,
     pub trail_logs: Option<TrailLogs>,
+    /// Read these accounts, each through its member role, instead of the credentials' own.
+    pub organization: Option<Organization>,
 }
 
 impl Config {

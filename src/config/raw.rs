@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::organization::RawOrganization;
 use super::secret::Secret;
 use super::trail_logs::RawTrailLogs;
 use super::validate::Minutes;
@@ -101,6 +102,12 @@ pub struct RawConfig {
     /// LookupEvents.
     #[schemars(title = "Trail Log Files in S3", extend("order" = 13))]
     pub trail_logs: Option<RawTrailLogs>,
+
+    /// Read every account of an AWS Organization (or the accounts listed) in one connection,
+    /// each through a role assumed in it: every account and region has its own cursor and its
+    /// own `requests_per_second`. Leave unset to read the account of the credentials above.
+    #[schemars(title = "Organization", extend("order" = 14))]
+    pub organization: Option<RawOrganization>,
 }
 
 /// A LookupEvents attribute filter.

@@ -6,7 +6,7 @@ use super::raw::{
     RawConfig, DEFAULT_REQUESTS_PER_SECOND, DEFAULT_ROLE_SESSION_NAME, MAX_EVENT_DELAY,
 };
 use super::secret::{credential_field, Secret};
-use super::{trail_logs, Config, CredentialSource, LookupFilter, Role, LOOKUP_KEYS};
+use super::{organization, trail_logs, Config, CredentialSource, LookupFilter, Role, LOOKUP_KEYS};
 use crate::error::Error;
 use crate::time;
 
@@ -202,7 +202,10 @@ impl TryFrom<RawConfig> for Config {
             None => None,
         };
 
+        let organization = raw.organization.map(organization::validate).transpose()?;
+
         Ok(Config {
+            organization,
             trail_logs,
             credentials,
             role,
@@ -275,6 +278,35 @@ mod tests {
                 serde_json::json!({"role_arn": "cloudtrail-reader"}),
                 "role_arn",
             ),
+            (serde_json::json!({"organization": {}}), "member_role_name"),
+            (
+                serde_json::json!({"organization": {"member_role_name": " "}}),
+                "organization.member_role_name",
+            ),
+            (
+                serde_json::json!({"organization": {"member_role_name": "arn:aws:iam::111122223333:role/r"}}),
+                "organization.member_role_name",
+            ),
+            (
+                serde_json::json!({"organization": {"member_role_name": "a b"}}),
+                "organization.member_role_name",
+            ),
+            (
+                serde_json::json!({"organization": {"member_role_name": "r", "accounts": ["12345"]}}),
+                "organization.accounts",
+            ),
+            (
+                serde_json::json!({"organization": {"member_role_name": "r", "exclude_accounts": ["x11122223333"]}}),
+                "organization.exclude_accounts",
+            ),
+            (
+                serde_json::json!({"organization": {"member_role_name": "r", "accounts": ["111122223333"], "exclude_accounts": ["111122223333"]}}),
+                "excludes every account",
+            ),
+            (
+                serde_json::json!({"organization": {"member_role_name": "r", "member_role_external_id": "a\nb"}}),
+                "organization.member_role_external_id",
+            ),
         ];
         for (config, field) in cases {
             let message = parse(config.clone()).unwrap_err().to_string();
@@ -307,6 +339,30 @@ mod tests {
                 proptest::prop_assert!(!c.regions.is_empty() && c.requests_per_second > 0.0 && c.max_event_delay_secs >= 0);
             }
         }
+    }
+
+    #[test]
+    fn organization_accounts_are_checked_deduplicated_and_excluded() {
+        let c = parse(serde_json::json!({"organization": {
+            "member_role_name": " cloudtrail-reader ", "member_role_external_id": "ext",
+            "accounts": ["111122223333", " 444455556666", "111122223333", "", "777788889999"],
+            "exclude_accounts": ["777788889999"]
+        }}))
+        .unwrap();
+        let org = c.organization.unwrap();
+        assert_eq!(org.member_role_name, "cloudtrail-reader");
+        assert_eq!(org.external_id.unwrap().expose(), "ext");
+        assert_eq!(
+            org.accounts.as_deref(),
+            Some(&["111122223333".to_string(), "444455556666".to_string()][..])
+        );
+        // Without a list (or with an empty one, as the UI sends), the organization is listed.
+        let c = parse(serde_json::json!({"organization": {"member_role_name": "r", "accounts": [], "exclude_accounts": ["111122223333"]}})).unwrap();
+        let org = c.organization.unwrap();
+        assert!(org.accounts.is_none());
+        let listed = ["111122223333", "444455556666", "444455556666"].map(String::from);
+        assert_eq!(org.select(listed), vec!["444455556666"]);
+        assert!(parse(serde_json::json!({})).unwrap().organization.is_none());
     }
 
     #[test]

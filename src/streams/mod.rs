@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::aws::s3::BucketClient;
-use crate::aws::{self, RegionClient};
+use crate::aws::{self, Connection};
 use crate::config::{Config, TrailLogs};
 use crate::emit::{Emitter, LogLevel, StreamStatus};
 use crate::error::Error;
@@ -84,7 +84,7 @@ pub fn offered(config: &Config) -> Vec<&'static dyn Stream> {
 pub struct ReadContext {
     pub config: Config,
     pub emitter: Arc<Emitter>,
-    cloudtrail: OnceCell<Result<Vec<RegionClient>, Error>>,
+    cloudtrail: OnceCell<Result<Connection, Error>>,
     bucket: OnceCell<Result<(TrailLogs, BucketClient), Error>>,
 }
 
@@ -98,14 +98,13 @@ impl ReadContext {
         })
     }
 
-    /// A CloudTrail client per configured region.
-    pub async fn cloudtrail(&self) -> Result<&[RegionClient], Error> {
+    /// A CloudTrail client per configured region (and account of an organization).
+    pub async fn cloudtrail(&self) -> Result<&Connection, Error> {
         let stop = self.emitter.stop_signal().clone();
         self.cloudtrail
             .get_or_init(|| aws::connect(&self.config, stop))
             .await
             .as_ref()
-            .map(Vec::as_slice)
             .map_err(Clone::clone)
     }
 

@@ -13,6 +13,7 @@ use super::trail_logs::digests::{self, DigestFolder};
 use super::trail_logs::TrailState;
 use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
 use crate::aws::public_keys::KeyRing;
+use crate::error::Error;
 use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
 
@@ -149,7 +150,17 @@ impl Stream for TrailDigests {
                 Err(e) => return ReadReport::failed(e),
             };
             let keys = match context.cloudtrail().await {
-                Ok(clients) => Arc::new(KeyRing::new(clients[0].clone(), &context.config)),
+                Ok(connection) => match connection.clients.first() {
+                    Some(c) => Arc::new(KeyRing::new(
+                        c.in_region(&context.config.regions[0], &context.config),
+                        &context.config,
+                    )),
+                    None => {
+                        return ReadReport::failed(Error::config(
+                            "trail_digests: no account can be read to list the public keys",
+                        ))
+                    }
+                },
                 Err(e) => return ReadReport::failed(e.for_stream(NAME)),
             };
             match digests::read(NAME, bucket, logs, keys, state, &context.emitter).await {

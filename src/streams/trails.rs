@@ -52,19 +52,22 @@ impl Stream for Trails {
     ) -> Result<StreamRead, String> {
         let context = context.clone();
         Ok(Box::pin(async move {
-            let clients = match context.cloudtrail().await {
+            let connection = match context.cloudtrail().await {
                 Ok(c) => c,
                 Err(e) => return ReadReport::failed(e),
             };
-            let result = read(clients, &context.emitter).await;
+            let (n, mut errors) = read(&connection.clients, &context.emitter).await;
+            errors.extend(
+                connection
+                    .unreadable
+                    .iter()
+                    .map(|e| e.clone().for_stream(NAME)),
+            );
             // Full refresh: the state only marks the stream as synced, as the protocol expects.
             context.emitter.state(NAME, &serde_json::json!({}));
-            match result {
-                Ok(n) => ReadReport {
-                    summary: Some(format!("{NAME}: {n} trails")),
-                    errors: vec![],
-                },
-                Err(e) => ReadReport::failed(e),
+            ReadReport {
+                summary: Some(format!("{NAME}: {n} trails")),
+                errors,
             }
         }))
     }
@@ -217,6 +220,7 @@ where
 {
     let site = CallSite {
         service: Service::CloudTrail,
+        account: client.account.clone(),
         target: None,
         region: client.region.clone(),
         call,
@@ -233,25 +237,40 @@ where
     .await
 }
 
-/// Reads the inventory; returns the number of records. DescribeTrails failing in a region fails
-/// the stream; a trail whose status or selectors cannot be read is still emitted, with the gap
-/// named in `Unreadable` and a LOG warning.
-pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Error> {
+/// Reads the inventory of every region (of every account); returns the number of records and
+/// the failures. DescribeTrails failing in a region (of an account) fails the stream after the
+/// others are read; a trail whose status or selectors cannot be read is still emitted, with the
+/// gap named in `Unreadable` and a LOG warning.
+pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Error>) {
     let mut trails: BTreeMap<String, (TrailRecord, usize)> = BTreeMap::new();
+    let mut errors = Vec::new();
     for (i, client) in clients.iter().enumerate() {
         let request = client.client.describe_trails().include_shadow_trails(true);
-        let out = control_call(client, "DescribeTrails", || request.clone().send())
-            .await
-            .map_err(|f| Error::aws(f).for_stream(NAME))?;
+        let out = match control_call(client, "DescribeTrails", || {
+            client.account_call(request.clone().customize()).send()
+        })
+        .await
+        {
+            Ok(out) => out,
+            Err(f) => {
+                errors.push(Error::aws(f).for_stream(NAME));
+                continue;
+            }
+        };
         for t in out.trail_list() {
             let Some(arn) = t.trail_arn() else { continue };
             let home = t.home_region().unwrap_or_default();
             let entry = trails
                 .entry(arn.to_string())
                 .or_insert_with(|| (TrailRecord::from_trail(t, arn.to_string()), i));
-            entry.0.visible_from_regions.push(client.region.clone());
-            // Ask the trail's home region when it is configured: it knows the trail first-hand.
-            if client.region == home {
+            // An organization trail is seen from every member account: each region once.
+            if !entry.0.visible_from_regions.contains(&client.region) {
+                entry.0.visible_from_regions.push(client.region.clone());
+            }
+            // Ask the trail's home region (in the account that owns it) when it is configured:
+            // it knows the trail first-hand.
+            let owner = arn.split(':').nth(4);
+            if client.region == home && client.account.as_deref().is_none_or(|a| Some(a) == owner) {
                 entry.1 = i;
             }
         }
@@ -266,7 +285,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Er
         };
 
         let request = client.client.get_trail_status().name(&arn);
-        match control_call(client, "GetTrailStatus", || request.clone().send()).await {
+        match control_call(client, "GetTrailStatus", || {
+            client.account_call(request.clone().customize()).send()
+        })
+        .await
+        {
             Ok(s) => {
                 record.is_logging = s.is_logging();
                 record.latest_delivery_time = secs(s.latest_delivery_time());
@@ -283,7 +306,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Er
         }
 
         let request = client.client.get_event_selectors().trail_name(&arn);
-        match control_call(client, "GetEventSelectors", || request.clone().send()).await {
+        match control_call(client, "GetEventSelectors", || {
+            client.account_call(request.clone().customize()).send()
+        })
+        .await
+        {
             Ok(s) => {
                 record.event_selectors = Some(
                     s.event_selectors()
@@ -331,7 +358,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Er
         }
 
         let request = client.client.get_insight_selectors().trail_name(&arn);
-        match control_call(client, "GetInsightSelectors", || request.clone().send()).await {
+        match control_call(client, "GetInsightSelectors", || {
+            client.account_call(request.clone().customize()).send()
+        })
+        .await
+        {
             Ok(s) => {
                 record.insights_enabled = Some(true);
                 record.insight_types = Some(
@@ -349,11 +380,12 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> Result<u64, Er
         }
 
         let mut batch = RecordBatch::new(NAME);
-        batch
-            .push(&record, now_millis())
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        if let Err(e) = batch.push(&record, now_millis()) {
+            errors.push(Error::Internal(e.to_string()));
+            break;
+        }
         emitter.records(&mut batch);
         count += 1;
     }
-    Ok(count)
+    (count, errors)
 }

@@ -5,6 +5,7 @@ mod faults;
 mod hostile;
 mod incremental;
 mod insights;
+mod organization;
 mod protocol;
 mod read;
 mod s3;

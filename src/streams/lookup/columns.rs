@@ -1,9 +1,10 @@
 //! The columns LookupEvents gives every event, shared by the management and Insights records,
 //! with the names and JSON types of the connector this one replaces.
 
-use aws_sdk_cloudtrail::types::Event;
 use schemars::JsonSchema;
 use serde::Serialize;
+
+use super::page::{JsonString, PageEvent, PageResource, Str};
 
 /// The columns LookupEvents returns for every event, whatever its category, with the names and
 /// JSON types of the connector this one replaces.
@@ -15,7 +16,7 @@ pub struct LookupColumns<'a> {
     pub access_key_id: Option<&'a str>,
     /// The full CloudTrail record as JSON text, exactly as AWS returned it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cloud_trail_event: Option<&'a str>,
+    pub cloud_trail_event: Option<JsonString<'a>>,
     /// Unique id of the event (the primary key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<&'a str>,
@@ -40,17 +41,23 @@ pub struct LookupColumns<'a> {
 }
 
 impl<'a> LookupColumns<'a> {
-    pub fn from_event(e: &'a Event) -> Self {
+    pub fn from_event(e: &'a PageEvent<'_>) -> Self {
         LookupColumns {
-            access_key_id: e.access_key_id(),
-            cloud_trail_event: e.cloud_trail_event(),
-            event_id: e.event_id(),
-            event_name: e.event_name(),
-            event_source: e.event_source(),
-            event_time: e.event_time().map(|t| t.as_secs_f64()),
-            read_only: e.read_only(),
-            resources: Some(e.resources().iter().map(EventResource::from_sdk).collect()),
-            username: e.username(),
+            access_key_id: Str::get(&e.access_key_id),
+            cloud_trail_event: e.cloud_trail_event,
+            event_id: Str::get(&e.event_id),
+            event_name: Str::get(&e.event_name),
+            event_source: Str::get(&e.event_source),
+            event_time: e.event_time,
+            read_only: Str::get(&e.read_only),
+            resources: Some(
+                e.resources
+                    .iter()
+                    .flatten()
+                    .map(EventResource::from_page)
+                    .collect(),
+            ),
+            username: Str::get(&e.username),
         }
     }
 }
@@ -66,10 +73,10 @@ pub struct EventResource<'a> {
 }
 
 impl<'a> EventResource<'a> {
-    pub fn from_sdk(r: &'a aws_sdk_cloudtrail::types::Resource) -> Self {
+    pub fn from_page(r: &'a PageResource<'_>) -> Self {
         EventResource {
-            resource_name: r.resource_name(),
-            resource_type: r.resource_type(),
+            resource_name: Str::get(&r.resource_name),
+            resource_type: Str::get(&r.resource_type),
         }
     }
 }

@@ -1,10 +1,13 @@
-//! The state of a LookupEvents stream: a cursor per region, as this connector writes it (serde,
-//! errors located by path), and the previous connector's `{"EventTime": …}`, read by hand.
+//! The state of a LookupEvents stream: a cursor per region (and per account of an organization),
+//! as this connector writes it (serde, errors located by path), and the previous connector's
+//! `{"EventTime": …}`, read by hand.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+
+use crate::config::is_account_id;
 
 /// Bounds of a plausible epoch second (year 1970 to about 5138): anything else is corrupt.
 const MAX_EPOCH_SECS: f64 = 1e11;
@@ -16,10 +19,15 @@ pub struct RegionCursor {
     pub read_through: i64,
 }
 
-/// The state of one LookupEvents stream: a cursor per region.
+/// The cursors of one account: per region.
+pub type Cursors = BTreeMap<String, RegionCursor>;
+
+/// The state of one LookupEvents stream: a cursor per region of the credentials' own account,
+/// and per account and region when an organization is read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventStreamState {
-    pub regions: BTreeMap<String, RegionCursor>,
+    pub regions: Cursors,
+    pub accounts: BTreeMap<String, Cursors>,
     /// Written by a full refresh: its cursors reach up to the moment it ran, not
     /// `max_event_delay` before, so an incremental sync must not take them as they are.
     pub full_refresh: bool,
@@ -30,7 +38,11 @@ pub struct EventStreamState {
 struct Stored {
     #[serde(default)]
     state_version: u32,
-    regions: BTreeMap<String, RegionCursor>,
+    /// Always written (empty in an organization's state): versions before accounts require it.
+    #[serde(default)]
+    regions: Cursors,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    accounts: BTreeMap<String, Cursors>,
     /// The oldest region cursor, as the previous connector wrote it: tools that know only that
     /// field can still read the state.
     #[serde(rename = "EventTime", default, skip_serializing_if = "Option::is_none")]
@@ -53,9 +65,11 @@ impl Serialize for EventStreamState {
         Stored {
             state_version: STATE_VERSION,
             regions: self.regions.clone(),
+            accounts: self.accounts.clone(),
             event_time: self
                 .regions
                 .values()
+                .chain(self.accounts.values().flat_map(|a| a.values()))
                 .map(|c| c.read_through)
                 .min()
                 .map(|t| t as f64),
@@ -76,11 +90,17 @@ impl EventStreamState {
                 brief(v)
             ));
         };
-        if map.contains_key("regions") {
+        if map.contains_key("regions") || map.contains_key("accounts") {
             let stored: Stored = serde_path_to_error::deserialize(v)
                 .map_err(|e| format!("at {}: {}", e.path(), e.inner()))?;
+            if let Some(bad) = stored.accounts.keys().find(|a| !is_account_id(a)) {
+                return Err(format!(
+                    "at accounts: '{bad}' is not an account id (12 digits)"
+                ));
+            }
             return Ok(EventStreamState {
                 regions: stored.regions,
+                accounts: stored.accounts,
                 full_refresh: stored.full_refresh,
             });
         }
@@ -95,6 +115,7 @@ impl EventStreamState {
                         .iter()
                         .map(|r| (r.clone(), RegionCursor { read_through }))
                         .collect(),
+                    accounts: BTreeMap::new(),
                     full_refresh: false,
                 })
             }
@@ -107,10 +128,41 @@ impl EventStreamState {
     /// `lookback_secs`, the delay within which events may still appear below them.
     pub fn for_incremental(mut self, lookback_secs: i64) -> Self {
         if self.full_refresh {
-            for c in self.regions.values_mut() {
+            let all = self.accounts.values_mut().flat_map(|a| a.values_mut());
+            for c in self.regions.values_mut().chain(all) {
                 c.read_through = c.read_through.saturating_sub(lookback_secs);
             }
             self.full_refresh = false;
+        }
+        self
+    }
+
+    /// The cursor of `account`'s `region` (`None`: the credentials' own account).
+    pub fn cursor(&self, account: Option<&str>, region: &str) -> Option<RegionCursor> {
+        match account {
+            None => self.regions.get(region).copied(),
+            Some(a) => self.accounts.get(a)?.get(region).copied(),
+        }
+    }
+
+    pub fn set(&mut self, account: Option<&str>, region: &str, cursor: RegionCursor) {
+        let cursors = match account {
+            None => &mut self.regions,
+            Some(a) => self.accounts.entry(a.to_string()).or_default(),
+        };
+        cursors.insert(region.to_string(), cursor);
+    }
+
+    /// Continues a single-account state as `base`'s (the account of the credentials) when an
+    /// organization is read: its region cursors become `base`'s, unless `base` already has a
+    /// cursor for that region (a state that holds both is already an organization's).
+    pub fn adopt_as(mut self, base: &str) -> Self {
+        if self.regions.is_empty() {
+            return self;
+        }
+        let cursors = self.accounts.entry(base.to_string()).or_default();
+        for (region, c) in std::mem::take(&mut self.regions) {
+            cursors.entry(region).or_insert(c);
         }
         self
     }
@@ -149,6 +201,56 @@ mod tests {
 
     fn regions() -> Vec<String> {
         vec!["us-east-1".into(), "eu-west-1".into()]
+    }
+
+    fn arbitrary_cursors() -> impl Strategy<Value = Cursors> {
+        proptest::collection::btree_map(
+            proptest::sample::select(vec!["us-east-1", "eu-west-1", "ap-south-1"])
+                .prop_map(String::from),
+            (0i64..10_000_000_000).prop_map(|t| RegionCursor { read_through: t }),
+            0..3,
+        )
+    }
+
+    fn arbitrary_state() -> impl Strategy<Value = EventStreamState> {
+        let accounts = proptest::collection::btree_map(
+            proptest::sample::select(vec!["111122223333", "123456789012", "444455556666"])
+                .prop_map(String::from),
+            arbitrary_cursors(),
+            0..3,
+        );
+        (arbitrary_cursors(), accounts, any::<bool>()).prop_map(
+            |(regions, accounts, full_refresh)| EventStreamState {
+                regions,
+                accounts,
+                full_refresh,
+            },
+        )
+    }
+
+    #[test]
+    fn a_single_account_state_continues_as_the_base_accounts() {
+        // Both the previous connector's form and this connector's own become the base account's.
+        let old = EventStreamState::from_json(&json!({"EventTime": 1000}), &regions(), 0).unwrap();
+        let ours = json!({"state_version": 2, "regions": {"us-east-1": {"read_through": 1500}}});
+        let ours = EventStreamState::from_json(&ours, &regions(), 0).unwrap();
+        for (state, expected) in [(old, 999), (ours, 1500)] {
+            let adopted = state.adopt_as("123456789012");
+            assert_eq!(
+                adopted.cursor(Some("123456789012"), "us-east-1"),
+                Some(RegionCursor {
+                    read_through: expected
+                })
+            );
+            assert_eq!(adopted.cursor(Some("111122223333"), "us-east-1"), None);
+            let v = serde_json::to_value(&adopted).unwrap();
+            assert_eq!(
+                v["accounts"]["123456789012"]["us-east-1"]["read_through"],
+                expected
+            );
+            assert_eq!(v["regions"], json!({}));
+            assert_eq!(v["EventTime"], expected as f64);
+        }
     }
 
     #[test]
@@ -191,6 +293,11 @@ mod tests {
                 "regions.us-east-1",
             ),
             (json!({"regions": []}), "regions"),
+            (json!({"accounts": {"1234": {}}}), "accounts"),
+            (
+                json!({"accounts": {"111122223333": {"us-east-1": {"read_through": "x"}}}}),
+                "accounts.111122223333.us-east-1",
+            ),
             (json!({"cursor": 1}), "neither"),
             (json!([1]), "object"),
         ] {
@@ -230,10 +337,31 @@ mod tests {
         }
 
         #[test]
-        fn our_state_reads_back_exactly(cursors in proptest::collection::btree_map("[a-z]{2}-[a-z]{4}-[0-9]", 0i64..10_000_000_000, 0..6)) {
-            let s = EventStreamState { regions: cursors.into_iter().map(|(r, t)| (r, RegionCursor { read_through: t })).collect(), full_refresh: false };
+        fn our_state_reads_back_exactly(s in arbitrary_state()) {
             let back = EventStreamState::from_json(&serde_json::to_value(&s).unwrap(), &regions(), 900).unwrap();
             prop_assert_eq!(back, s);
+        }
+
+        /// Adopting a single-account state loses no cursor and moves none backwards: every
+        /// region cursor becomes the base account's unless it already had one, other accounts
+        /// are untouched, and doing it again changes nothing.
+        #[test]
+        fn adopting_as_the_base_account_keeps_every_cursor(s in arbitrary_state(), base in proptest::sample::select(vec!["111122223333", "123456789012"])) {
+            let adopted = s.clone().adopt_as(base);
+            prop_assert!(adopted.regions.is_empty());
+            for (region, c) in &s.regions {
+                let kept = s.cursor(Some(base), region).unwrap_or(*c);
+                prop_assert_eq!(adopted.cursor(Some(base), region), Some(kept));
+            }
+            for (account, cursors) in &s.accounts {
+                for (region, c) in cursors {
+                    prop_assert_eq!(adopted.cursor(Some(account), region), Some(*c));
+                }
+            }
+            for (account, cursors) in &adopted.accounts {
+                prop_assert!(account == base || s.accounts.get(account) == Some(cursors));
+            }
+            prop_assert_eq!(adopted.clone().adopt_as(base), adopted);
         }
     }
 }

@@ -3,12 +3,12 @@
 
 use std::borrow::Cow;
 
-use aws_sdk_cloudtrail::types::Event;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::columns::LookupColumns;
 use super::lenient::{parse_record, Lenient, Number, Text, UnparsableRecord};
+use super::page::PageEvent;
 
 pub const NAME: &str = "insight_events";
 
@@ -123,8 +123,12 @@ struct Average {
 impl<'a> InsightEvent<'a> {
     /// Builds the record of one LookupEvents Insights event; the flattened columns stay null,
     /// and the record still goes out, when `CloudTrailEvent` is not a JSON object.
-    pub fn from_event(e: &'a Event) -> (Self, Option<UnparsableRecord>) {
-        let (r, problem) = parse_record::<InsightRecord<'a>>(e.cloud_trail_event());
+    /// `text` is the content of `CloudTrailEvent` (unescaped).
+    pub fn from_event(
+        e: &'a PageEvent<'_>,
+        text: Option<&'a str>,
+    ) -> (Self, Option<UnparsableRecord>) {
+        let (r, problem) = parse_record::<InsightRecord<'a>>(text);
         let details = r.insight_details.0;
         let stats = details.insight_context.0.statistics.0;
         let record = InsightEvent {
@@ -150,7 +154,7 @@ impl<'a> InsightEvent<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_cloudtrail::primitives::DateTime;
+    use crate::streams::lookup::page::Page;
     use serde_json::json;
 
     #[test]
@@ -164,13 +168,14 @@ mod tests {
                     "insightDuration": 3, "baselineDuration": 11636}}}
         })
         .to_string();
-        let e = Event::builder()
-            .event_id("i-1")
-            .event_name("RunInstances")
-            .event_time(DateTime::from_secs(1_700_000_000))
-            .cloud_trail_event(record)
-            .build();
-        let (r, problem) = InsightEvent::from_event(&e);
+        let body = json!({"Events": [{"EventId": "i-1", "EventName": "RunInstances",
+            "EventTime": 1_700_000_000.0, "CloudTrailEvent": record}]})
+        .to_string();
+        let page = Page::parse(body.as_bytes()).unwrap();
+        let e = &page.events()[0];
+        let mut scratch = String::new();
+        let text = e.cloud_trail_event.map(|j| j.text_in(&mut scratch));
+        let (r, problem) = InsightEvent::from_event(e, text);
         assert!(problem.is_none());
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["InsightType"], "ApiErrorRateInsight");

@@ -3,12 +3,12 @@
 
 use std::borrow::Cow;
 
-use aws_sdk_cloudtrail::types::Event;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::columns::LookupColumns;
 use super::lenient::{parse_record, Flag, Lenient, Text, UnparsableRecord};
+use super::page::PageEvent;
 
 pub const NAME: &str = "management_events";
 
@@ -183,8 +183,12 @@ struct TlsDetails<'a> {
 impl<'a> ManagementEvent<'a> {
     /// Builds the record of one LookupEvents event. The flattened columns stay null, and the
     /// record still goes out, when `CloudTrailEvent` is not a JSON object.
-    pub fn from_event(e: &'a Event) -> (Self, Option<UnparsableRecord>) {
-        let (fields, problem) = parse_record::<RecordFields<'a>>(e.cloud_trail_event());
+    /// `text` is the content of `CloudTrailEvent` (unescaped).
+    pub fn from_event(
+        e: &'a PageEvent<'_>,
+        text: Option<&'a str>,
+    ) -> (Self, Option<UnparsableRecord>) {
+        let (fields, problem) = parse_record::<RecordFields<'a>>(text);
         let identity = fields.user_identity.0;
         let session = identity.session_context.0;
         let issuer = session.session_issuer.0;
@@ -221,21 +225,22 @@ impl<'a> ManagementEvent<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_cloudtrail::primitives::DateTime;
+    use crate::streams::lookup::page::Page;
     use serde_json::{json, Value};
 
-    fn event(record: &str) -> Event {
-        Event::builder()
-            .event_id("e1")
-            .event_name("ConsoleLogin")
-            .read_only("false")
-            .event_time(DateTime::from_secs(1_704_996_177))
-            .cloud_trail_event(record)
-            .build()
+    /// A LookupEvents answer holding one event with this record.
+    fn event(record: &str) -> String {
+        json!({"Events": [{"EventId": "e1", "EventName": "ConsoleLogin", "ReadOnly": "false",
+            "EventTime": 1_704_996_177.0, "CloudTrailEvent": record}]})
+        .to_string()
     }
 
-    fn to_json(e: &Event) -> (Value, bool) {
-        let (r, problem) = ManagementEvent::from_event(e);
+    fn to_json(body: &str) -> (Value, bool) {
+        let page = Page::parse(body.as_bytes()).unwrap();
+        let e = &page.events()[0];
+        let mut scratch = String::new();
+        let text = e.cloud_trail_event.map(|j| j.text_in(&mut scratch));
+        let (r, problem) = ManagementEvent::from_event(e, text);
         (serde_json::to_value(&r).unwrap(), problem.is_some())
     }
 

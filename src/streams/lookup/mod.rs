@@ -6,12 +6,12 @@ pub mod cursor;
 pub mod insight_events;
 mod lenient;
 pub mod management_events;
+pub mod page;
 pub mod read;
 pub mod window;
 
 use std::sync::Arc;
 
-use aws_sdk_cloudtrail::types::Event;
 use serde_json::Value;
 
 use super::{catalog_entry, ReadContext, Stream, StreamRead};
@@ -21,6 +21,7 @@ use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
 use cursor::EventStreamState;
 use lenient::UnparsableRecord;
+use page::PageEvent;
 
 /// A stream read from LookupEvents.
 pub struct LookupKind {
@@ -31,8 +32,13 @@ pub struct LookupKind {
     pub filter_keys: &'static [&'static str],
     /// Adds the record of an event to the batch; reports a `CloudTrailEvent` it could not
     /// parse (the record is added all the same).
-    pub push_record:
-        fn(&Event, &mut RecordBatch, i64) -> serde_json::Result<Option<UnparsableRecord>>,
+    /// `scratch` holds the unescaped `CloudTrailEvent`, reused from record to record.
+    pub push_record: fn(
+        &PageEvent,
+        &mut RecordBatch,
+        i64,
+        &mut String,
+    ) -> serde_json::Result<Option<UnparsableRecord>>,
     pub schema: fn() -> Value,
 }
 
@@ -40,8 +46,9 @@ pub static MANAGEMENT_EVENTS: LookupKind = LookupKind {
     name: management_events::NAME,
     category: None,
     filter_keys: LOOKUP_KEYS,
-    push_record: |e, batch, emitted_at| {
-        let (record, problem) = management_events::ManagementEvent::from_event(e);
+    push_record: |e, batch, emitted_at, scratch| {
+        let text = e.cloud_trail_event.map(|j| j.text_in(scratch));
+        let (record, problem) = management_events::ManagementEvent::from_event(e, text);
         batch.push(&record, emitted_at).map(|()| problem)
     },
     schema: schema_for::<management_events::ManagementEvent>,
@@ -51,8 +58,9 @@ pub static INSIGHT_EVENTS: LookupKind = LookupKind {
     name: insight_events::NAME,
     category: Some("insight"),
     filter_keys: &["EventId", "EventName", "EventSource"],
-    push_record: |e, batch, emitted_at| {
-        let (record, problem) = insight_events::InsightEvent::from_event(e);
+    push_record: |e, batch, emitted_at, scratch| {
+        let text = e.cloud_trail_event.map(|j| j.text_in(scratch));
+        let (record, problem) = insight_events::InsightEvent::from_event(e, text);
         batch.push(&record, emitted_at).map(|()| problem)
     },
     schema: schema_for::<insight_events::InsightEvent>,

@@ -1,6 +1,7 @@
-//! Reading a LookupEvents stream: every region concurrently, each in ascending time windows
-//! drained page by page (newest first inside a window), a checkpoint after each window, and
-//! windows that end `max_event_delay` before now so late events are never skipped.
+//! Reading a LookupEvents stream: every region (of every account of an organization)
+//! concurrently, each in ascending time windows drained page by page (newest first inside a
+//! window), a checkpoint after each window, and windows that end `max_event_delay` before now so
+//! late events are never skipped.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,9 +12,11 @@ use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeKey};
 
 use super::cursor::{EventStreamState, RegionCursor};
+use super::page::{Page, Str};
 use super::window::{LookupWindow, RegionPlan, Step};
 use super::LookupKind;
-use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
+use crate::aws::call::{CallSite, Retry, RetryBudget};
+use crate::aws::raw::{KeepBody, Slot};
 use crate::aws::RegionClient;
 use crate::config::Config;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
@@ -27,6 +30,10 @@ pub const RETENTION_SECS: i64 = 90 * DAY_SECS;
 const MAX_RECORD_WARNINGS: u64 = 20;
 /// A throttled wait this long is shown the platform's way (RUNNING, RATE_LIMITED).
 const RATE_LIMITED_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+/// Account-regions read at once. Each is paced at `requests_per_second` (2 by AWS's quota), so
+/// this many keep up to 256 pages/s in flight, while the requests, connections and window
+/// state in flight stay bounded however many accounts an organization has.
+pub const ACCOUNT_REGIONS_AT_ONCE: usize = 128;
 
 /// The time range one sync reads, the same for every region.
 #[derive(Debug, Clone, Copy)]
@@ -121,24 +128,26 @@ impl StateBook {
         }
     }
 
-    pub fn cursor(&self, region: &str) -> Option<RegionCursor> {
+    pub fn cursor(&self, account: Option<&str>, region: &str) -> Option<RegionCursor> {
         self.state
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .0
-            .regions
-            .get(region)
-            .copied()
+            .cursor(account, region)
     }
 
-    /// Records that `region` is read through `read_through` (its records already written) and
-    /// writes the state when a checkpoint is due.
-    pub fn advance(&self, emitter: &Emitter, region: &str, read_through: i64) {
+    /// Records that `account`'s `region` is read through `read_through` (its records already
+    /// written) and writes the state when a checkpoint is due.
+    pub fn advance(
+        &self,
+        emitter: &Emitter,
+        account: Option<&str>,
+        region: &str,
+        read_through: i64,
+    ) {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let (state, pace) = &mut *guard;
-        state
-            .regions
-            .insert(region.to_string(), RegionCursor { read_through });
+        state.set(account, region, RegionCursor { read_through });
         let now = Instant::now();
         let before = emitter.bytes_written();
         if pace.due(now, before) && emitter.state(self.stream, &*state) {
@@ -202,12 +211,18 @@ impl RegionRead {
     /// Reads the region from its cursor to the horizon; returns the number of records.
     pub async fn run(self) -> Result<u64, Error> {
         let region = self.client.region.clone();
-        let read_through = match self.book.cursor(&region) {
+        let account = self.client.account.clone();
+        let account = account.as_deref();
+        let place = match account {
+            Some(a) => format!("account {a}, {region}"),
+            None => region.clone(),
+        };
+        let read_through = match self.book.cursor(account, &region) {
             Some(c) if c.read_through < self.range.oldest - 1 => {
                 self.emitter.log(
                     LogLevel::Warn,
                     &format!(
-                        "{} in {region}: the saved cursor ({}) is older than the 90 days LookupEvents keeps; events before {} can no longer be read",
+                        "{} in {place}: the saved cursor ({}) is older than the 90 days LookupEvents keeps; events before {} can no longer be read",
                         self.kind.name,
                         format_epoch(c.read_through),
                         format_epoch(self.range.oldest)
@@ -224,7 +239,7 @@ impl RegionRead {
         while let Some(step) = plan.next_step() {
             let window = match step {
                 Step::Checkpoint(second) => {
-                    self.book.advance(&self.emitter, &region, second);
+                    self.book.advance(&self.emitter, account, &region, second);
                     continue;
                 }
                 Step::Read(window) => window,
@@ -233,7 +248,7 @@ impl RegionRead {
                 WindowEnd::Drained { events } => {
                     total += events;
                     let second = plan.drained(window, events);
-                    self.book.advance(&self.emitter, &region, second);
+                    self.book.advance(&self.emitter, account, &region, second);
                 }
                 WindowEnd::Split {
                     events,
@@ -265,6 +280,7 @@ impl RegionRead {
     ) -> Result<WindowEnd, Error> {
         let site = CallSite {
             service: Service::CloudTrail,
+            account: self.client.account.clone(),
             target: None,
             region: self.client.region.clone(),
             call: "LookupEvents",
@@ -278,7 +294,7 @@ impl RegionRead {
         let mut oldest_seen = i64::MAX;
         let mut newest_seen = i64::MIN;
         let mut emitted_at_oldest: HashSet<String> = HashSet::new();
-        let mut batch = RecordBatch::with_buffer(self.kind.name, Vec::with_capacity(256 * 1024));
+        let mut scratch = String::new();
         loop {
             let request = self
                 .client
@@ -290,7 +306,7 @@ impl RegionRead {
                 .set_lookup_attributes(self.filter.clone().map(|a| vec![a]))
                 .set_event_category(self.kind.category.map(EventCategory::from))
                 .set_next_token(token.clone());
-            let on_retry = |f: &crate::error::AwsFailure, pause: std::time::Duration| {
+            let mut on_retry = |f: &crate::error::AwsFailure, pause: std::time::Duration| {
                 if f.problem != AwsProblem::Throttled {
                     self.emitter.log(
                         LogLevel::Warn,
@@ -308,16 +324,41 @@ impl RegionRead {
             } else {
                 RetryBudget::SYNC_FIRST_CONTACT
             };
-            let page = call_with_retries(
-                &self.client.pacer,
-                &self.client.stop,
-                budget,
-                &site,
-                on_retry,
-                || request.clone().send(),
-            )
-            .await;
-            let page = match page {
+            // The page is read from the answer's bytes (see aws::raw); one that is not a
+            // LookupEvents answer is retried within the same budget, as the SDK's parse
+            // failing would be.
+            let mut retry = Retry::new(&self.client.pacer, &self.client.stop, budget);
+            let slot = Slot::default();
+            let mut body: Vec<u8>;
+            let page = loop {
+                let sent = retry
+                    .call(&site, &mut on_retry, || {
+                        let keep = KeepBody { slot: slot.clone() };
+                        let call = request.clone().customize().interceptor(keep);
+                        self.client.account_call(call).send()
+                    })
+                    .await;
+                if let Err(f) = sent {
+                    break Err(f);
+                }
+                body = slot
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .unwrap_or_default();
+                let unreadable = match Page::parse(&body) {
+                    Ok(page) => break Ok((page, body.len())),
+                    Err(e) => site.failure(
+                        AwsProblem::ServiceFault { status: 200 },
+                        None,
+                        format!("unreadable answer: {e}"),
+                    ),
+                };
+                if let Err(f) = retry.pause_after(unreadable, &mut on_retry).await {
+                    break Err(f);
+                }
+            };
+            let (page, size) = match page {
                 Ok(page) => {
                     self.reached.store(true, Ordering::Relaxed);
                     page
@@ -342,22 +383,28 @@ impl RegionRead {
                 Err(f) => return Err(Error::aws(f).for_stream(self.kind.name)),
             };
             let emitted_at = now_millis();
+            // Per page, sized by the answer (records are about its size plus the columns), and
+            // freed with it: a reader waiting for its pacer holds no buffer, so memory does not
+            // grow with the account-regions in flight.
+            let mut batch =
+                RecordBatch::with_buffer(self.kind.name, Vec::with_capacity(size * 3 / 2));
             for event in page.events() {
+                let id = Str::get(&event.event_id);
                 // An event outside the window asked for would come again with every window
                 // (and be misplaced by the split logic): not CloudTrail's behaviour, dropped.
-                if let Some(t) = event.event_time() {
-                    if !window.contains(t.secs()) {
-                        self.warn_outside(event.event_id().unwrap_or("?"), t.secs(), window);
+                if let Some(t) = event.second() {
+                    if !window.contains(t) {
+                        self.warn_outside(id.unwrap_or("?"), t, window);
                         continue;
                     }
                 }
-                if let Some(id) = event.event_id() {
+                if let Some(id) = id {
                     if plan.emitted_at_boundaries().any(|skip| skip.contains(id))
                         || !emitted.insert(id.to_string())
                     {
                         continue;
                     }
-                    let second = event.event_time().map_or(window.start, |t| t.secs());
+                    let second = event.second().unwrap_or(window.start);
                     newest_seen = newest_seen.max(second);
                     if second < oldest_seen {
                         oldest_seen = second;
@@ -367,15 +414,15 @@ impl RegionRead {
                         emitted_at_oldest.insert(id.to_string());
                     }
                 }
-                let problem = (self.kind.push_record)(event, &mut batch, emitted_at)
+                let problem = (self.kind.push_record)(event, &mut batch, emitted_at, &mut scratch)
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 if let Some(problem) = problem {
-                    self.warn_unparsable(event.event_id().unwrap_or("?"), &problem.0);
+                    self.warn_unparsable(id.unwrap_or("?"), &problem.0);
                 }
             }
             events += batch.len();
             self.emitter.records(&mut batch);
-            token = page.next_token().map(String::from);
+            token = Str::get(&page.next_token).map(String::from);
             // After this page's records: the window stays open in the state, read again later.
             if let Err(why) = guard.check(page.events().len(), token.as_deref()) {
                 let failure = crate::aws::pages::PageGuard::failure(&site, why);
@@ -431,9 +478,14 @@ pub async fn read_stream(
 ) -> ReadReport {
     let name = kind.name;
     let (config, emitter) = (&context.config, &context.emitter);
-    let clients = match context.cloudtrail().await {
+    let connection = match context.cloudtrail().await {
         Ok(c) => c,
         Err(e) => return ReadReport::failed(e),
+    };
+    let clients = &connection.clients;
+    let state = match &connection.base_account {
+        Some(base) => state.adopt_as(base),
+        None => state,
     };
     let filter = lookup_attribute(config, kind);
     if let (Some(f), None) = (&config.lookup_filter, &filter) {
@@ -450,6 +502,7 @@ pub async fn read_stream(
     let book = Arc::new(StateBook::new(name, state));
     let warnings = Arc::new(AtomicU64::new(0));
     let outside = Arc::new(AtomicU64::new(0));
+    let at_once = Arc::new(tokio::sync::Semaphore::new(ACCOUNT_REGIONS_AT_ONCE));
     let tasks: Vec<_> = clients
         .iter()
         .map(|client| {
@@ -464,19 +517,45 @@ pub async fn read_stream(
                 outside: outside.clone(),
                 reached: AtomicBool::new(false),
             };
-            (client.region.clone(), tokio::spawn(read.run()))
+            let at_once = at_once.clone();
+            let place = match &client.account {
+                Some(a) => format!("account {a}, {}", client.region),
+                None => client.region.clone(),
+            };
+            let task = tokio::spawn(async move {
+                let _permit = at_once.acquire_owned().await;
+                read.run().await
+            });
+            (place, task)
         })
         .collect();
-    let mut errors = Vec::new();
+    let mut errors: Vec<Error> = connection
+        .unreadable
+        .iter()
+        .map(|e| e.clone().for_stream(name))
+        .collect();
     let mut counts = Vec::new();
-    for (region, task) in tasks {
+    let mut total = 0u64;
+    for (place, task) in tasks {
         match task.await {
-            Ok(Ok(records)) => counts.push(format!("{records} in {region}")),
+            Ok(Ok(records)) => {
+                total += records;
+                counts.push(format!("{records} in {place}"));
+            }
             Ok(Err(e)) => errors.push(e),
             Err(e) => errors.push(Error::Internal(format!(
-                "the reader of {region} stopped: {e}"
+                "the reader of {place} stopped: {e}"
             ))),
         }
+    }
+    // An organization's summary stays one line, however many accounts it has.
+    if connection.accounts > 0 {
+        let read = connection.accounts - connection.unreadable.len();
+        counts = vec![format!(
+            "{total} from {} account-regions of {read} of {} accounts",
+            clients.len(),
+            connection.accounts
+        )];
     }
     let unparsable = warnings.load(Ordering::Relaxed);
     if unparsable > 0 {

@@ -1,0 +1,103 @@
+//! The body of a successful answer, handed to the caller as it arrived instead of being parsed
+//! by the SDK: LookupEvents pages are read straight from their bytes (the SDK would unescape
+//! every `CloudTrailEvent` into a new string, which the record then escapes again). The SDK still
+//! signs, resolves the endpoint and parses every error answer.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::ConfigBag;
+use bytes::Bytes;
+
+/// The most reserved ahead for an announced body.
+const MAX_PRESIZE: usize = 4 * 1024 * 1024;
+
+/// Where the body of one call's successful answer is left.
+pub type Slot = Arc<Mutex<Option<Vec<u8>>>>;
+
+/// An interceptor for one call: a 2xx answer's body goes to `slot`, and the SDK parses an empty
+/// object instead (an output with nothing in it).
+#[derive(Debug)]
+pub struct KeepBody {
+    pub slot: Slot,
+}
+
+impl Intercept for KeepBody {
+    fn name(&self) -> &'static str {
+        "KeepBody"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !context.response().status().is_success() {
+            return Ok(());
+        }
+        // Sized once when the length is announced (capped: the body limit still applies).
+        let announced = context
+            .response()
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(MAX_PRESIZE);
+        let inner = context.response_mut().take_body();
+        *context.response_mut().body_mut() = SdkBody::from_body_1_x(Diverted {
+            inner,
+            kept: Vec::with_capacity(announced),
+            slot: self.slot.clone(),
+            done: false,
+        });
+        Ok(())
+    }
+}
+
+/// Reads the whole body into `slot`, then yields `{}`.
+struct Diverted {
+    inner: SdkBody,
+    kept: Vec<u8>,
+    slot: Slot,
+    done: bool,
+}
+
+impl http_body::Body for Diverted {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        this.kept.extend_from_slice(data);
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => {
+                    this.done = true;
+                    *this.slot.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(std::mem::take(&mut this.kept));
+                    let empty = http_body::Frame::data(Bytes::from_static(b"{}"));
+                    return Poll::Ready(Some(Ok(empty)));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
