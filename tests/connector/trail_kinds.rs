@@ -211,9 +211,9 @@ fn kill_9_then_resume_reads_every_aggregated_and_insight_event() {
     let env = Env::new(Default::default());
     let s3 = S3Server::start();
     let corpus = s3.seed(&CorpusSpec {
-        kind_files_per_prefix: 40,
+        kind_files_per_prefix: 60,
         files_per_prefix: 0,
-        events_per_file: 120,
+        events_per_file: 200,
         ..kinds_spec(5)
     });
     let config = s3.config(&env, json!({}));
@@ -225,7 +225,8 @@ fn kill_9_then_resume_reads_every_aggregated_and_insight_event() {
         let mut rng = Rng::new(13);
         for run in 0.. {
             assert!(run < 400, "the syncs never completed");
-            let delay = Duration::from_millis(100 + rng.below(700));
+            // The kill waits for the run's first state too (about 250 ms in).
+            let delay = Duration::from_millis(rng.below(300));
             let (ids, last, completed) =
                 read_and_kill(&env, &config, &[stream], field, state.as_ref(), delay);
             seen.extend(ids);

@@ -42,6 +42,15 @@ pub(super) fn string_specials(w: u64) -> u64 {
     quote | backslash | control
 }
 
+/// The 4 hex digits at `at` as a number; `None` when they are not hex digits.
+#[inline]
+fn hex4(b: &[u8], at: usize) -> Result<Option<u16>, Stop> {
+    let digits = b.get(at..at + 4).ok_or(Stop::Incomplete)?;
+    Ok(digits.iter().try_fold(0u16, |n, d| {
+        (*d as char).to_digit(16).map(|v| n << 4 | v as u16)
+    }))
+}
+
 /// A scan over one buffer.
 pub(super) struct Scanner<'a> {
     pub(super) b: &'a [u8],
@@ -135,11 +144,26 @@ impl<'a> Scanner<'a> {
                     match *b.get(i + 1).ok_or(Stop::Incomplete)? {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
                         b'u' => {
-                            let hex = b.get(i + 2..i + 6).ok_or(Stop::Incomplete)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return Err(Stop::Invalid("a bad \\u escape", i));
+                            let unit =
+                                hex4(b, i + 2)?.ok_or(Stop::Invalid("a bad \\u escape", i))?;
+                            // UTF-16 surrogates come in pairs: a lone one is no character, and
+                            // strict JSON readers (serde_json among them) refuse it.
+                            match unit {
+                                0xD800..=0xDBFF => {
+                                    let low = match b.get(i + 6..i + 8).ok_or(Stop::Incomplete)? {
+                                        b"\\u" => hex4(b, i + 8)?,
+                                        _ => None,
+                                    };
+                                    if !low.is_some_and(|l| (0xDC00..=0xDFFF).contains(&l)) {
+                                        return Err(Stop::Invalid("a lone UTF-16 surrogate", i));
+                                    }
+                                    i += 12;
+                                }
+                                0xDC00..=0xDFFF => {
+                                    return Err(Stop::Invalid("a lone UTF-16 surrogate", i))
+                                }
+                                _ => i += 6,
                             }
-                            i += 6;
                         }
                         _ => return Err(Stop::Invalid("a bad escape", i)),
                     }

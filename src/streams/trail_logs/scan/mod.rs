@@ -4,6 +4,8 @@
 //! a record can be passed through as the bytes it arrived in.
 
 mod filter;
+#[cfg(test)]
+mod fuzz;
 mod json;
 mod rebuild;
 mod shape;
