@@ -73,8 +73,11 @@ fn mutate(rng: &mut fastrand::Rng, input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// One element as the splitter gave it: a record (as parsed, and whether it fits), or what else.
+type Split = Result<(Value, bool), &'static str>;
+
 /// What the splitter gives for `input`: the elements, and the file's problem if any.
-fn split(input: &[u8], shape: &Shape) -> (Vec<Result<(Value, bool), &'static str>>, bool) {
+fn split(input: &[u8], shape: &Shape) -> (Vec<Split>, bool) {
     let mut splitter = RecordSplitter::with_window(input, Vec::new());
     let mut elements = Vec::new();
     loop {
