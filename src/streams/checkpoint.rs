@@ -54,37 +54,41 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// States written because enough output came since the last one are at most
-        /// 1/OUTPUT_PER_STATE of the records they follow; others only come every
-        /// CHECKPOINT_QUIET_EVERY (or first).
+        /// Whatever the timing and output, states written whenever due are at most one per
+        /// `CHECKPOINT_EVERY`, and beyond one per `CHECKPOINT_QUIET_EVERY` each is preceded by
+        /// `OUTPUT_PER_STATE` times its size of other output.
         #[test]
-        fn states_are_a_bounded_share_of_output(
-            steps in prop::collection::vec((1u64..200_000, 0u64..300), 1..300),
+        fn checkpoints_are_bounded_by_time_and_bytes(
+            steps in proptest::collection::vec((0u64..400, 0u64..20_000), 1..300),
             state_len in 1u64..50_000,
         ) {
-            let start = Instant::now();
-            let (mut pace, mut written, mut at) = (CheckpointPace::default(), 0u64, start);
-            let (mut records, mut states, mut by_time) = (0u64, 0u64, 0u64);
-            let mut last_at: Option<Instant> = None;
-            for (n, millis) in steps {
-                written += n;
-                records += n;
-                at += Duration::from_millis(millis);
-                if pace.due(at, written) {
-                    if let Some(prev) = last_at {
-                        prop_assert!(at - prev >= CHECKPOINT_EVERY);
+            let t0 = Instant::now();
+            let mut pace = CheckpointPace::default();
+            let (mut now, mut written) = (t0, 0u64);
+            let mut last: Option<(Instant, u64)> = None;
+            for (ms, bytes) in steps {
+                now += Duration::from_millis(ms);
+                written += bytes;
+                if pace.due(now, written) {
+                    if let Some((at, then)) = last {
+                        let elapsed = now - at;
+                        prop_assert!(elapsed >= CHECKPOINT_EVERY);
+                        prop_assert!(elapsed >= CHECKPOINT_QUIET_EVERY || written - then >= OUTPUT_PER_STATE * state_len);
                     }
-                    let by_bytes = pace.last.is_some_and(|(_, then)| written - then >= OUTPUT_PER_STATE * pace.state_len);
-                    if !by_bytes {
-                        by_time += 1;
-                    }
-                    pace.wrote(at, written, written + state_len);
+                    pace.wrote(now, written, written + state_len);
                     written += state_len;
-                    states += 1;
-                    last_at = Some(at);
+                    last = Some((now, written));
                 }
             }
-            prop_assert!(states * state_len <= records / OUTPUT_PER_STATE + by_time * state_len);
+            prop_assert!(last.is_some(), "the first state is always due");
+        }
+
+        /// A pace started without a state waits `CHECKPOINT_EVERY` for its first.
+        #[test]
+        fn a_started_pace_waits_its_turn(ms in 0u64..1_000) {
+            let t0 = Instant::now();
+            let pace = CheckpointPace::started(t0, 100);
+            prop_assert_eq!(pace.due(t0 + Duration::from_millis(ms), 100), Duration::from_millis(ms) >= CHECKPOINT_EVERY);
         }
     }
 }

@@ -3,37 +3,29 @@
 //! API_ACTIVITY, RESOURCE_ACCESS, USER_ACTIONS), under the record's native field names (note
 //! `eventId`), plus where it was read from.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::trail_events::{NestedJson, Timestamp};
-use super::trail_logs::scan::Shape;
-use super::trail_logs::{self, LogFileColumns, LogStream};
-use super::{catalog_entry, ReadContext, Stream, StreamRead};
-use crate::protocol::{AirbyteStream, SyncMode};
+use super::trail_logs::{EventFolderStream, LogFileColumns};
 use crate::schema::schema_for;
 
 pub const NAME: &str = "trail_aggregated_events";
 
-pub struct TrailAggregatedEvents;
-
-pub static TRAIL_AGGREGATED_EVENTS: TrailAggregatedEvents = TrailAggregatedEvents;
+pub static TRAIL_AGGREGATED_EVENTS: EventFolderStream = EventFolderStream {
+    name: NAME,
+    kinds: &["CloudTrail-Aggregated"],
+    schema,
+    primary_key: "eventId",
+    filtered: false,
+    log: OnceLock::new(),
+};
 
 pub fn schema() -> Value {
     schema_for::<TrailAggregatedEvent>()
-}
-
-fn log_stream() -> &'static LogStream {
-    static STREAM: OnceLock<LogStream> = OnceLock::new();
-    STREAM.get_or_init(|| LogStream {
-        name: NAME,
-        kinds: &["CloudTrail-Aggregated"],
-        shape: Arc::new(Shape::from_schema(&schema()).reserving(&trail_logs::PROVENANCE_COLUMNS)),
-        filtered: false,
-    })
 }
 
 /// One aggregated event from a trail's log files, with the file it came from.
@@ -91,23 +83,4 @@ pub struct AggregateSummary {
     /// Further dimensions (user agent, source IP, error codes…), as any JSON.
     #[serde(default)]
     pub details: NestedJson,
-}
-
-impl Stream for TrailAggregatedEvents {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn catalog_entry(&self) -> AirbyteStream {
-        catalog_entry(NAME, schema(), "eventId", Some("logFileKey"), true)
-    }
-
-    fn prepare(
-        &'static self,
-        context: &Arc<ReadContext>,
-        mode: SyncMode,
-        saved: Option<&Value>,
-    ) -> Result<StreamRead, String> {
-        trail_logs::prepare(log_stream(), context, mode, saved)
-    }
 }

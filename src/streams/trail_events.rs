@@ -5,56 +5,28 @@
 //! records pass through as the bytes they arrived in, checked against this schema.
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::trail_logs::scan::Shape;
-use super::trail_logs::{self, LogStream};
-use super::{catalog_entry, ReadContext, Stream, StreamRead};
-use crate::protocol::{AirbyteStream, SyncMode};
+use super::trail_logs::EventFolderStream;
 use crate::schema::schema_for;
 
 pub const NAME: &str = "trail_events";
 
-pub struct TrailEvents;
-
-pub static TRAIL_EVENTS: TrailEvents = TrailEvents;
+pub static TRAIL_EVENTS: EventFolderStream = EventFolderStream {
+    name: NAME,
+    kinds: &["CloudTrail", "CloudTrail-NetworkActivity"],
+    schema,
+    primary_key: "eventID",
+    filtered: true,
+    log: OnceLock::new(),
+};
 
 pub fn schema() -> Value {
     schema_for::<TrailEvent>()
-}
-
-/// The stream as the log-folder reader needs it; the shape is derived from the schema once.
-fn log_stream() -> &'static LogStream {
-    static STREAM: OnceLock<LogStream> = OnceLock::new();
-    STREAM.get_or_init(|| LogStream {
-        name: NAME,
-        kinds: &["CloudTrail", "CloudTrail-NetworkActivity"],
-        shape: Arc::new(Shape::from_schema(&schema()).reserving(&trail_logs::PROVENANCE_COLUMNS)),
-        filtered: true,
-    })
-}
-
-impl Stream for TrailEvents {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn catalog_entry(&self) -> AirbyteStream {
-        catalog_entry(NAME, schema(), "eventID", Some("logFileKey"), true)
-    }
-
-    fn prepare(
-        &'static self,
-        context: &Arc<ReadContext>,
-        mode: SyncMode,
-        saved: Option<&Value>,
-    ) -> Result<StreamRead, String> {
-        trail_logs::prepare(log_stream(), context, mode, saved)
-    }
 }
 
 /// A column kept as the JSON it is, whatever its shape (object, array, string, number, boolean or
@@ -310,6 +282,7 @@ pub struct TlsDetails {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::streams::trail_logs::scan::Shape;
     use crate::streams::trail_logs::{provenance, LogFolder};
     use serde_json::json;
 
@@ -344,7 +317,7 @@ mod tests {
         }
         assert_eq!(s["properties"]["requestParameters"].get("type"), None);
         assert_eq!(s["properties"]["eventTime"]["format"], "date-time");
-        assert!(matches!(*log_stream().shape, Shape::Object(_)));
+        assert!(matches!(*TRAIL_EVENTS.log_stream().shape, Shape::Object(_)));
     }
 
     #[test]
@@ -377,7 +350,7 @@ mod tests {
             }
             // deny_unknown_fields: every generated field is a schema column.
             serde_json::from_value::<TrailEvent>(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"));
-            assert_eq!(log_stream().shape.coerce(&mut v), 0, "{v}");
+            assert_eq!(TRAIL_EVENTS.log_stream().shape.coerce(&mut v), 0, "{v}");
         }
     }
 
@@ -439,7 +412,7 @@ mod tests {
                 text.as_bytes(),
                 Vec::new(),
             );
-            match splitter.next(&log_stream().shape).unwrap() {
+            match splitter.next(&TRAIL_EVENTS.log_stream().shape).unwrap() {
                 Some(crate::streams::trail_logs::scan::Element::Record { bytes, fits, .. }) => {
                     assert!(fits, "{record}");
                     assert_eq!(bytes, record.to_string().as_bytes());
@@ -447,7 +420,11 @@ mod tests {
                 _ => panic!("no record in {text}"),
             }
             let mut coerced = record.clone();
-            assert_eq!(log_stream().shape.coerce(&mut coerced), 0, "{record}");
+            assert_eq!(
+                TRAIL_EVENTS.log_stream().shape.coerce(&mut coerced),
+                0,
+                "{record}"
+            );
             assert_eq!(coerced, record);
         }
     }

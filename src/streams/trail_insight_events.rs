@@ -2,37 +2,29 @@
 //! `CloudTrail-Insight/` folders in S3 (unusual call or error rates, each insight a `Start` and
 //! an `End` record), under the record's native field names, plus where it was read from.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::trail_events::{NestedJson, Timestamp};
-use super::trail_logs::scan::Shape;
-use super::trail_logs::{self, LogFileColumns, LogStream};
-use super::{catalog_entry, ReadContext, Stream, StreamRead};
-use crate::protocol::{AirbyteStream, SyncMode};
+use super::trail_logs::{EventFolderStream, LogFileColumns};
 use crate::schema::schema_for;
 
 pub const NAME: &str = "trail_insight_events";
 
-pub struct TrailInsightEvents;
-
-pub static TRAIL_INSIGHT_EVENTS: TrailInsightEvents = TrailInsightEvents;
+pub static TRAIL_INSIGHT_EVENTS: EventFolderStream = EventFolderStream {
+    name: NAME,
+    kinds: &["CloudTrail-Insight"],
+    schema,
+    primary_key: "eventID",
+    filtered: false,
+    log: OnceLock::new(),
+};
 
 pub fn schema() -> Value {
     schema_for::<TrailInsightEvent>()
-}
-
-fn log_stream() -> &'static LogStream {
-    static STREAM: OnceLock<LogStream> = OnceLock::new();
-    STREAM.get_or_init(|| LogStream {
-        name: NAME,
-        kinds: &["CloudTrail-Insight"],
-        shape: Arc::new(Shape::from_schema(&schema()).reserving(&trail_logs::PROVENANCE_COLUMNS)),
-        filtered: false,
-    })
 }
 
 /// One CloudTrail Insights event from a trail's log files, with the file it came from.
@@ -113,23 +105,4 @@ pub struct InsightStatistics {
 #[allow(dead_code)]
 pub struct Average {
     pub average: Option<f64>,
-}
-
-impl Stream for TrailInsightEvents {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn catalog_entry(&self) -> AirbyteStream {
-        catalog_entry(NAME, schema(), "eventID", Some("logFileKey"), true)
-    }
-
-    fn prepare(
-        &'static self,
-        context: &Arc<ReadContext>,
-        mode: SyncMode,
-        saved: Option<&Value>,
-    ) -> Result<StreamRead, String> {
-        trail_logs::prepare(log_stream(), context, mode, saved)
-    }
 }

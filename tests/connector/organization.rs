@@ -259,7 +259,9 @@ fn consecutive_syncs_read_every_account_exactly_once_continuing_a_single_account
     let members = expected_ids(&env, &[member(1), member(2)]);
     assert_same_ids(&id_set(&second.ids()), &members);
 
-    std::thread::sleep(Duration::from_millis(1100));
+    // Two seconds on: the new events' second is after the last one the second sync read
+    // (its horizon), however fast it ran.
+    std::thread::sleep(Duration::from_millis(2100));
     let t = now() - 1;
     for account in [ACCOUNT.to_string(), member(2)] {
         env.emulator.add_events(

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeKey};
@@ -21,6 +21,7 @@ use crate::aws::RegionClient;
 use crate::config::Config;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
 use crate::error::{AwsProblem, Error, Service};
+use crate::streams::checkpoint::CheckpointPace;
 use crate::streams::{ReadContext, ReadReport};
 use crate::time::{format_epoch, now_millis, now_secs, DAY_SECS};
 
@@ -75,40 +76,6 @@ impl SyncRange {
             oldest,
             horizon,
         }
-    }
-}
-
-/// STATE messages come at most this often per stream...
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-/// ...and only once the output since the last one is this many times a state's size, so
-/// states stay a small share of stdout however many regions the state holds...
-const OUTPUT_PER_STATE: u64 = 8;
-/// ...unless this long passed: progress without records (empty windows) is still saved.
-const CHECKPOINT_QUIET_EVERY: Duration = Duration::from_secs(5);
-
-/// When the next STATE is due: by time and by bytes written since the last one.
-#[derive(Debug, Clone, Copy, Default)]
-struct CheckpointPace {
-    /// When the last state was written, and stdout's size then; none yet: the first is due.
-    last: Option<(Instant, u64)>,
-    /// The size of the last state line.
-    state_len: u64,
-}
-
-impl CheckpointPace {
-    fn due(&self, now: Instant, written: u64) -> bool {
-        let Some((at, written_then)) = self.last else {
-            return true;
-        };
-        let elapsed = now.saturating_duration_since(at);
-        elapsed >= CHECKPOINT_EVERY
-            && (written.saturating_sub(written_then) >= OUTPUT_PER_STATE * self.state_len
-                || elapsed >= CHECKPOINT_QUIET_EVERY)
-    }
-
-    fn wrote(&mut self, now: Instant, before: u64, after: u64) {
-        self.last = Some((now, after));
-        self.state_len = after.saturating_sub(before);
     }
 }
 
@@ -575,42 +542,5 @@ pub async fn read_stream(
     ReadReport {
         summary: Some(format!("{name}: records read: {}", counts.join(", "))),
         errors,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Whatever the timing and output, states written whenever due are at most one per
-        /// `CHECKPOINT_EVERY`, and beyond one per `CHECKPOINT_QUIET_EVERY` each is preceded by
-        /// `OUTPUT_PER_STATE` times its size of other output.
-        #[test]
-        fn checkpoints_are_bounded_by_time_and_bytes(
-            steps in proptest::collection::vec((0u64..400, 0u64..20_000), 1..300),
-            state_len in 1u64..50_000,
-        ) {
-            let t0 = Instant::now();
-            let mut pace = CheckpointPace::default();
-            let (mut now, mut written) = (t0, 0u64);
-            let mut last: Option<(Instant, u64)> = None;
-            for (ms, bytes) in steps {
-                now += Duration::from_millis(ms);
-                written += bytes;
-                if pace.due(now, written) {
-                    if let Some((at, then)) = last {
-                        let elapsed = now - at;
-                        prop_assert!(elapsed >= CHECKPOINT_EVERY);
-                        prop_assert!(elapsed >= CHECKPOINT_QUIET_EVERY || written - then >= OUTPUT_PER_STATE * state_len);
-                    }
-                    pace.wrote(now, written, written + state_len);
-                    written += state_len;
-                    last = Some((now, written));
-                }
-            }
-            prop_assert!(last.is_some(), "the first state is always due");
-        }
     }
 }

@@ -25,9 +25,10 @@ use crate::aws::s3::{BucketClient, Listing};
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordTail};
 use crate::error::{AwsFailure, AwsProblem, Error};
+use crate::protocol::AirbyteStream;
 use crate::protocol::SyncMode;
 use crate::streams::checkpoint::{CheckpointPace, CHECKPOINT_EVERY};
-use crate::streams::{ReadContext, ReadReport, StreamRead};
+use crate::streams::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
 use crate::time::now_millis;
 pub use cursor::{FolderCursor, FolderProgress};
 use file::{read_file, Decoding, FileRead};
@@ -113,8 +114,57 @@ impl<F: DeserializeOwned> TrailState<F> {
     }
 }
 
+/// A stream of a trail's event folders (`trail_events`, `trail_insight_events`,
+/// `trail_aggregated_events`): what sets it apart is its folders, its record type's schema and
+/// key, and whether the event filters apply; the read is the same.
+pub struct EventFolderStream {
+    pub name: &'static str,
+    pub kinds: &'static [&'static str],
+    pub schema: fn() -> Value,
+    pub primary_key: &'static str,
+    pub filtered: bool,
+    pub log: std::sync::OnceLock<LogStream>,
+}
+
+impl EventFolderStream {
+    /// The stream as the reader needs it; the shape is derived from the schema once.
+    pub fn log_stream(&self) -> &LogStream {
+        self.log.get_or_init(|| LogStream {
+            name: self.name,
+            kinds: self.kinds,
+            shape: Arc::new(Shape::from_schema(&(self.schema)()).reserving(&PROVENANCE_COLUMNS)),
+            filtered: self.filtered,
+        })
+    }
+}
+
+impl Stream for EventFolderStream {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn catalog_entry(&self) -> AirbyteStream {
+        catalog_entry(
+            self.name,
+            (self.schema)(),
+            self.primary_key,
+            Some("logFileKey"),
+            true,
+        )
+    }
+
+    fn prepare(
+        &'static self,
+        context: &Arc<ReadContext>,
+        mode: SyncMode,
+        saved: Option<&Value>,
+    ) -> Result<StreamRead, String> {
+        prepare(self.log_stream(), context, mode, saved)
+    }
+}
+
 /// The read of a log-folder stream from its saved state (see `Stream::prepare`).
-pub fn prepare(
+fn prepare(
     stream: &'static LogStream,
     context: &Arc<ReadContext>,
     mode: SyncMode,
