@@ -31,7 +31,7 @@ pub struct RawTrailLogs {
     /// The trail, by name or ARN: without `bucket`, its bucket and prefix are found with
     /// DescribeTrails (an ARN is looked up in its home region; a name in `aws_region_name`,
     /// where multi-region and organization trails are visible too).
-    #[schemars(title = "Trail", extend("order" = 0, "examples" = ["arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"]))]
+    #[schemars(title = "Trail", extend("order" = 20, "examples" = ["arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"]))]
     pub trail: Option<String>,
 
     /// The trail's S3 key prefix, the part before `AWSLogs/` (empty when the trail has none).
