@@ -5,10 +5,8 @@
 
 use serde_json::{json, Value};
 
-use crate::digests::sha256_hex;
-use crate::digests::DeliveredFile;
 use crate::records::{iso8601, utc, Rng};
-use crate::trail_logs::{gzip, region_folder, trail_record, LogFile};
+use crate::trail_logs::{records_file, region_folder, trail_record, LogFile};
 
 /// A folder kind beside `CloudTrail/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,36 +211,9 @@ pub fn kind_file(
     let key = kind_file_key(
         rng, prefix, org, account, region, kind, kind_token, delivery,
     );
-    let mut text = String::from("{\"Records\":[");
-    let mut event_ids = Vec::with_capacity(events);
-    let (mut oldest, mut newest) = (delivery, delivery - 900);
-    for i in 0..events {
-        let time = delivery - 30 - rng.below(900) as i64;
-        oldest = oldest.min(time);
-        newest = newest.max(time);
-        let (id, record) = match kind {
-            Kind::NetworkActivity => network_record(rng, account, region, time),
-            Kind::Insight => insight_record(rng, account, region, time),
-            Kind::Aggregated => aggregated_record(rng, account, region, time),
-        };
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(&record);
-        event_ids.push(id);
-    }
-    text.push_str("]}");
-    LogFile {
-        delivered: DeliveredFile {
-            key: key.clone(),
-            delivery,
-            uncompressed_sha256: sha256_hex(text.as_bytes()),
-            oldest_event: oldest,
-            newest_event: newest,
-        },
-        key,
-        body: gzip(text.as_bytes()),
-        event_ids,
-        uncompressed_len: text.len(),
-    }
+    records_file(rng, key, delivery, events, |rng, time| match kind {
+        Kind::NetworkActivity => network_record(rng, account, region, time),
+        Kind::Insight => insight_record(rng, account, region, time),
+        Kind::Aggregated => aggregated_record(rng, account, region, time),
+    })
 }

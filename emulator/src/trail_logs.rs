@@ -271,6 +271,20 @@ pub fn log_file(
     large_fraction: f64,
 ) -> LogFile {
     let key = log_file_key(rng, prefix, org, account, region, delivery);
+    records_file(rng, key, delivery, events, |rng, time| {
+        trail_record(rng, account, region, time, large_fraction)
+    })
+}
+
+/// The file at `key`, delivered at `delivery`, of `events` records of the 15 minutes before
+/// it, each made by `record` for its time as (id, JSON text).
+pub fn records_file(
+    rng: &mut Rng,
+    key: String,
+    delivery: i64,
+    events: usize,
+    mut record: impl FnMut(&mut Rng, i64) -> (String, String),
+) -> LogFile {
     let mut text = String::from("{\"Records\":[");
     let mut event_ids = Vec::with_capacity(events);
     let (mut oldest, mut newest) = (delivery, delivery - 900);
@@ -278,11 +292,11 @@ pub fn log_file(
         let time = delivery - 30 - rng.below(900) as i64;
         oldest = oldest.min(time);
         newest = newest.max(time);
-        let (id, record) = trail_record(rng, account, region, time, large_fraction);
+        let (id, text_of) = record(rng, time);
         if i > 0 {
             text.push(',');
         }
-        text.push_str(&record);
+        text.push_str(&text_of);
         event_ids.push(id);
     }
     text.push_str("]}");
