@@ -180,7 +180,8 @@ fn decode(
     let (window, out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     let mut out = RecordBatch::with_buffer(name, out);
     let mut splitter =
-        RecordSplitter::with_window(flate2::bufread::MultiGzDecoder::new(chunks), window);
+        RecordSplitter::with_window(flate2::bufread::MultiGzDecoder::new(chunks), window)
+            .filtering(decoding.filter.clone());
     let mut read = FileRead::default();
     let mut elements = 0u64;
     let mut scratch = Vec::new();
@@ -225,6 +226,10 @@ fn decode(
             }
             Element::NotAnObject => {
                 read.dropped += 1;
+                continue;
+            }
+            Element::Filtered => {
+                read.filtered += 1;
                 continue;
             }
             Element::Unreadable(problem) => {

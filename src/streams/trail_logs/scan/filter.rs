@@ -1,13 +1,13 @@
 //! Whether `trail_events` writes a record, decided from the members the scanner noted while it
 //! walked the record (`Picks`), before anything is built.
 
-use super::json::Picks;
+use super::json::{Picks, PICKED};
 use crate::config::{EventCategory, EventFilter};
 
-/// A noted string member's value (unescaped only when it holds escapes; `None` when absent or
-/// not a string).
-fn text<'a>(record: &'a [u8], span: Option<(usize, usize)>) -> Option<std::borrow::Cow<'a, str>> {
-    let raw = record.get(span?.0..span?.1)?;
+/// A string member's value, from its JSON text (unescaped only when it holds escapes; `None`
+/// when absent or not a string).
+fn text(raw: Option<&[u8]>) -> Option<std::borrow::Cow<'_, str>> {
+    let raw = raw?;
     let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
     if inner.contains(&b'\\') {
         serde_json::from_slice::<String>(raw).ok().map(Into::into)
@@ -20,47 +20,40 @@ fn listed(list: &[String], value: Option<&str>) -> bool {
     value.is_some_and(|v| list.iter().any(|x| x == v))
 }
 
+/// Whether `filter` lets a record through as far as its `PICKED[member]` goes, that member's
+/// value being the JSON text `raw` (`None`: absent). A record is kept when every member lets it
+/// through, so the first member that does not decides alone: the scanner then stops reading
+/// the record there.
+pub fn member_keeps(filter: &EventFilter, member: usize, raw: Option<&[u8]>) -> bool {
+    let allowed = |only: &Option<Vec<String>>, except: &[String]| {
+        if only.is_none() && except.is_empty() {
+            return true;
+        }
+        let value = text(raw);
+        only.as_ref().is_none_or(|o| listed(o, value.as_deref()))
+            && !listed(except, value.as_deref())
+    };
+    match member {
+        0 => allowed(&filter.sources, &filter.exclude_sources),
+        1 => allowed(&filter.names, &filter.exclude_names),
+        2 => !(filter.exclude_read_only && raw == Some(b"true".as_slice())),
+        _ => filter.categories.as_ref().is_none_or(|categories| {
+            // Records before version 1.07 carry no category: they are management events.
+            let category = text(raw);
+            let category = category
+                .as_deref()
+                .unwrap_or(EventCategory::Management.as_str());
+            categories.iter().any(|c| c.as_str() == category)
+        }),
+    }
+}
+
 /// Whether `filter` keeps `record`, whose `PICKED` members are at `picks`.
 pub fn keeps(filter: &EventFilter, record: &[u8], picks: &Picks) -> bool {
-    let [source, name, read_only, category] = picks.0;
-    if filter.sources.is_some() || !filter.exclude_sources.is_empty() {
-        let source = text(record, source);
-        if filter
-            .sources
-            .as_ref()
-            .is_some_and(|s| !listed(s, source.as_deref()))
-            || listed(&filter.exclude_sources, source.as_deref())
-        {
-            return false;
-        }
-    }
-    if filter.names.is_some() || !filter.exclude_names.is_empty() {
-        let name = text(record, name);
-        if filter
-            .names
-            .as_ref()
-            .is_some_and(|n| !listed(n, name.as_deref()))
-            || listed(&filter.exclude_names, name.as_deref())
-        {
-            return false;
-        }
-    }
-    if filter.exclude_read_only
-        && read_only.and_then(|(a, b)| record.get(a..b)) == Some(b"true".as_slice())
-    {
-        return false;
-    }
-    if let Some(categories) = &filter.categories {
-        // Records before version 1.07 carry no category: they are management events.
-        let category = text(record, category);
-        let category = category
-            .as_deref()
-            .unwrap_or(EventCategory::Management.as_str());
-        if !categories.iter().any(|c| c.as_str() == category) {
-            return false;
-        }
-    }
-    true
+    (0..PICKED.len()).all(|member| {
+        let raw = picks.0[member].and_then(|(a, b)| record.get(a..b));
+        member_keeps(filter, member, raw)
+    })
 }
 
 #[cfg(test)]
@@ -72,7 +65,8 @@ mod tests {
 
     /// The records of `file` that `filter` keeps, through the splitter.
     fn kept(filter: &EventFilter, file: &str) -> Vec<String> {
-        let mut splitter = RecordSplitter::with_window(file.as_bytes(), Vec::new());
+        let mut splitter = RecordSplitter::with_window(file.as_bytes(), Vec::new())
+            .filtering(Some(filter.clone()));
         let mut out = Vec::new();
         while let Some(e) = splitter.next(&Shape::Any).unwrap() {
             if let Element::Record { bytes, picks, .. } = e {

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Element, FileProblem, RecordSplitter, Shape};
+use super::{keeps, Element, FileProblem, RecordSplitter, Shape};
+use crate::config::{EventCategory, EventFilter};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/scanner")
@@ -73,16 +74,25 @@ fn mutate(rng: &mut fastrand::Rng, input: &[u8]) -> Vec<u8> {
     out
 }
 
-/// One element as the splitter gave it: a record (as parsed, and whether it fits), or what else.
-type Split = Result<(Value, bool), &'static str>;
+/// One element as the splitter gave it: a record (as parsed, whether it fits, whether the
+/// filter keeps it), or what else.
+type Split = Result<(Value, bool, bool), &'static str>;
 
-/// What the splitter gives for `input`: the elements, and the file's problem if any.
-fn split(input: &[u8], shape: &Shape) -> (Vec<Split>, bool) {
-    let mut splitter = RecordSplitter::with_window(input, Vec::new());
+/// What the splitter gives for `input`, with `filter` deciding while it scans (`early`) or on
+/// each record read whole: the elements, and the file's problem if any.
+fn split(
+    input: &[u8],
+    shape: &Shape,
+    filter: Option<&EventFilter>,
+    early: bool,
+) -> (Vec<Split>, bool) {
+    let refusing = filter.filter(|_| early).cloned();
+    let mut splitter = RecordSplitter::with_window(input, Vec::new()).filtering(refusing);
     let mut elements = Vec::new();
     loop {
         match splitter.next(shape) {
-            Ok(Some(Element::Record { bytes, fits, .. })) => {
+            Ok(Some(Element::Record { bytes, fits, picks })) => {
+                let kept = filter.is_none_or(|f| keeps(f, bytes, &picks));
                 let value: Value = match serde_json::from_slice(bytes) {
                     Ok(v) => v,
                     // JSON's grammar has numbers of any size; serde_json's f64 does not. Such a
@@ -104,10 +114,11 @@ fn split(input: &[u8], shape: &Shape) -> (Vec<Split>, bool) {
                         "a fitting record holds a line break"
                     );
                 }
-                elements.push(Ok((value, fits)));
+                elements.push(Ok((value, fits, kept)));
             }
             Ok(Some(Element::NotAnObject)) => elements.push(Err("not an object")),
             Ok(Some(Element::Unreadable(_))) => elements.push(Err("unreadable")),
+            Ok(Some(Element::Filtered)) => elements.push(Err("filtered")),
             Ok(None) => return (elements, false),
             Err(FileProblem::Read(e)) => panic!("reading from memory failed: {e}"),
             Err(_) => return (elements, true),
@@ -132,19 +143,65 @@ fn reference(input: &[u8]) -> Option<Vec<Option<Value>>> {
     )
 }
 
-/// The splitter agrees with serde_json on `input`, and never panics.
-fn check(input: &[u8], shape: &Shape) {
-    let (elements, problem) = split(input, shape);
+/// The splitter agrees with serde_json on `input`, and never panics. With `filter` applied
+/// while scanning, it refuses exactly the records the filter drops once they are read whole,
+/// and such a record costs only itself: the same elements, the same file problem.
+fn check(input: &[u8], shape: &Shape, filter: &EventFilter) {
+    let (elements, problem) = split(input, shape, Some(filter), false);
     if let Some(expected) = reference(input) {
         assert!(!problem, "a valid file reported broken");
         assert_eq!(elements.len(), expected.len(), "element count");
         for (got, want) in elements.iter().zip(&expected) {
             match (got, want) {
-                (Ok((value, _)), Some(want)) => assert_eq!(value, want),
+                (Ok((value, _, _)), Some(want)) => assert_eq!(value, want),
                 (Err("not an object"), None) => {}
                 (got, want) => panic!("element {got:?} where serde_json has {want:?}"),
             }
         }
+    }
+    let (early, early_problem) = split(input, shape, Some(filter), true);
+    assert_eq!(
+        early_problem, problem,
+        "filtering changed the file's problem"
+    );
+    assert_eq!(
+        early.len(),
+        elements.len(),
+        "filtering changed the element count"
+    );
+    for (got, whole) in early.iter().zip(&elements) {
+        match (got, whole) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err("filtered"), Ok((_, _, kept))) => assert!(!kept, "a kept record refused"),
+            // Refused on a member before the record went bad: nothing is read past it.
+            (Err("filtered"), Err("unreadable")) => {}
+            // Valid, and refused: serde_json cannot read it to say whether it was kept.
+            (Err("filtered"), Err("a number beyond f64")) => {}
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            (got, whole) => panic!("filtered {got:?} where the whole read has {whole:?}"),
+        }
+    }
+}
+
+/// One of a few filters that keep part of the generated records.
+fn some_filter(rng: &mut fastrand::Rng) -> EventFilter {
+    match rng.u8(0..3) {
+        0 => EventFilter {
+            sources: Some(vec![
+                "s3.amazonaws.com".into(),
+                "lambda.amazonaws.com".into(),
+            ]),
+            ..EventFilter::default()
+        },
+        1 => EventFilter {
+            exclude_names: vec!["GetObject".into(), "AssumeRole".into()],
+            exclude_read_only: true,
+            ..EventFilter::default()
+        },
+        _ => EventFilter {
+            categories: Some(vec![EventCategory::Data]),
+            ..EventFilter::default()
+        },
     }
 }
 
@@ -153,8 +210,9 @@ fn the_splitter_agrees_with_serde_json_on_mutated_trail_files() {
     let shape = Shape::from_schema(&crate::streams::trail_events::schema())
         .reserving(&crate::streams::trail_logs::PROVENANCE_COLUMNS);
     let seeds = seeds();
+    let mut rng = fastrand::Rng::with_seed(1);
     for seed in &seeds {
-        check(seed, &shape);
+        check(seed, &shape, &some_filter(&mut rng));
     }
     let budget = Duration::from_secs(
         std::env::var("SCANNER_FUZZ_SECONDS")
@@ -174,7 +232,8 @@ fn the_splitter_agrees_with_serde_json_on_mutated_trail_files() {
         let mut rng = fastrand::Rng::with_seed(seed);
         let base = &seeds[rng.usize(0..seeds.len())];
         let input = mutate(&mut rng, base);
-        let outcome = std::panic::catch_unwind(|| check(&input, &shape));
+        let filter = some_filter(&mut rng);
+        let outcome = std::panic::catch_unwind(|| check(&input, &shape, &filter));
         if let Err(panic) = outcome {
             let path = corpus_dir().join(format!("found-{seed}.json"));
             let _ = std::fs::write(&path, &input);

@@ -2,7 +2,9 @@
 //! escapes, numbers, nesting) and checks each declared member against its shape, a word at a time
 //! through strings.
 
+use super::filter::member_keeps;
 use super::shape::{is_date_time, Shape};
+use crate::config::EventFilter;
 
 /// Why scanning stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +13,9 @@ pub enum Stop {
     Incomplete,
     /// Not JSON: what is wrong, at which offset of the buffer.
     Invalid(&'static str, usize),
+    /// The event filter refused the record on the member that ends at this offset: the rest of
+    /// the record need not be read.
+    Filtered(usize),
 }
 
 /// Deeper nesting than any CloudTrail record has; bounds the recursion.
@@ -65,6 +70,8 @@ pub(super) struct Scanner<'a> {
     /// Set while a record is scanned: its members named in `PICKED` are noted in `picks`.
     pub(super) picking: bool,
     pub(super) picks: Picks,
+    /// Refuses a record as soon as a picked member decides it.
+    pub(super) filter: Option<&'a EventFilter>,
 }
 
 /// The record members an event filter decides on, noted while the record is scanned so that a
@@ -319,7 +326,15 @@ impl<'a> Scanner<'a> {
             let value_start = self.i;
             self.value(member, depth + 1)?;
             if let Some(p) = pick {
-                self.picks.0[p].get_or_insert((value_start, self.i));
+                if self.picks.0[p].is_none() {
+                    self.picks.0[p] = Some((value_start, self.i));
+                    let refused = self
+                        .filter
+                        .is_some_and(|f| !member_keeps(f, p, Some(&self.b[value_start..self.i])));
+                    if refused {
+                        return Err(Stop::Filtered(self.i));
+                    }
+                }
             }
             self.ws();
             match self.peek()? {

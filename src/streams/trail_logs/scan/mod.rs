@@ -15,7 +15,9 @@ use std::sync::{Mutex, MutexGuard};
 
 pub use filter::keeps;
 pub use json::Picks;
-use json::{Scanner, Stop};
+use json::{string_specials, Scanner, Stop};
+
+use crate::config::EventFilter;
 pub use rebuild::{rebuild, Changed};
 pub use shape::Shape;
 
@@ -35,6 +37,9 @@ pub enum Element<'a> {
     /// A record that cannot be written as it is (not JSON, not UTF-8, nested too deep, too
     /// large), skipped to its end: the records after it are still read.
     Unreadable(RecordProblem),
+    /// A record the event filter refused, skipped to its end from the member that decided it
+    /// (so not proven well-formed past that member).
+    Filtered,
 }
 
 /// Why one record of a file was skipped; offsets count bytes of the decompressed file.
@@ -125,8 +130,10 @@ pub struct RecordSplitter<R> {
     saw_records: bool,
     /// Held while the window is beyond `SHARED_WINDOW`.
     large: Option<MutexGuard<'static, ()>>,
-    /// Set while an unreadable record is being skipped.
-    skipping: Option<(Skip, RecordProblem)>,
+    /// Set while a record is being skipped: an unreadable one (with why), or a filtered one.
+    skipping: Option<(Skip, Option<RecordProblem>)>,
+    /// The event filter, applied while records are scanned.
+    filter: Option<EventFilter>,
     /// The scanner's stack of member-name hashes, kept to reuse its allocation.
     names: Vec<u64>,
 }
@@ -146,10 +153,26 @@ struct Skip {
 impl Skip {
     /// Where the value ends in `bytes` (the index after its last byte), if it does there.
     fn end(&mut self, bytes: &[u8]) -> Option<usize> {
-        for (i, &c) in bytes.iter().enumerate() {
+        let mut i = 0;
+        while i < bytes.len() {
             if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    i += 1;
+                    continue;
+                }
+                // Records are mostly strings: eight bytes at a time to a quote or backslash.
+                while let Some(chunk) = bytes.get(i..i + 8) {
+                    let specials =
+                        string_specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+                    if specials != 0 {
+                        i += (specials.trailing_zeros() / 8) as usize;
+                        break;
+                    }
+                    i += 8;
+                }
+                let &c = bytes.get(i)?;
                 match c {
-                    _ if self.escaped => self.escaped = false,
                     b'\\' => self.escaped = true,
                     b'"' => {
                         self.in_string = false;
@@ -159,8 +182,10 @@ impl Skip {
                     }
                     _ => {}
                 }
+                i += 1;
                 continue;
             }
+            let c = bytes[i];
             match c {
                 b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth += 1,
@@ -174,6 +199,7 @@ impl Skip {
                 c if self.depth == 0 && c.is_ascii_whitespace() => return Some(i),
                 _ => {}
             }
+            i += 1;
         }
         None
     }
@@ -209,8 +235,17 @@ impl<R: Read> RecordSplitter<R> {
             saw_records: false,
             large: None,
             skipping: None,
+            filter: None,
             names: Vec::new(),
         }
+    }
+
+    /// Refuses records `filter` drops while scanning them (`Element::Filtered`), from the
+    /// first member that decides; a record it keeps still comes out with its picks, for the
+    /// decision on the members it lacks (`keeps`).
+    pub fn filtering(mut self, filter: Option<EventFilter>) -> Self {
+        self.filter = filter;
+        self
     }
 
     /// The source and the window, for another file.
@@ -267,11 +302,11 @@ impl<R: Read> RecordSplitter<R> {
         loop {
             if let Some((skip, problem)) = &mut self.skipping {
                 if let Some(n) = skip.end(&self.buf[self.start..self.end]) {
-                    let problem = *problem;
+                    let element = problem.map_or(Element::Filtered, Element::Unreadable);
                     self.start += n;
                     self.skipping = None;
                     self.place = Place::Element { first: false };
-                    return Ok(Some(Element::Unreadable(problem)));
+                    return Ok(Some(element));
                 }
                 self.start = self.end;
                 if !self.refill()? {
@@ -287,6 +322,7 @@ impl<R: Read> RecordSplitter<R> {
                 names: &mut self.names,
                 picking: false,
                 picks: Picks::default(),
+                filter: self.filter.as_ref(),
             };
             match step(&mut sc, &mut self.place, &mut self.saw_records, shape) {
                 Ok(Some((from, to))) => {
@@ -348,6 +384,17 @@ impl<R: Read> RecordSplitter<R> {
                         });
                     }
                 }
+                Err(Stop::Filtered(at)) => {
+                    // Inside the record, after a member: its brackets and strings find its end.
+                    self.start = at;
+                    self.skipping = Some((
+                        Skip {
+                            depth: 1,
+                            ..Skip::default()
+                        },
+                        None,
+                    ));
+                }
                 Err(Stop::Invalid(what, at)) => {
                     let offset = self.consumed + at as u64;
                     let whole = FileProblem::Invalid { what, offset };
@@ -395,7 +442,7 @@ impl<R: Read> RecordSplitter<R> {
         match self.value_start() {
             Some(from) if !matches!(self.buf[from], b',' | b']' | b'}') => {
                 self.start = from;
-                self.skipping = Some((Skip::default(), problem));
+                self.skipping = Some((Skip::default(), Some(problem)));
                 Ok(())
             }
             _ => Err(whole),
@@ -527,6 +574,7 @@ mod tests {
                 }
                 Element::NotAnObject => out.push(("-".into(), false)),
                 Element::Unreadable(_) => out.push(("!".into(), false)),
+                Element::Filtered => out.push(("~".into(), false)),
             }
         }
         Ok(out)
