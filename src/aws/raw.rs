@@ -18,6 +18,48 @@ use bytes::Bytes;
 /// The most reserved ahead for an announced body.
 const MAX_PRESIZE: usize = 4 * 1024 * 1024;
 
+/// Buffers kept for reuse: reading thousands of pages a second, fresh ones cost the allocator
+/// and the kernel's zeroing of new pages more than the parsing. Bounded in number and size, so
+/// memory does not grow with the calls in flight.
+pub struct BufferPool {
+    kept: Mutex<Vec<Vec<u8>>>,
+}
+
+/// Buffers kept at most, and the largest kept.
+const POOLED: usize = 32;
+const POOLED_SIZE: usize = 1 << 20;
+
+impl BufferPool {
+    pub const fn new() -> BufferPool {
+        BufferPool {
+            kept: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An empty buffer with room for at least `capacity` bytes.
+    pub fn take(&self, capacity: usize) -> Vec<u8> {
+        let reused = self.kept.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut buffer = reused.unwrap_or_default();
+        buffer.reserve(capacity);
+        buffer
+    }
+
+    /// Gives a buffer back (dropped when the pool is full or the buffer large).
+    pub fn give(&self, mut buffer: Vec<u8>) {
+        if buffer.capacity() > POOLED_SIZE {
+            return;
+        }
+        buffer.clear();
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() < POOLED {
+            kept.push(buffer);
+        }
+    }
+}
+
+/// The buffers of answers' bodies.
+pub static BODIES: BufferPool = BufferPool::new();
+
 /// Where the body of one call's successful answer is left.
 pub type Slot = Arc<Mutex<Option<Vec<u8>>>>;
 
@@ -53,7 +95,7 @@ impl Intercept for KeepBody {
         let inner = context.response_mut().take_body();
         *context.response_mut().body_mut() = SdkBody::from_body_1_x(Diverted {
             inner,
-            kept: Vec::with_capacity(announced),
+            kept: BODIES.take(announced),
             slot: self.slot.clone(),
             done: false,
         });

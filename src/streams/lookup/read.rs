@@ -16,7 +16,7 @@ use super::page::{Page, Str};
 use super::window::{LookupWindow, RegionPlan, Step};
 use super::LookupKind;
 use crate::aws::call::{CallSite, Retry, RetryBudget};
-use crate::aws::raw::{KeepBody, Slot};
+use crate::aws::raw::{BufferPool, KeepBody, Slot, BODIES};
 use crate::aws::RegionClient;
 use crate::config::Config;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
@@ -24,6 +24,13 @@ use crate::error::{AwsProblem, Error, Service};
 use crate::streams::checkpoint::CheckpointPace;
 use crate::streams::{ReadContext, ReadReport};
 use crate::time::{format_epoch, now_millis, now_secs, DAY_SECS};
+
+/// Event ids seen in a window: a few per event, hashed by foldhash (already built for
+/// hashbrown), as SipHash's resistance to chosen keys buys nothing against AWS's own ids.
+type EventIds = HashSet<String, foldhash::fast::RandomState>;
+
+/// The buffers pages' records are framed in (see `BODIES`).
+static BATCHES: BufferPool = BufferPool::new();
 
 /// LookupEvents serves the last 90 days.
 pub const RETENTION_SECS: i64 = 90 * DAY_SECS;
@@ -140,7 +147,7 @@ enum WindowEnd {
         events: u64,
         oldest_seen: i64,
         newest_seen: i64,
-        emitted_at_oldest: HashSet<String>,
+        emitted_at_oldest: EventIds,
     },
 }
 
@@ -200,8 +207,7 @@ impl RegionRead {
             Some(c) => c.read_through,
             None => self.range.first - 1,
         };
-        let mut plan: RegionPlan<HashSet<String>> =
-            RegionPlan::new(read_through, self.range.horizon);
+        let mut plan: RegionPlan<EventIds> = RegionPlan::new(read_through, self.range.horizon);
         let mut total = 0;
         while let Some(step) = plan.next_step() {
             let window = match step {
@@ -243,7 +249,7 @@ impl RegionRead {
     async fn drain_window(
         &self,
         window: LookupWindow,
-        plan: &RegionPlan<HashSet<String>>,
+        plan: &RegionPlan<EventIds>,
     ) -> Result<WindowEnd, Error> {
         let site = CallSite {
             service: Service::CloudTrail,
@@ -253,14 +259,14 @@ impl RegionRead {
             call: "LookupEvents",
             endpoint: self.client.endpoint.clone(),
         };
-        let mut emitted: HashSet<String> = HashSet::new();
+        let mut emitted = EventIds::default();
         let mut token: Option<String> = None;
         let mut guard = crate::aws::pages::PageGuard::default();
         let mut restarts = 0;
         let mut events = 0u64;
         let mut oldest_seen = i64::MAX;
         let mut newest_seen = i64::MIN;
-        let mut emitted_at_oldest: HashSet<String> = HashSet::new();
+        let mut emitted_at_oldest = EventIds::default();
         let mut scratch = String::new();
         loop {
             let request = self
@@ -296,7 +302,7 @@ impl RegionRead {
             // failing would be.
             let mut retry = Retry::new(&self.client.pacer, &self.client.stop, budget);
             let slot = Slot::default();
-            let mut body: Vec<u8>;
+            let mut body: Vec<u8> = Vec::new();
             let page = loop {
                 let sent = retry
                     .call(&site, &mut on_retry, || {
@@ -353,8 +359,7 @@ impl RegionRead {
             // Per page, sized by the answer (records are about its size plus the columns), and
             // freed with it: a reader waiting for its pacer holds no buffer, so memory does not
             // grow with the account-regions in flight.
-            let mut batch =
-                RecordBatch::with_buffer(self.kind.name, Vec::with_capacity(size * 3 / 2));
+            let mut batch = RecordBatch::with_buffer(self.kind.name, BATCHES.take(size * 3 / 2));
             for event in page.events() {
                 let id = Str::get(&event.event_id);
                 // An event outside the window asked for would come again with every window
@@ -389,16 +394,19 @@ impl RegionRead {
             }
             events += batch.len();
             self.emitter.records(&mut batch);
+            BATCHES.give(batch.into_buffer());
             token = Str::get(&page.next_token).map(String::from);
+            let listed = page.events().len();
+            BODIES.give(body);
             // After this page's records: the window stays open in the state, read again later.
-            if let Err(why) = guard.check(page.events().len(), token.as_deref()) {
+            if let Err(why) = guard.check(listed, token.as_deref()) {
                 let failure = crate::aws::pages::PageGuard::failure(&site, why);
                 return Err(Error::aws(failure).for_stream(self.kind.name));
             }
             if token.is_none() {
                 return Ok(WindowEnd::Drained { events });
             }
-            if RegionPlan::<HashSet<String>>::should_split(window, events, oldest_seen) {
+            if RegionPlan::<EventIds>::should_split(window, events, oldest_seen) {
                 return Ok(WindowEnd::Split {
                     events,
                     oldest_seen,
