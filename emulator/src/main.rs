@@ -100,21 +100,33 @@ fn run() -> Result<(), String> {
         }
     }
     let emulator = Emulator::new(&cfg);
+    listen("127.0.0.1", port, 1, move |listener| {
+        emulator.serve(listener)
+    })
+}
+
+/// Listens on `host:port` with `workers` runtime threads, prints `{"endpoint": URL}` once
+/// listening, and serves until the listener fails.
+fn listen<S, F>(host: &str, port: u16, workers: usize, serve: S) -> Result<(), String>
+where
+    S: FnOnce(tokio::net::TcpListener) -> F,
+    F: std::future::Future<Output = ()>,
+{
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        let listener = tokio::net::TcpListener::bind((host, port))
             .await
-            .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+            .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{{\"endpoint\":\"http://{addr}\"}}").map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())?;
         drop(out);
-        emulator.serve(listener).await;
+        serve(listener).await;
         Ok(())
     })
 }
@@ -236,23 +248,8 @@ fn s3_serve(mut args: impl Iterator<Item = String>) -> Result<(), String> {
     if !config.root.is_dir() {
         return Err(format!("--root {}: not a directory", config.root.display()));
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-            .await
-            .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{{\"endpoint\":\"http://{addr}\"}}").map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())?;
-        drop(out);
-        S3Server::new(config).serve(listener).await;
-        Ok(())
-    })
+    let server = S3Server::new(config);
+    listen(&host, port, 2, move |listener| server.serve(listener))
 }
 
 /// The decompression floor for the trail_events benchmark: the same decoder as the connector,

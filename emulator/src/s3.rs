@@ -5,7 +5,6 @@
 //! the bucket; an optional delay per LIST stands in for real S3's latency in benchmarks.
 
 use std::cmp::Ordering as Cmp;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -347,43 +346,16 @@ impl S3Server {
 
     /// Serves until the listener fails.
     pub async fn serve(self, listener: tokio::net::TcpListener) {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
+        crate::http::serve_http(listener, move |req| {
             let server = self.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let server = server.clone();
-                    async move { Ok::<_, std::io::Error>(server.handle(req).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+            async move { Ok(server.handle(req).await) }
+        })
+        .await
     }
 
     /// Starts serving on a free loopback port on a thread of its own; returns the endpoint URL.
     pub fn spawn(self) -> std::io::Result<String> {
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        std_listener.set_nonblocking(true)?;
-        let addr: SocketAddr = std_listener.local_addr()?;
-        std::thread::Builder::new()
-            .name("s3-server".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("s3 server runtime");
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                    self.serve(listener).await
-                })
-            })?;
-        Ok(format!("http://{addr}"))
+        crate::http::spawn_http("s3-server", 2, move |listener| self.serve(listener))
     }
 
     /// `{"lists", "gets", "list_seconds"}` so far.
@@ -407,16 +379,7 @@ impl S3Server {
         if raw_path == "/_s3/stats" {
             return xml(StatusCode::OK, self.stats().to_string());
         }
-        let headers: Vec<(String, String)> = parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = crate::http::header_pairs(&parts.headers);
         let signed = SignedRequest {
             method: parts.method.as_str(),
             path: &raw_path,

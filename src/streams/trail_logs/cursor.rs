@@ -426,6 +426,20 @@ mod tests {
         reads
     }
 
+    /// A folder whose files, `gaps` minutes apart, were listed and read in order; with the
+    /// minute of the last.
+    fn read_in_order(gaps: &[i64], lookback_minutes: i64) -> (FolderProgress, i64) {
+        let mut p = FolderProgress::new(FolderCursor::default(), lookback_minutes * 60);
+        let mut minute = 0;
+        for (i, gap) in gaps.iter().enumerate() {
+            minute += gap;
+            let k = key(minute, i as u32);
+            p.listed(&k);
+            p.finished(&k);
+        }
+        (p, minute)
+    }
+
     proptest! {
         /// Files visible within the lookback of the time in their name are all read; nothing
         /// is read twice but the file a kill interrupted.
@@ -455,14 +469,7 @@ mod tests {
             lookback in 0i64..60,
             idle in 0i64..120,
         ) {
-            let mut p = FolderProgress::new(FolderCursor::default(), lookback * 60);
-            let mut minute = 0;
-            for (i, gap) in gaps.iter().enumerate() {
-                minute += gap;
-                let k = key(minute, i as u32);
-                p.listed(&k);
-                p.finished(&k);
-            }
+            let (mut p, minute) = read_in_order(&gaps, lookback);
             p.listing_done(at(minute + idle));
             let after = p.cursor.after.clone().unwrap();
             prop_assert!(p.cursor.done.iter().all(|k| *k > after || key(minute + idle - lookback, 0) <= *k));
@@ -477,14 +484,7 @@ mod tests {
             gaps in prop::collection::vec(1i64..30, 1..80),
             lookback in 0i64..60,
         ) {
-            let mut p = FolderProgress::new(FolderCursor::default(), lookback * 60);
-            let mut minute = 0;
-            for (i, gap) in gaps.iter().enumerate() {
-                minute += gap;
-                let k = key(minute, i as u32);
-                p.listed(&k);
-                p.finished(&k);
-            }
+            let (p, _) = read_in_order(&gaps, lookback);
             let after = p.cursor.after.clone().unwrap();
             let floor = lookback_floor(&after, lookback * 60);
             prop_assert!(p.cursor.done.iter().all(|k| *k >= floor));

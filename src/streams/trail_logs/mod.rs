@@ -375,9 +375,10 @@ pub async fn read(
                                 queue.push_back((page.folder, key, skip));
                             }
                         }
+                        // Not a reason for a state of its own: a state without it only
+                        // lists the folder from further back next time.
                         if page.last {
                             progress[page.folder].listing_done(listing_began);
-                            dirty = true;
                         }
                     }
                     Err(f) => errors.push(Error::aws(f).for_stream(name)),

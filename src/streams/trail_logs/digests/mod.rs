@@ -232,15 +232,14 @@ async fn read_folder(shared: &Shared, folder: &LogFolder) -> Vec<Error> {
         .filter(|k| progress.listed(k).is_some())
         .collect();
     progress.listing_done(shared.listing_began);
+    // The folder's progress, as its state says it once its digest's record is out.
+    let folder_state =
+        |progress: &FolderProgress, chains: &BTreeMap<String, String>| DigestFolder {
+            cursor: progress.cursor.clone(),
+            chains: chains.clone(),
+        };
     if todo.is_empty() && !progress.cursor.is_blank() {
-        shared.progress(
-            &folder.path,
-            DigestFolder {
-                cursor: progress.cursor.clone(),
-                chains: chains.clone(),
-            },
-            false,
-        );
+        shared.progress(&folder.path, folder_state(&progress, &chains), false);
     }
     let mut errors = Vec::new();
     for key in todo {
@@ -276,14 +275,7 @@ async fn read_folder(shared: &Shared, folder: &LogFolder) -> Vec<Error> {
             }
         }
         progress.finished(&key);
-        shared.progress(
-            &folder.path,
-            DigestFolder {
-                cursor: progress.cursor.clone(),
-                chains: chains.clone(),
-            },
-            false,
-        );
+        shared.progress(&folder.path, folder_state(&progress, &chains), false);
     }
     errors
 }
