@@ -186,17 +186,6 @@ pub fn digest_key(
     )
 }
 
-/// Where s3s-fs keeps an object's user metadata (`x-amz-meta-*`): a sidecar JSON file at the
-/// root, named after the base64url of bucket and key.
-fn metadata_path(root: &Path, bucket: &str, key: &str) -> std::path::PathBuf {
-    let encode = |s: &str| base64_simd::URL_SAFE_NO_PAD.encode_to_string(s);
-    root.join(format!(
-        ".bucket-{}.object-{}.metadata.json",
-        encode(bucket),
-        encode(key)
-    ))
-}
-
 /// Stores `key` with user metadata, as s3s-fs serves it.
 pub fn put_object_with_metadata(
     root: &Path,
@@ -207,7 +196,7 @@ pub fn put_object_with_metadata(
 ) -> io::Result<()> {
     put_object(root, bucket, key, body)?;
     std::fs::write(
-        metadata_path(root, bucket, key),
+        crate::s3::metadata_path(root, bucket, key),
         json!({ "user_metadata": metadata }).to_string(),
     )
 }
@@ -215,7 +204,7 @@ pub fn put_object_with_metadata(
 /// Replaces an object's user metadata.
 pub fn set_metadata(root: &Path, bucket: &str, key: &str, metadata: &Value) -> io::Result<()> {
     std::fs::write(
-        metadata_path(root, bucket, key),
+        crate::s3::metadata_path(root, bucket, key),
         json!({ "user_metadata": metadata }).to_string(),
     )
 }

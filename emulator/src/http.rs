@@ -16,46 +16,84 @@ use crate::sigv4::{self, AuthFailure, SignedRequest};
 use crate::store::ApiError;
 use crate::sts;
 
+/// A request's headers as SigV4 reads them: names lower-case (as hyper gives them), values as
+/// text.
+pub(crate) fn header_pairs(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// What a server answers a request with; `Err` drops the connection without an answer.
+pub(crate) type Answered = Result<Response<Full<Bytes>>, std::io::Error>;
+
+/// Serves each connection of `listener` over HTTP/1.1 with `handle` until the listener fails.
+pub(crate) async fn serve_http<H, F>(listener: tokio::net::TcpListener, handle: H)
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + 'static,
+    F: std::future::Future<Output = Answered> + Send + 'static,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(handle);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Runs `serve` on a free loopback port, on a thread `name` of its own with `workers` runtime
+/// threads; returns the endpoint URL.
+pub(crate) fn spawn_http<S, F>(name: &str, workers: usize, serve: S) -> std::io::Result<String>
+where
+    S: FnOnce(tokio::net::TcpListener) -> F + Send + 'static,
+    F: std::future::Future<Output = ()>,
+{
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    std_listener.set_nonblocking(true)?;
+    let addr: SocketAddr = std_listener.local_addr()?;
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                serve(listener).await
+            })
+        })?;
+    Ok(format!("http://{addr}"))
+}
+
 impl Emulator {
     /// Serves until the listener fails.
     pub async fn serve(self, listener: tokio::net::TcpListener) {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
+        serve_http(listener, move |req| {
             let emu = self.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let emu = emu.clone();
-                    async move { emu.handle(req).await }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+            async move { emu.handle(req).await }
+        })
+        .await
     }
 
     /// Starts serving on a free loopback port on a thread of its own; returns the endpoint URL.
     pub fn spawn(self) -> std::io::Result<String> {
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        std_listener.set_nonblocking(true)?;
-        let addr: SocketAddr = std_listener.local_addr()?;
-        std::thread::Builder::new()
-            .name("cloudtrail-emulator".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .enable_all()
-                    .build()
-                    .expect("emulator runtime");
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                    self.serve(listener).await
-                })
-            })?;
-        Ok(format!("http://{addr}"))
+        spawn_http("cloudtrail-emulator", 1, move |listener| {
+            self.serve(listener)
+        })
     }
 
     /// One request; `Err` makes hyper drop the connection without an answer.
@@ -75,16 +113,7 @@ impl Emulator {
         if let Some(control) = path.strip_prefix("/_emulator/") {
             return Ok(self.control(parts.method.as_str(), control, parts.uri.query(), &body));
         }
-        let headers: Vec<(String, String)> = parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = header_pairs(&parts.headers);
         let target = sigv4::header(&headers, "x-amz-target").unwrap_or("");
         let action = match target {
             "" => sts::action(&body).unwrap_or_default(),

@@ -12,6 +12,7 @@ pub mod kinds;
 mod organizations;
 pub mod records;
 mod requests;
+pub mod s3;
 pub mod sigv4;
 pub mod store;
 mod sts;

@@ -5,8 +5,9 @@ use std::io::Write;
 
 use std::io::Read;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use cloudtrail_emulator::s3::{S3Config, S3Server};
 use cloudtrail_emulator::trail_logs::{write_corpus, CorpusSpec};
 use cloudtrail_emulator::{Emulator, EmulatorConfig};
 
@@ -22,11 +23,17 @@ account 123456789012, and NAME can be assumed in each (and in the base account).
 Prints one JSON line {\"endpoint\": URL} once listening; control API under URL/_emulator/.
 
 usage: cloudtrail-emulator s3-corpus --root DIR [--bucket B] [--prefix P] [--org o-…]
-  [--accounts a1,a2] [--regions r1,r2] [--files-per-prefix N] [--events-per-file N]
+  [--accounts a1,a2 | --account-count N] [--regions r1,r2] [--files-per-prefix N] [--events-per-file N]
   [--large-fraction F] [--start EPOCH] [--seed N] [--manifest FILE] [--digests on|FAULT,…]
   [--kind-files-per-prefix N]
 Writes CloudTrail log files in the S3 layout under DIR/B/ (as s3s-fs serves them) and prints
-a JSON summary; --manifest writes one JSON line {\"key\", \"event_ids\"} per event file.
+a JSON summary; --account-count N: accounts 100000000001 to 1000000000NN…; --manifest writes one JSON line {\"key\", \"event_ids\"} per event file.
+
+usage: cloudtrail-emulator s3-serve --root DIR --access-key K --secret-key S [--host H]
+  [--port P] [--list-latency-ms N]
+Serves DIR/<bucket>/<key> (the s3s-fs layout) over S3's ListObjectsV2 and GetObject, each LIST
+delayed N ms; prints one JSON line {\"endpoint\": URL} once listening; request counts at
+URL/_s3/stats.
 
 usage: cloudtrail-emulator gunzip DIR
 Decompresses every .json.gz under DIR to nowhere with the connector's decompressor and prints
@@ -45,6 +52,10 @@ fn run() -> Result<(), String> {
         Some("s3-corpus") => {
             args.next();
             return s3_corpus(args);
+        }
+        Some("s3-serve") => {
+            args.next();
+            return s3_serve(args);
         }
         Some("gunzip") => {
             args.next();
@@ -89,21 +100,33 @@ fn run() -> Result<(), String> {
         }
     }
     let emulator = Emulator::new(&cfg);
+    listen("127.0.0.1", port, 1, move |listener| {
+        emulator.serve(listener)
+    })
+}
+
+/// Listens on `host:port` with `workers` runtime threads, prints `{"endpoint": URL}` once
+/// listening, and serves until the listener fails.
+fn listen<S, F>(host: &str, port: u16, workers: usize, serve: S) -> Result<(), String>
+where
+    S: FnOnce(tokio::net::TcpListener) -> F,
+    F: std::future::Future<Output = ()>,
+{
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        let listener = tokio::net::TcpListener::bind((host, port))
             .await
-            .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+            .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{{\"endpoint\":\"http://{addr}\"}}").map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())?;
         drop(out);
-        emulator.serve(listener).await;
+        serve(listener).await;
         Ok(())
     })
 }
@@ -137,6 +160,12 @@ fn s3_corpus(mut args: impl Iterator<Item = String>) -> Result<(), String> {
             "--prefix" => spec.prefix = value,
             "--org" => spec.organization_id = Some(value),
             "--accounts" => spec.accounts = list(&value),
+            // Generated ids for an organization of thousands of folders.
+            "--account-count" => {
+                spec.accounts = (1..=num(&value)? as u64)
+                    .map(|i| format!("{}", 100_000_000_000 + i))
+                    .collect()
+            }
             "--regions" => spec.regions = list(&value),
             "--files-per-prefix" => spec.files_per_prefix = num(&value)? as usize,
             "--events-per-file" => spec.events_per_file = num(&value)? as usize,
@@ -185,6 +214,42 @@ fn s3_corpus(mut args: impl Iterator<Item = String>) -> Result<(), String> {
         summary.compressed_bytes
     );
     Ok(())
+}
+
+fn s3_serve(mut args: impl Iterator<Item = String>) -> Result<(), String> {
+    let mut config = S3Config {
+        root: Default::default(),
+        access_key: String::new(),
+        secret_key: String::new(),
+        list_latency: Duration::ZERO,
+    };
+    let (mut host, mut port) = ("127.0.0.1".to_string(), 0u16);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let num = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag}: not a whole number: {v}"))
+        };
+        match flag.as_str() {
+            "--root" => config.root = value.into(),
+            "--host" => host = value,
+            "--port" => {
+                port = u16::try_from(num(&value)?).map_err(|_| format!("--port: {value}"))?
+            }
+            "--access-key" => config.access_key = value,
+            "--secret-key" => config.secret_key = value,
+            "--list-latency-ms" => config.list_latency = Duration::from_millis(num(&value)?),
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    if config.root.as_os_str().is_empty() || config.access_key.is_empty() {
+        return Err("s3-serve needs --root DIR, --access-key K and --secret-key S".into());
+    }
+    if !config.root.is_dir() {
+        return Err(format!("--root {}: not a directory", config.root.display()));
+    }
+    let server = S3Server::new(config);
+    listen(&host, port, 2, move |listener| server.serve(listener))
 }
 
 /// The decompression floor for the trail_events benchmark: the same decoder as the connector,

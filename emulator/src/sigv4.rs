@@ -152,8 +152,16 @@ fn signature(req: &SignedRequest<'_>, auth: &Authorization<'_>, secret: &str) ->
     Some(hex(&hmac(&key, string_to_sign.as_bytes())))
 }
 
+/// The query's pairs sorted, a bare name (S3's `?location`) with an empty value.
 fn canonical_query(query: &str) -> String {
-    let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.contains('=') {
+            true => p.to_string(),
+            false => format!("{p}="),
+        })
+        .collect();
     pairs.sort_unstable();
     pairs.join("&")
 }

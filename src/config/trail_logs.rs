@@ -11,8 +11,8 @@ use super::{CredentialSource, Role};
 use crate::error::Error;
 use crate::time;
 
-/// Every key read within the lookback is kept in the state, so the state grows with it: a week
-/// at most.
+/// Every key read within the lookback of a sync's start is kept in the state, so the state of a
+/// busy folder grows with it: a week at most.
 pub const LATE_FILE_LOOKBACK: Minutes = Minutes {
     field: "trail_logs.late_file_lookback_minutes",
     default: 30,
@@ -87,8 +87,9 @@ pub struct RawTrailLogs {
     #[schemars(title = "Role External ID", extend("airbyte_secret" = true, "order" = 12))]
     pub role_external_id: Option<Secret>,
 
-    /// How long before the newest file read a late-delivered file is still picked up. Each
-    /// account-region keeps the keys read within this window in the state.
+    /// How long after the delivery time in its name a log file may still appear in S3 and be
+    /// read (once). Each account-region keeps in the state the keys read within this window of
+    /// the last sync's start (the connector's clock); an idle one only its last key.
     #[schemars(title = "Late File Lookback (minutes)", range(min = 0, max = LATE_FILE_LOOKBACK.max), extend("default" = LATE_FILE_LOOKBACK.default, "order" = 13))]
     pub late_file_lookback_minutes: Option<i64>,
 

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 /// STATE messages come at most this often per stream...
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-/// ...and only once the output since the last one is this many times a state's size...
-pub const OUTPUT_PER_STATE: u64 = 8;
+/// ...and only once the output since the last one is this many times a state's size (states are
+/// then at most 1/17 of stdout)...
+pub const OUTPUT_PER_STATE: u64 = 16;
 /// ...unless this long passed: progress without records (empty windows, skipped files) is
 /// still saved.
 pub const CHECKPOINT_QUIET_EVERY: Duration = Duration::from_secs(5);

@@ -5,6 +5,7 @@ mod faults;
 mod hostile;
 mod incremental;
 mod insights;
+mod org_scale;
 mod organization;
 mod protocol;
 mod read;

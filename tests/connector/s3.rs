@@ -1,7 +1,9 @@
 //! A real S3-compatible server for the `trail_events` tests: s3s-fs (installed by
-//! scripts/test.sh into .tools/) serving a scratch directory, seeded with generated CloudTrail
-//! log files in the real key layout.
+//! scripts/test.sh into .tools/) or the emulator's own S3 server (which counts its LISTs),
+//! serving a scratch directory seeded with generated CloudTrail log files in the real key
+//! layout; and the tests' reading of a `trail_*` state.
 
+use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -31,14 +33,43 @@ fn s3s_fs() -> PathBuf {
     p
 }
 
-/// An s3s-fs process serving `root`, where `root/<bucket>/<key>` is an object.
+/// An S3 server serving `root`, where `root/<bucket>/<key>` is an object: an s3s-fs process,
+/// or the emulator's server on a thread of this process.
 pub struct S3Server {
     pub endpoint: String,
     pub root: tempfile::TempDir,
-    child: Child,
+    child: Option<Child>,
+    emulated: Option<cloudtrail_emulator::s3::S3Server>,
 }
 
 impl S3Server {
+    /// The emulator's S3 server (`cloudtrail-emulator s3-serve`), whose requests are counted.
+    pub fn start_emulated() -> S3Server {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join(BUCKET)).unwrap();
+        let server = cloudtrail_emulator::s3::S3Server::new(cloudtrail_emulator::s3::S3Config {
+            root: root.path().to_path_buf(),
+            access_key: KEY_ID.into(),
+            secret_key: SECRET.into(),
+            list_latency: Duration::ZERO,
+        });
+        S3Server {
+            endpoint: server.clone().spawn().unwrap(),
+            root,
+            child: None,
+            emulated: Some(server),
+        }
+    }
+
+    /// ListObjectsV2 calls served so far (the emulated server only).
+    pub fn lists(&self) -> u64 {
+        let server = self
+            .emulated
+            .as_ref()
+            .expect("an emulated server counts its LISTs");
+        server.stats()["lists"].as_u64().unwrap()
+    }
+
     pub fn start() -> S3Server {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join(BUCKET)).unwrap();
@@ -64,7 +95,8 @@ impl S3Server {
                     return S3Server {
                         endpoint: format!("http://127.0.0.1:{port}"),
                         root,
-                        child,
+                        child: Some(child),
+                        emulated: None,
                     };
                 }
                 if child.try_wait().unwrap().is_some() {
@@ -113,9 +145,79 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
+}
+
+/// A folder's cursor as a test reads it: keys whole, relative to the folder.
+#[derive(Debug, Default, Clone)]
+pub struct Cursor {
+    pub after: Option<String>,
+    pub done: Vec<String>,
+    /// The folder's compact JSON, as written.
+    pub written: Value,
+}
+
+/// The cursors of a version 2 `trail_*` state by folder path. A kept key without `/` is the
+/// name's tail after `<account>_<kind>_<region>_`, its day folders those of its stamp.
+pub fn folder_cursors(state: &Value) -> BTreeMap<String, Cursor> {
+    assert_eq!(state["version"], 2, "{state}");
+    let mut out = BTreeMap::new();
+    for (group, members) in state["folders"].as_object().unwrap() {
+        for (rest, kept) in members.as_object().unwrap() {
+            let path = format!("{group}{rest}");
+            let parts: Vec<&str> = path.trim_end_matches('/').rsplit('/').collect();
+            let whole = |v: &Value| -> String {
+                let k = v.as_str().unwrap();
+                if let Some(k) = k.strip_prefix('/') {
+                    return k.to_string();
+                }
+                if k.contains('/') {
+                    return k.to_string();
+                }
+                let is_stamp = |p: &&str| {
+                    let b = p.as_bytes();
+                    (b.len() == 14 || b.len() == 16)
+                        && b[8] == b'T'
+                        && b[b.len() - 1] == b'Z'
+                        && p.chars().filter(char::is_ascii_digit).count() == b.len() - 2
+                };
+                let stamp = k.split('_').rev().find(is_stamp).unwrap();
+                let (region, kind, account) = (parts[0], parts[1], parts[2]);
+                format!(
+                    "{}/{}/{}/{account}_{kind}_{region}_{k}.json.gz",
+                    &stamp[..4],
+                    &stamp[4..6],
+                    &stamp[6..8]
+                )
+            };
+            let cursor = match kept {
+                Value::String(_) => Cursor {
+                    after: Some(whole(kept)),
+                    ..Cursor::default()
+                },
+                _ => Cursor {
+                    after: kept.get("a").map(whole),
+                    done: kept
+                        .get("d")
+                        .map(|d| d.as_array().unwrap().iter().map(whole).collect())
+                        .unwrap_or_default(),
+                    ..Cursor::default()
+                },
+            };
+            out.insert(
+                path,
+                Cursor {
+                    written: kept.clone(),
+                    ..cursor
+                },
+            );
+        }
+    }
+    out
 }
 
 /// The generator's defaults with `files` files of `events` events per account-region.

@@ -286,14 +286,19 @@ impl Hidden {
 fn the_chain_is_checked_across_syncs_from_the_state_and_late_digests_are_read() {
     let env = Env::new(Default::default());
     let s3 = S3Server::start();
-    let corpus: CorpusSummary = s3.seed(&digest_spec(
-        &["111122223333"],
-        &["us-east-1", "eu-west-1"],
-        DigestFaults::default(),
-    ));
+    // Four hours of digests up to an hour ago, read with a lookback of ten: the late digest
+    // appears within the lookback of its time.
+    let corpus: CorpusSummary = s3.seed(&CorpusSpec {
+        start: now() - 5 * 3600,
+        ..digest_spec(
+            &["111122223333"],
+            &["us-east-1", "eu-west-1"],
+            DigestFaults::default(),
+        )
+    });
     let config = s3.config(
         &env,
-        json!({"trail_logs": {"late_file_lookback_minutes": 60}}),
+        json!({"trail_logs": {"late_file_lookback_minutes": 600}}),
     );
     let folder = |region: &str| -> Vec<&String> {
         corpus
@@ -346,8 +351,11 @@ fn the_chain_is_checked_across_syncs_from_the_state_and_late_digests_are_read() 
 fn kill_9_then_resume_checks_every_digest() {
     let env = Env::new(Default::default());
     let s3 = S3Server::start();
+    // Long enough that a resumed sync is still running at its first state (states come after
+    // 16 times their size of records), so more than one sync is cut short.
     let corpus = s3.seed(&CorpusSpec {
         events_per_file: 40,
+        files_per_prefix: 80,
         ..digest_spec(
             &["111122223333", "444455556666", "777788889999"],
             &["us-east-1", "eu-west-1", "ap-south-1"],

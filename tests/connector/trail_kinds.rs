@@ -91,7 +91,12 @@ fn read(env: &Env, config: &std::path::Path, state: Option<&Value>) -> Run {
 fn each_folder_kind_goes_to_its_stream_once_in_either_name_form_and_late_files_too() {
     let env = Env::new(Default::default());
     let s3 = S3Server::start();
-    let corpus = s3.seed(&kinds_spec(4));
+    // Delivered up to a few minutes ago: the late file appears within the lookback of its time.
+    let base = CorpusSpec {
+        start: now() - 3 * 300 - 180,
+        ..kinds_spec(4)
+    };
+    let corpus = s3.seed(&base);
     let config = s3.config(
         &env,
         json!({"trail_logs": {"late_file_lookback_minutes": 30}}),
@@ -160,7 +165,7 @@ fn each_folder_kind_goes_to_its_stream_once_in_either_name_form_and_late_files_t
     // Nothing new: nothing read. Then a late file (inside the lookback) and a new one per kind.
     let second = read(&env, &config, Some(&states(&first)));
     assert!(second.records().is_empty(), "{}", second.stdout);
-    let newest = CorpusSpec::default().start + 3 * 300;
+    let newest = base.start + 3 * 300;
     let mut rng = Rng::new(99);
     let mut added: BTreeMap<String, HashSet<String>> = BTreeMap::new();
     for (kind, stream) in [

@@ -1,6 +1,7 @@
 //! How far the log files of one account-region folder have been read: the key below which every
-//! listed file is read, the files read since (out of order, or late) within the lookback, and
-//! the key the next listing starts after. Keys are relative to the folder.
+//! listed file is read, when the folder's last complete listing began, the files read that a
+//! next listing may meet again (out of order, or late within the lookback), and the key the next
+//! listing starts after. Keys are relative to the folder.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,10 +15,17 @@ pub struct FolderCursor {
     /// Every file listed up to this key has been read.
     #[serde(default)]
     pub after: Option<String>,
-    /// Files read whose key is at or after the lookback floor of `after` (files above `after`
-    /// included): the next listing starts at the floor and skips these.
+    /// Files read whose key is after where the next listing starts (files above `after`
+    /// included): that listing skips these.
     #[serde(default, deserialize_with = "null_as_default")]
     pub done: BTreeSet<String>,
+    /// When (epoch seconds, the connector's clock) the last complete listing of the folder
+    /// began. A file is visible a lookback after the time in its name at the latest, so every
+    /// file named before this minus the lookback was listed then: the next listing need not
+    /// start before that. Absent (states before it was kept, a folder never listed whole): the
+    /// next listing starts a lookback before `after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed_at: Option<i64>,
     /// Files being read when the state was written, with how many `Records` elements were
     /// already written: a resumed sync skips those.
     #[serde(
@@ -50,13 +58,6 @@ fn delivery_time(key: &str) -> Option<(i64, &str, bool)> {
     if !name.contains("_CloudTrail") {
         return None;
     }
-    let is_stamp = |part: &[u8]| {
-        (part.len() == 14 || part.len() == 16)
-            && part[8] == b'T'
-            && part[part.len() - 1] == b'Z'
-            && part[..8].iter().all(u8::is_ascii_digit)
-            && part[9..part.len() - 1].iter().all(u8::is_ascii_digit)
-    };
     let mut at = 0;
     let mut found = None;
     for part in name.split('_') {
@@ -105,6 +106,28 @@ pub fn lookback_floor(key: &str, lookback_secs: i64) -> String {
     key_up_to_time(name_head, time - lookback_secs.max(0), seconds)
 }
 
+/// The key of a file of `key`'s form delivered at `time`, up to the time in its name: every key
+/// of that form named at `time` or later sorts after it. `None` for a non-standard name.
+fn floor_at(key: &str, time: i64) -> Option<String> {
+    let (_, name_head, seconds) = delivery_time(key)?;
+    Some(key_up_to_time(name_head, time, seconds))
+}
+
+/// The stamp (`YYYYMMDDTHHmm[SS]Z`) of a log or digest file's name part after its
+/// `<account>_<kind>_<region>_` head (`<stamp>_<random>`, `<trail>_<home>_<stamp>[_backfill]`):
+/// its last `_`-separated part of that shape.
+pub fn stamp_of(tail: &str) -> Option<&str> {
+    tail.split('_').rev().find(|part| is_stamp(part.as_bytes()))
+}
+
+fn is_stamp(part: &[u8]) -> bool {
+    (part.len() == 14 || part.len() == 16)
+        && part[8] == b'T'
+        && part[part.len() - 1] == b'Z'
+        && part[..8].iter().all(u8::is_ascii_digit)
+        && part[9..part.len() - 1].iter().all(u8::is_ascii_digit)
+}
+
 /// `YYYY/MM/DD/<name_head>YYYYMMDDTHHmm[SS]Z` for `time`: the key of a file delivered then, up
 /// to the delivery time in its name.
 fn key_up_to_time(name_head: &str, time: i64, seconds: bool) -> String {
@@ -119,13 +142,34 @@ fn key_up_to_time(name_head: &str, time: i64, seconds: bool) -> String {
 }
 
 impl FolderCursor {
-    /// Where the next listing starts: the lookback floor of `after`, else the start date's day
-    /// folder (`YYYY/MM/DD`, which sorts before that day's keys), else the beginning.
+    /// Where the next listing starts: `after`, or before it the key of a file named a lookback
+    /// before the last complete listing began (a later file may not be visible yet), or without
+    /// that time the lookback floor of `after`; without `after` the start date's day folder
+    /// (`YYYY/MM/DD`, which sorts before that day's keys), else the beginning.
     pub fn list_after(&self, lookback_secs: i64, start_day: Option<&str>) -> Option<String> {
-        match &self.after {
-            Some(after) => Some(lookback_floor(after, lookback_secs)),
-            None => start_day.map(String::from),
+        let lookback_secs = lookback_secs.max(0);
+        match (&self.after, self.listed_at) {
+            (Some(after), Some(listed)) => Some(match floor_at(after, listed - lookback_secs) {
+                Some(floor) if floor < *after => floor,
+                _ => after.clone(),
+            }),
+            (Some(after), None) => Some(lookback_floor(after, lookback_secs)),
+            (None, _) => start_day.map(String::from),
         }
+    }
+
+    /// Forgets the files read that the next listing will not meet again.
+    fn prune(&mut self, lookback_secs: i64) {
+        if let Some(from) = self.list_after(lookback_secs, None) {
+            let mut kept = self.done.split_off(&from);
+            kept.remove(&from);
+            self.done = kept;
+        }
+    }
+
+    /// Whether the cursor says nothing a listing needs: no file read, none being read.
+    pub fn is_blank(&self) -> bool {
+        self.after.is_none() && self.done.is_empty() && self.partial.is_empty()
     }
 
     pub fn is_done(&self, key: &str) -> bool {
@@ -184,6 +228,13 @@ impl FolderProgress {
         }
     }
 
+    /// The folder's listing that began at `began` (epoch seconds) has given its last page.
+    pub fn listing_done(&mut self, began: i64) {
+        let listed = self.cursor.listed_at.map_or(began, |l| l.max(began));
+        self.cursor.listed_at = Some(listed);
+        self.cursor.prune(self.lookback_secs);
+    }
+
     #[cfg(test)]
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
@@ -200,11 +251,10 @@ impl FolderProgress {
         if self.cursor.after.as_ref().is_some_and(|a| *a >= key) {
             return;
         }
-        let floor = lookback_floor(&key, self.lookback_secs);
-        self.cursor.done = self.cursor.done.split_off(&floor);
         self.seen = self.seen.split_off(&key);
         self.seen.remove(&key);
         self.cursor.after = Some(key);
+        self.cursor.prune(self.lookback_secs);
     }
 }
 
@@ -312,13 +362,18 @@ mod tests {
         assert!(read(json!([])).is_err());
     }
 
-    /// A folder over time: files appear (some late, with a delivery time up to `late` minutes
-    /// before the newest file already there), syncs list and read them in any order, and some
-    /// syncs die after any completed file, resuming from the last checkpoint. A last sync after
-    /// the last arrival runs to its end.
+    /// Epoch seconds of `minute` (minutes from 2025-11-24 00:00Z), the clock of `key`.
+    fn at(minute: i64) -> i64 {
+        1_763_942_400 + minute * 60
+    }
+
+    /// A folder over time: the clock moves by `gap` minutes and a file named `delay` minutes
+    /// before that appears; between arrivals a sync lists everything there (its listing, begun
+    /// at the clock's time, completes or fails), then reads in a shuffled order, checkpointing
+    /// after each file; some syncs die after any completed file and the next resumes from the
+    /// last checkpoint. A last sync after the last arrival runs to its end.
     fn simulate(
-        arrivals: &[(i64, bool)],
-        late_minutes: i64,
+        arrivals: &[(i64, i64, bool)],
         lookback_minutes: i64,
         order_seed: u64,
         kills: &[usize],
@@ -326,21 +381,17 @@ mod tests {
         let mut bucket: BTreeSet<String> = BTreeSet::new();
         let mut reads: BTreeMap<String, usize> = BTreeMap::new();
         let mut state = FolderCursor::default();
-        let mut newest = 0i64;
+        let mut clock = 0i64;
         let mut seed = order_seed;
         let mut kill = kills.iter();
         for i in 0..=arrivals.len() {
             let last = i == arrivals.len();
-            if let Some((gap, is_late)) = arrivals.get(i) {
-                let minute = if *is_late {
-                    (newest - late_minutes).max(0)
-                } else {
-                    newest += gap;
-                    newest
-                };
-                bucket.insert(key(minute, i as u32));
+            let mut listing_completes = true;
+            if let Some((gap, delay, completes)) = arrivals.get(i) {
+                clock += gap;
+                bucket.insert(key(clock - delay, i as u32));
+                listing_completes = *completes;
             }
-            // A sync: list everything after the floor, then read in a shuffled order.
             let mut progress = FolderProgress::new(state.clone(), lookback_minutes * 60);
             let from = state.list_after(lookback_minutes * 60, None);
             let mut todo: Vec<String> = bucket
@@ -349,6 +400,9 @@ mod tests {
                 .filter(|k| progress.listed(k).is_some())
                 .cloned()
                 .collect();
+            if listing_completes || last {
+                progress.listing_done(at(clock));
+            }
             let die_after = match last {
                 true => usize::MAX,
                 false => kill.next().copied().unwrap_or(usize::MAX),
@@ -365,28 +419,63 @@ mod tests {
                 state = progress.cursor.clone();
                 n += 1;
             }
+            if n != die_after {
+                state = progress.cursor.clone();
+            }
         }
         reads
     }
 
+    /// A folder whose files, `gaps` minutes apart, were listed and read in order; with the
+    /// minute of the last.
+    fn read_in_order(gaps: &[i64], lookback_minutes: i64) -> (FolderProgress, i64) {
+        let mut p = FolderProgress::new(FolderCursor::default(), lookback_minutes * 60);
+        let mut minute = 0;
+        for (i, gap) in gaps.iter().enumerate() {
+            minute += gap;
+            let k = key(minute, i as u32);
+            p.listed(&k);
+            p.finished(&k);
+        }
+        (p, minute)
+    }
+
     proptest! {
+        /// Files visible within the lookback of the time in their name are all read; nothing
+        /// is read twice but the file a kill interrupted.
         #[test]
         fn every_file_is_read_and_only_kills_repeat_one(
-            arrivals in prop::collection::vec((0i64..20, prop::bool::weighted(0.2)), 1..60),
+            arrivals in prop::collection::vec((0i64..20, 0i64..60, prop::bool::weighted(0.8)), 1..60),
             lookback in 0i64..40,
-            late in 0i64..40,
             seed in any::<u64>(),
             kills in prop::collection::vec(0usize..6, 0..10),
         ) {
-            let reads = simulate(&arrivals, late, lookback, seed, &kills);
+            let reads = simulate(&arrivals, lookback, seed, &kills);
             let killed_reads = kills.len();
             let total: usize = reads.values().sum();
-            if late <= lookback {
-                prop_assert_eq!(reads.len(), arrivals.len(), "a file was never read");
-            }
+            let in_time = arrivals.iter().filter(|a| a.1 <= lookback).count();
+            prop_assert!(reads.len() >= in_time, "a file visible within the lookback was never read");
             prop_assert!(total <= reads.len() + killed_reads, "{} reads of {} files with {} kills", total, reads.len(), killed_reads);
             if kills.is_empty() {
                 prop_assert!(reads.values().all(|n| *n == 1));
+            }
+        }
+
+        /// Once a listing completed a lookback after a folder's last file, its cursor is its
+        /// `after` alone: an idle folder keeps no keys.
+        #[test]
+        fn an_idle_folder_keeps_no_keys(
+            gaps in prop::collection::vec(1i64..30, 1..40),
+            lookback in 0i64..60,
+            idle in 0i64..120,
+        ) {
+            let (mut p, minute) = read_in_order(&gaps, lookback);
+            p.listing_done(at(minute + idle));
+            let after = p.cursor.after.clone().unwrap();
+            prop_assert!(p.cursor.done.iter().all(|k| *k > after || key(minute + idle - lookback, 0) <= *k));
+            if idle > lookback {
+                prop_assert!(p.cursor.done.is_empty());
+                prop_assert_eq!(p.cursor.list_after(lookback * 60, None), Some(after));
             }
         }
 
@@ -395,14 +484,7 @@ mod tests {
             gaps in prop::collection::vec(1i64..30, 1..80),
             lookback in 0i64..60,
         ) {
-            let mut p = FolderProgress::new(FolderCursor::default(), lookback * 60);
-            let mut minute = 0;
-            for (i, gap) in gaps.iter().enumerate() {
-                minute += gap;
-                let k = key(minute, i as u32);
-                p.listed(&k);
-                p.finished(&k);
-            }
+            let (p, _) = read_in_order(&gaps, lookback);
             let after = p.cursor.after.clone().unwrap();
             let floor = lookback_floor(&after, lookback * 60);
             prop_assert!(p.cursor.done.iter().all(|k| *k >= floor));

@@ -7,14 +7,14 @@ pub mod digests;
 mod file;
 mod folders;
 pub mod scan;
+mod state;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -35,6 +35,7 @@ use file::{read_file, Decoding, FileRead};
 pub use folders::discover;
 pub use folders::LogFolder;
 use scan::Shape;
+pub use state::TrailState;
 
 /// A stream of log files: its name (in records and messages), the folder kinds it reads
 /// (`CloudTrail`, `CloudTrail-Insight`, …) and the record shape its scanner checks.
@@ -44,74 +45,6 @@ pub struct LogStream {
     pub shape: Arc<Shape>,
     /// Whether the `trail_logs` event filters apply (to `trail_events` only).
     pub filtered: bool,
-}
-
-/// A stream's state: a cursor per account-region folder (`F`: what a stream keeps per folder),
-/// for one bucket and prefix.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrailState<F = FolderCursor> {
-    #[serde(default, deserialize_with = "cursor::null_as_default")]
-    pub bucket: String,
-    #[serde(default, deserialize_with = "cursor::null_as_default")]
-    pub prefix: String,
-    #[serde(
-        default = "BTreeMap::new",
-        deserialize_with = "cursor::null_as_default",
-        bound(deserialize = "F: Deserialize<'de>")
-    )]
-    pub folders: BTreeMap<String, F>,
-    /// Written by a full refresh: only a full refresh resumes from it.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub full_refresh: bool,
-}
-
-impl<F: DeserializeOwned> TrailState<F> {
-    pub fn from_json(v: &Value) -> Result<TrailState<F>, String> {
-        let obj = v.as_object().ok_or("it is not a JSON object")?;
-        // Serde would take a JSON array for a cursor's struct.
-        if let Some(Value::Object(folders)) = obj.get("folders") {
-            if let Some((path, _)) = folders.iter().find(|(_, c)| !c.is_object()) {
-                return Err(format!("folder {path}: a folder's cursor is not an object"));
-            }
-        }
-        serde_path_to_error::deserialize(v).map_err(|e| format!("at {}: {}", e.path(), e.inner()))
-    }
-
-    /// The state a read in `mode` starts from: an incremental sync continues any state, a full
-    /// refresh only the state of an interrupted full refresh (passed back on retry).
-    pub fn for_mode(mode: SyncMode, saved: Option<&Value>) -> Result<TrailState<F>, String> {
-        let state = saved.map(TrailState::from_json).transpose()?;
-        Ok(match (mode, state) {
-            (SyncMode::Incremental, Some(s)) => TrailState {
-                full_refresh: false,
-                ..s
-            },
-            (SyncMode::FullRefresh, Some(s)) if s.full_refresh => s,
-            (mode, _) => TrailState {
-                bucket: String::new(),
-                prefix: String::new(),
-                folders: BTreeMap::new(),
-                full_refresh: mode == SyncMode::FullRefresh,
-            },
-        })
-    }
-
-    /// Points the state at the configured bucket and prefix; a state of another one is
-    /// dropped, with a warning (its cursors mean nothing here).
-    pub fn retarget(&mut self, name: &str, logs: &TrailLogs, emitter: &Emitter) {
-        if (self.bucket != logs.bucket || self.prefix != logs.prefix) && !self.folders.is_empty() {
-            emitter.log(
-                LogLevel::Warn,
-                &format!(
-                    "{name}: the state is of s3://{}/{}, the config reads s3://{}/{}: reading from the start",
-                    self.bucket, self.prefix, logs.bucket, logs.prefix
-                ),
-            );
-            self.folders.clear();
-        }
-        self.bucket = logs.bucket.clone();
-        self.prefix = logs.prefix.clone();
-    }
 }
 
 /// A stream of a trail's event folders (`trail_events`, `trail_insight_events`,
@@ -207,8 +140,9 @@ fn concurrent_files() -> usize {
 
 /// Listed files waiting to be read, at most; listing pauses beyond.
 const QUEUE_LIMIT: usize = 2_000;
-/// Folders listed at once.
-const CONCURRENT_FOLDERS: usize = 8;
+/// Folders listed at once: S3 answers a LIST in about 30 ms, so an organization's thousands of
+/// folders need many in flight (17,000 folders at 64: about 8 s of listing).
+const CONCURRENT_FOLDERS: usize = 64;
 
 /// What a read did.
 #[derive(Debug, Default)]
@@ -339,6 +273,8 @@ pub async fn read(
 ) -> Result<TrailRead, Vec<Error>> {
     let name = stream.name;
     state.retarget(name, logs, emitter);
+    // Before any listing: every listing of this sync began at or after it.
+    let listing_began = now_millis() / 1000;
     let folders = discover(bucket, logs, stream.kinds)
         .await
         .map_err(|e| vec![e])?;
@@ -439,6 +375,11 @@ pub async fn read(
                                 queue.push_back((page.folder, key, skip));
                             }
                         }
+                        // Not a reason for a state of its own: a state without it only
+                        // lists the folder from further back next time.
+                        if page.last {
+                            progress[page.folder].listing_done(listing_began);
+                        }
                     }
                     Err(f) => errors.push(Error::aws(f).for_stream(name)),
                 }
@@ -510,7 +451,7 @@ fn checkpoint(
     emitter: &Emitter,
 ) {
     for (folder, p) in folders.iter().zip(progress) {
-        if p.cursor != FolderCursor::default() {
+        if !p.cursor.is_blank() {
             state.folders.insert(folder.path.clone(), p.cursor.clone());
         }
     }

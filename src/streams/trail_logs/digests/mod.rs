@@ -58,8 +58,8 @@ pub struct DigestRead {
     pub uncompressed_bytes: u64,
 }
 
-/// Digest folders read at once (each one digest at a time).
-const CONCURRENT_FOLDERS: usize = 16;
+/// Digest folders read at once (each one digest at a time): their listings wait ≈ 30 ms each.
+const CONCURRENT_FOLDERS: usize = 64;
 /// Log files hashed at once, over all folders.
 const CONCURRENT_HASHES: usize = 32;
 
@@ -69,6 +69,8 @@ struct Shared {
     bucket: BucketClient,
     lookback_secs: i64,
     start_day: Option<String>,
+    /// When this sync's listings began (epoch seconds).
+    listing_began: i64,
     keys: Arc<KeyRing>,
     emitter: Arc<Emitter>,
     hashes: Arc<Semaphore>,
@@ -109,6 +111,7 @@ pub async fn read(
     emitter: &Arc<Emitter>,
 ) -> Result<DigestRead, Vec<Error>> {
     state.retarget(name, logs, emitter);
+    let listing_began = now_millis() / 1000;
     let folders = discover(bucket, logs, &["CloudTrail-Digest"])
         .await
         .map_err(|e| vec![e])?;
@@ -126,6 +129,7 @@ pub async fn read(
         bucket: bucket.clone(),
         lookback_secs: logs.lookback_secs,
         start_day: logs.start_day.clone(),
+        listing_began,
         keys,
         emitter: emitter.clone(),
         hashes: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
@@ -227,6 +231,16 @@ async fn read_folder(shared: &Shared, folder: &LogFolder) -> Vec<Error> {
         .into_iter()
         .filter(|k| progress.listed(k).is_some())
         .collect();
+    progress.listing_done(shared.listing_began);
+    // The folder's progress, as its state says it once its digest's record is out.
+    let folder_state =
+        |progress: &FolderProgress, chains: &BTreeMap<String, String>| DigestFolder {
+            cursor: progress.cursor.clone(),
+            chains: chains.clone(),
+        };
+    if todo.is_empty() && !progress.cursor.is_blank() {
+        shared.progress(&folder.path, folder_state(&progress, &chains), false);
+    }
     let mut errors = Vec::new();
     for key in todo {
         if shared.emitter.stop_signal().is_cancelled() {
@@ -261,14 +275,7 @@ async fn read_folder(shared: &Shared, folder: &LogFolder) -> Vec<Error> {
             }
         }
         progress.finished(&key);
-        shared.progress(
-            &folder.path,
-            DigestFolder {
-                cursor: progress.cursor.clone(),
-                chains: chains.clone(),
-            },
-            false,
-        );
+        shared.progress(&folder.path, folder_state(&progress, &chains), false);
     }
     errors
 }
