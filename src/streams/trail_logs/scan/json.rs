@@ -47,6 +47,20 @@ pub(super) fn string_specials(w: u64) -> u64 {
     quote | backslash | control
 }
 
+/// From `i` in a string, eight bytes at a time, to the first quote, backslash or control
+/// character, or to the last bytes that do not fill a word (looked at one by one).
+#[inline]
+pub(super) fn to_special(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let specials = string_specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        if specials != 0 {
+            return i + (specials.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
 /// The 4 hex digits at `at` as a number; `None` when they are not hex digits.
 #[inline]
 fn hex4(b: &[u8], at: usize) -> Result<Option<u16>, Stop> {
@@ -131,15 +145,7 @@ impl<'a> Scanner<'a> {
         let mut escaped = false;
         loop {
             // Eight bytes at a time, straight to the first byte that needs a look.
-            while let Some(chunk) = b.get(i..i + 8) {
-                let specials =
-                    string_specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
-                if specials != 0 {
-                    i += (specials.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
+            i = to_special(b, i);
             match b.get(i) {
                 None => return Err(Stop::Incomplete),
                 Some(b'"') => {

@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 
 pub use filter::keeps;
 pub use json::Picks;
-use json::{string_specials, Scanner, Stop};
+use json::{to_special, Scanner, Stop};
 
 use crate::config::EventFilter;
 pub use rebuild::{rebuild, Changed};
@@ -161,16 +161,8 @@ impl Skip {
                     i += 1;
                     continue;
                 }
-                // Records are mostly strings: eight bytes at a time to a quote or backslash.
-                while let Some(chunk) = bytes.get(i..i + 8) {
-                    let specials =
-                        string_specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
-                    if specials != 0 {
-                        i += (specials.trailing_zeros() / 8) as usize;
-                        break;
-                    }
-                    i += 8;
-                }
+                // Records are mostly strings: a word at a time to a quote or backslash.
+                i = to_special(bytes, i);
                 let &c = bytes.get(i)?;
                 match c {
                     b'\\' => self.escaped = true,
