@@ -391,29 +391,21 @@ impl S3Server {
             (k == self.config.access_key).then(|| (self.config.secret_key.clone(), None))
         });
         let path = percent_decode(&raw_path, false);
-        match verified {
-            Ok(_) => {}
-            Err(AuthFailure::MissingAuthenticationToken) => {
-                return s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied", &path, head)
-            }
-            Err(AuthFailure::UnrecognizedClient) => {
-                return s3_error(
-                    StatusCode::FORBIDDEN,
-                    "InvalidAccessKeyId",
-                    "The AWS Access Key Id you provided does not exist in our records.",
-                    &path,
-                    head,
-                )
-            }
-            Err(AuthFailure::InvalidSignature) => {
-                return s3_error(
-                    StatusCode::FORBIDDEN,
-                    "SignatureDoesNotMatch",
-                    "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-                    &path,
-                    head,
-                )
-            }
+        // S3's own code and wording for each way a signature fails.
+        let refused = match verified {
+            Ok(_) => None,
+            Err(AuthFailure::MissingAuthenticationToken) => Some(("AccessDenied", "Access Denied")),
+            Err(AuthFailure::UnrecognizedClient) => Some((
+                "InvalidAccessKeyId",
+                "The AWS Access Key Id you provided does not exist in our records.",
+            )),
+            Err(AuthFailure::InvalidSignature) => Some((
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            )),
+        };
+        if let Some((code, message)) = refused {
+            return s3_error(StatusCode::FORBIDDEN, code, message, &path, head);
         }
         let trimmed = path.trim_start_matches('/');
         let (bucket, key) = trimmed.split_once('/').unwrap_or((trimmed, ""));

@@ -357,8 +357,8 @@ impl RegionRead {
             };
             let emitted_at = now_millis();
             // Per page, sized by the answer (records are about its size plus the columns), and
-            // freed with it: a reader waiting for its pacer holds no buffer, so memory does not
-            // grow with the account-regions in flight.
+            // given back to the bounded pool after it: a reader waiting for its pacer holds no
+            // buffer, so memory does not grow with the account-regions in flight.
             let mut batch = RecordBatch::with_buffer(self.kind.name, BATCHES.take(size * 3 / 2));
             for event in page.events() {
                 let id = Str::get(&event.event_id);
