@@ -40,14 +40,22 @@ impl RecordTail {
     /// `columns` must serialise as a JSON object.
     pub fn new(columns: &impl Serialize, emitted_at_millis: i64) -> RecordTail {
         let text = serde_json::to_vec(columns).unwrap_or_else(|_| b"{}".to_vec());
-        let members = match text.as_slice() {
-            [b'{', inner @ .., b'}'] => inner.to_vec(),
-            _ => Vec::new(),
-        };
+        let mut tail = RecordTail::closing(emitted_at_millis);
+        if let [b'{', inner @ .., b'}'] = text.as_slice() {
+            tail.members = inner.to_vec();
+        }
+        tail
+    }
+
+    /// No extra columns: the end of the data object and `emitted_at`.
+    pub fn closing(emitted_at_millis: i64) -> RecordTail {
         let mut end = Vec::with_capacity(32);
         end.extend_from_slice(b"},\"emitted_at\":");
         end.extend_from_slice(emitted_at_millis.to_string().as_bytes());
-        RecordTail { members, end }
+        RecordTail {
+            members: Vec::new(),
+            end,
+        }
     }
 }
 
@@ -94,6 +102,20 @@ impl RecordBatch {
         self.lines.extend_from_slice(b"}}\n");
         self.count += 1;
         Ok(())
+    }
+
+    /// Adds a record whose data `write` appends: the object's opening brace and its members,
+    /// valid JSON by construction, which `tail` closes.
+    pub fn push_written(&mut self, tail: &RecordTail, write: impl FnOnce(&mut Vec<u8>)) {
+        self.lines.extend_from_slice(&self.head);
+        write(&mut self.lines);
+        if !tail.members.is_empty() {
+            self.lines.push(b',');
+            self.lines.extend_from_slice(&tail.members);
+        }
+        self.lines.extend_from_slice(&tail.end);
+        self.lines.extend_from_slice(b"}}\n");
+        self.count += 1;
     }
 
     /// Adds a record from `object`, the bytes of a JSON object on one line, valid and checked

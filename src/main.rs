@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod emit;
 mod error;
+mod json_words;
 mod protocol;
 mod schema;
 mod state;

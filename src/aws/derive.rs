@@ -11,8 +11,8 @@ use super::{endpoint_for, RegionClient, CONTROL_REQUESTS_PER_SECOND};
 use crate::config::Config;
 
 impl RegionClient {
-    /// A client of `region` with the base credentials (an organization's member credentials
-    /// are not carried over) and pacers of its own.
+    /// A client of `region` with the same credentials (call it on `Connection::base` for the
+    /// base credentials) and pacers of its own.
     pub fn in_region(&self, region: &str, config: &Config) -> RegionClient {
         let conf = self
             .client
@@ -21,9 +21,7 @@ impl RegionClient {
             .region(Region::new(region.to_string()))
             .build();
         RegionClient {
-            // The base credentials, whichever account this client was for.
-            account: None,
-            member: None,
+            account: self.account.clone(),
             region: region.to_string(),
             client: aws_sdk_cloudtrail::Client::from_conf(conf),
             pacer: Arc::new(Pacer::new(config.requests_per_second)),

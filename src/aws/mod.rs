@@ -40,10 +40,9 @@ pub struct RegionClient {
     /// The account read through its member role; `None`: the credentials' own account.
     pub account: Option<String>,
     pub region: String,
-    /// In an organization, shared by every account of the region (a client per account and
-    /// region would cost memory by the account): calls sign with `member` through `account_call`.
+    /// Signs with the account's credentials (its member role's, in an organization): a call
+    /// needs no per-call configuration, which costs the SDK more than the call's parsing.
     pub client: aws_sdk_cloudtrail::Client,
-    member: Option<SharedCredentialsProvider>,
     /// Shared by every stream of the account's region: the quota is per account and region.
     pub pacer: Arc<Pacer>,
     /// For the control-plane calls (DescribeTrails, GetTrailStatus…), whose quota is 10/s.
@@ -60,21 +59,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Half of the 10/s quota of each control-plane call: other tools use it too.
 const CONTROL_REQUESTS_PER_SECOND: f64 = 5.0;
 
-/// The operation client types calls are customised with.
-pub type Call<T, E, B> = aws_sdk_cloudtrail::client::customize::CustomizableOperation<T, E, B>;
-
-impl RegionClient {
-    /// `call` signed with the account's member credentials, in an organization.
-    pub fn account_call<T, E, B>(&self, call: Call<T, E, B>) -> Call<T, E, B> {
-        match &self.member {
-            Some(member) => call.config_override(
-                aws_sdk_cloudtrail::config::Builder::default().credentials_provider(member.clone()),
-            ),
-            None => call,
-        }
-    }
-}
-
 /// Member roles assumed at once when an organization's accounts are connected.
 const ASSUMED_AT_ONCE: usize = 16;
 
@@ -82,6 +66,9 @@ const ASSUMED_AT_ONCE: usize = 16;
 pub struct Connection {
     /// One per region, or per account and region of an organization (its accounts in order).
     pub clients: Vec<RegionClient>,
+    /// The first region's, with the base credentials (an organization's too): for the calls
+    /// that are not an account's (public keys, a trail's lookup).
+    pub base: RegionClient,
     /// Why each unreadable account is so (its member role cannot be assumed), naming it.
     pub unreadable: Vec<Error>,
     /// The account of the base credentials, when an organization is read: a single-account
@@ -106,6 +93,7 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
         .into_builder()
         .credentials_provider(provider.clone())
         .build();
+    let base = region_client(config, &sdk, &provider, false, &config.regions[0], &stop);
     let Some(org) = &config.organization else {
         let clients = config
             .regions
@@ -113,6 +101,7 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
             .map(|region| region_client(config, &sdk, &provider, false, region, &stop))
             .collect();
         return Ok(Connection {
+            base,
             clients,
             unreadable: vec![],
             base_account: None,
@@ -139,11 +128,6 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
             })
         })
         .collect();
-    let shared: Vec<RegionClient> = config
-        .regions
-        .iter()
-        .map(|region| region_client(config, &sdk, &provider, true, region, &stop))
-        .collect();
     let mut clients = Vec::new();
     let mut unreadable = Vec::new();
     for (account, task) in accounts.iter().zip(tasks) {
@@ -151,17 +135,15 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
             .await
             .map_err(|e| Error::Internal(format!("assuming the role of {account}: {e}")))?;
         match assumed {
-            Ok(member) => clients.extend(shared.iter().map(|c| RegionClient {
+            Ok(member) => clients.extend(config.regions.iter().map(|region| RegionClient {
                 account: Some(account.clone()),
-                member: Some(member.clone()),
-                pacer: Arc::new(Pacer::new(config.requests_per_second)),
-                control_pacer: Arc::new(Pacer::new(CONTROL_REQUESTS_PER_SECOND)),
-                ..c.clone()
+                ..region_client(config, &sdk, &member, true, region, &stop)
             })),
             Err(e) => unreadable.push(e),
         }
     }
     Ok(Connection {
+        base,
         clients,
         unreadable,
         base_account: Some(caller.account.clone()),
@@ -169,8 +151,8 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
     })
 }
 
-/// The client of `region`; `organization`: shared by the accounts, each signing with its own
-/// member credentials (which cache themselves).
+/// The client of `region`, signing with `provider`; `organization`: a member role's, which
+/// caches itself.
 fn region_client(
     config: &Config,
     sdk: &SdkConfig,
@@ -184,10 +166,16 @@ fn region_client(
         .credentials_provider(provider.clone())
         .retry_config(RetryConfig::disabled())
         .timeout_config(timeouts())
+        // LimitBodies keeps bodies above a minimum throughput, and says so in its words: the
+        // SDK's own watch would only add a timer to every call.
+        .stalled_stream_protection(
+            aws_sdk_cloudtrail::config::StalledStreamProtectionConfig::disabled(),
+        )
         .interceptor(limits::LimitBodies {
             limit: Some(limits::LOOKUP_BODY_LIMIT),
             min: limits::MinThroughput::BODIES,
-        });
+        })
+        .interceptor(raw::KeepBody);
     if organization {
         builder = builder.identity_cache(aws_sdk_cloudtrail::config::IdentityCache::no_cache());
     }
@@ -196,7 +184,6 @@ fn region_client(
     }
     RegionClient {
         account: None,
-        member: None,
         region: region.to_string(),
         client: aws_sdk_cloudtrail::Client::from_conf(builder.build()),
         pacer: Arc::new(Pacer::new(config.requests_per_second)),

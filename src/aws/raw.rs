@@ -63,12 +63,22 @@ pub static BODIES: BufferPool = BufferPool::new();
 /// Where the body of one call's successful answer is left.
 pub type Slot = Arc<Mutex<Option<Vec<u8>>>>;
 
-/// An interceptor for one call: a 2xx answer's body goes to `slot`, and the SDK parses an empty
-/// object instead (an output with nothing in it).
-#[derive(Debug)]
-pub struct KeepBody {
-    pub slot: Slot,
+tokio::task_local! {
+    /// The slot of the call being sent by this task, set by `keeping_body`.
+    static SLOT: Slot;
 }
+
+/// Sends `call` with its successful answer's body left in `slot` (the SDK then parses an empty
+/// object: an output with nothing in it).
+pub async fn keeping_body<T>(slot: &Slot, call: impl std::future::Future<Output = T>) -> T {
+    SLOT.scope(slot.clone(), call).await
+}
+
+/// The client's interceptor: the calls sent through `keeping_body` leave their 2xx answer's
+/// body in their slot; other calls are untouched. Installed once per client, as customising
+/// each call costs the SDK a configuration of its own.
+#[derive(Debug)]
+pub struct KeepBody;
 
 impl Intercept for KeepBody {
     fn name(&self) -> &'static str {
@@ -81,6 +91,9 @@ impl Intercept for KeepBody {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let Ok(slot) = SLOT.try_with(Slot::clone) else {
+            return Ok(());
+        };
         if !context.response().status().is_success() {
             return Ok(());
         }
@@ -96,7 +109,7 @@ impl Intercept for KeepBody {
         *context.response_mut().body_mut() = SdkBody::from_body_1_x(Diverted {
             inner,
             kept: BODIES.take(announced),
-            slot: self.slot.clone(),
+            slot,
             done: false,
         });
         Ok(())

@@ -151,13 +151,7 @@ pub async fn resolve_trail(
     };
     let connection = super::connect(config, stop).await?;
     let region = crate::config::trail_arn_region(trail).unwrap_or(&config.regions[0]);
-    let client = connection
-        .clients
-        .first()
-        .ok_or_else(|| {
-            Error::config("trail_logs.trail: no account can be read to look the trail up")
-        })?
-        .in_region(region, config);
+    let client = connection.base.in_region(region, config);
     let site = CallSite {
         service: Service::CloudTrail,
         account: None,

@@ -75,8 +75,8 @@ async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
     let trail = match trail_logs::probe(trail_events::NAME, &bucket, logs).await {
         Err(f) => Err(format!("{}: {f}", trail_events::NAME)),
         Ok(found) => Ok(match aws::connect(config, CancellationToken::new()).await {
-            Ok(connection) if !connection.clients.is_empty() => {
-                let keys = connection.clients[0].in_region(&config.regions[0], config);
+            Ok(connection) => {
+                let keys = connection.base.in_region(&config.regions[0], config);
                 let digests =
                     trail_logs::digests::probe(trail_digests::NAME, &bucket, logs, &keys).await;
                 format!("{found}. {digests}")
@@ -219,7 +219,7 @@ async fn probe(
         RetryBudget::CHECK,
         &site("LookupEvents"),
         |_, _| {},
-        || client.account_call(request.clone().customize()).send(),
+        || request.clone().send(),
     )
     .await
     .map(|_| ());
@@ -230,7 +230,7 @@ async fn probe(
         RetryBudget::CHECK,
         &site("DescribeTrails"),
         |_, _| {},
-        || client.account_call(request.clone().customize()).send(),
+        || request.clone().send(),
     )
     .await
     .map(|_| ());

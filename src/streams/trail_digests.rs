@@ -13,7 +13,6 @@ use super::trail_logs::digests::{self, DigestFolder};
 use super::trail_logs::TrailState;
 use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
 use crate::aws::public_keys::KeyRing;
-use crate::error::Error;
 use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
 
@@ -150,17 +149,12 @@ impl Stream for TrailDigests {
                 Err(e) => return ReadReport::failed(e),
             };
             let keys = match context.cloudtrail().await {
-                Ok(connection) => match connection.clients.first() {
-                    Some(c) => Arc::new(KeyRing::new(
-                        c.in_region(&context.config.regions[0], &context.config),
-                        &context.config,
-                    )),
-                    None => {
-                        return ReadReport::failed(Error::config(
-                            "trail_digests: no account can be read to list the public keys",
-                        ))
-                    }
-                },
+                Ok(connection) => Arc::new(KeyRing::new(
+                    connection
+                        .base
+                        .in_region(&context.config.regions[0], &context.config),
+                    &context.config,
+                )),
                 Err(e) => return ReadReport::failed(e.for_stream(NAME)),
             };
             match digests::read(NAME, bucket, logs, keys, state, &context.emitter).await {

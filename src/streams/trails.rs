@@ -246,11 +246,7 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
     let mut errors = Vec::new();
     for (i, client) in clients.iter().enumerate() {
         let request = client.client.describe_trails().include_shadow_trails(true);
-        let out = match control_call(client, "DescribeTrails", || {
-            client.account_call(request.clone().customize()).send()
-        })
-        .await
-        {
+        let out = match control_call(client, "DescribeTrails", || request.clone().send()).await {
             Ok(out) => out,
             Err(f) => {
                 errors.push(Error::aws(f).for_stream(NAME));
@@ -285,11 +281,7 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
         };
 
         let request = client.client.get_trail_status().name(&arn);
-        match control_call(client, "GetTrailStatus", || {
-            client.account_call(request.clone().customize()).send()
-        })
-        .await
-        {
+        match control_call(client, "GetTrailStatus", || request.clone().send()).await {
             Ok(s) => {
                 record.is_logging = s.is_logging();
                 record.latest_delivery_time = secs(s.latest_delivery_time());
@@ -306,11 +298,7 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
         }
 
         let request = client.client.get_event_selectors().trail_name(&arn);
-        match control_call(client, "GetEventSelectors", || {
-            client.account_call(request.clone().customize()).send()
-        })
-        .await
-        {
+        match control_call(client, "GetEventSelectors", || request.clone().send()).await {
             Ok(s) => {
                 record.event_selectors = Some(
                     s.event_selectors()
@@ -358,11 +346,7 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
         }
 
         let request = client.client.get_insight_selectors().trail_name(&arn);
-        match control_call(client, "GetInsightSelectors", || {
-            client.account_call(request.clone().customize()).send()
-        })
-        .await
-        {
+        match control_call(client, "GetInsightSelectors", || request.clone().send()).await {
             Ok(s) => {
                 record.insights_enabled = Some(true);
                 record.insight_types = Some(

@@ -3,25 +3,32 @@
 
 pub mod columns;
 pub mod cursor;
+mod event_key;
 pub mod insight_events;
 mod lenient;
 pub mod management_events;
 pub mod page;
 pub mod read;
+mod reader;
+pub mod record;
+#[cfg(test)]
+mod reference;
 pub mod window;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
 use super::{catalog_entry, ReadContext, Stream, StreamRead};
 use crate::config::LOOKUP_KEYS;
-use crate::emit::RecordBatch;
+use crate::emit::{RecordBatch, RecordTail};
 use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
+use columns::write_lookup_columns;
 use cursor::EventStreamState;
-use lenient::UnparsableRecord;
-use page::PageEvent;
+use page::{Page, PageEvent};
+use reader::Invalid;
+use record::{Columns, Value as ColumnValue};
 
 /// A stream read from LookupEvents.
 pub struct LookupKind {
@@ -30,27 +37,20 @@ pub struct LookupKind {
     pub category: Option<&'static str>,
     /// The lookup attribute keys LookupEvents accepts for this category.
     pub filter_keys: &'static [&'static str],
-    /// Adds the record of an event to the batch; reports a `CloudTrailEvent` it could not
-    /// parse (the record is added all the same).
-    /// `scratch` holds the unescaped `CloudTrailEvent`, reused from record to record.
-    pub push_record: fn(
-        &PageEvent,
-        &mut RecordBatch,
-        i64,
-        &mut String,
-    ) -> serde_json::Result<Option<UnparsableRecord>>,
+    /// The columns flattened from the record, beside LookupEvents' own.
+    pub columns: &'static LazyLock<Columns>,
     pub schema: fn() -> Value,
 }
+
+static MANAGEMENT_COLUMNS: LazyLock<Columns> =
+    LazyLock::new(|| Columns::new(management_events::COLUMNS));
+static INSIGHT_COLUMNS: LazyLock<Columns> = LazyLock::new(|| Columns::new(insight_events::COLUMNS));
 
 pub static MANAGEMENT_EVENTS: LookupKind = LookupKind {
     name: management_events::NAME,
     category: None,
     filter_keys: LOOKUP_KEYS,
-    push_record: |e, batch, emitted_at, scratch| {
-        let text = e.cloud_trail_event.map(|j| j.text_in(scratch));
-        let (record, problem) = management_events::ManagementEvent::from_event(e, text);
-        batch.push(&record, emitted_at).map(|()| problem)
-    },
+    columns: &MANAGEMENT_COLUMNS,
     schema: schema_for::<management_events::ManagementEvent>,
 };
 
@@ -58,13 +58,37 @@ pub static INSIGHT_EVENTS: LookupKind = LookupKind {
     name: insight_events::NAME,
     category: Some("insight"),
     filter_keys: &["EventId", "EventName", "EventSource"],
-    push_record: |e, batch, emitted_at, scratch| {
-        let text = e.cloud_trail_event.map(|j| j.text_in(scratch));
-        let (record, problem) = insight_events::InsightEvent::from_event(e, text);
-        batch.push(&record, emitted_at).map(|()| problem)
-    },
+    columns: &INSIGHT_COLUMNS,
     schema: schema_for::<insight_events::InsightEvent>,
 };
+
+impl LookupKind {
+    /// Adds the record of `event` to the batch. When its `CloudTrailEvent` is not a JSON
+    /// object, says why: the record goes out all the same, its flattened columns null.
+    /// `values` is kept from record to record.
+    pub fn push_record<'p>(
+        &self,
+        page: &'p Page,
+        event: &PageEvent,
+        batch: &mut RecordBatch,
+        tail: &RecordTail,
+        values: &mut Vec<Option<ColumnValue<'p>>>,
+    ) -> Option<Invalid> {
+        let problem = match page.record_of(event) {
+            Some(text) => self.columns.pick(text, values).err(),
+            None => {
+                values.clear();
+                values.resize(self.columns.len(), None);
+                None
+            }
+        };
+        batch.push_written(tail, |out| {
+            write_lookup_columns(page, event, out);
+            self.columns.write(values, out);
+        });
+        problem
+    }
+}
 
 impl Stream for LookupKind {
     fn name(&self) -> &'static str {

@@ -12,14 +12,15 @@ use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeKey};
 
 use super::cursor::{EventStreamState, RegionCursor};
-use super::page::{Page, Str};
+use super::event_key::EventKey;
+use super::page::{Page, PageBuffers};
 use super::window::{LookupWindow, RegionPlan, Step};
 use super::LookupKind;
 use crate::aws::call::{CallSite, Retry, RetryBudget};
-use crate::aws::raw::{BufferPool, KeepBody, Slot, BODIES};
+use crate::aws::raw::{keeping_body, BufferPool, Slot, BODIES};
 use crate::aws::RegionClient;
 use crate::config::Config;
-use crate::emit::{Emitter, LogLevel, RecordBatch};
+use crate::emit::{Emitter, LogLevel, RecordBatch, RecordTail};
 use crate::error::{AwsProblem, Error, Service};
 use crate::streams::checkpoint::CheckpointPace;
 use crate::streams::{ReadContext, ReadReport};
@@ -27,7 +28,7 @@ use crate::time::{format_epoch, now_millis, now_secs, DAY_SECS};
 
 /// Event ids seen in a window: a few per event, hashed by foldhash (already built for
 /// hashbrown), as SipHash's resistance to chosen keys buys nothing against AWS's own ids.
-type EventIds = HashSet<String, foldhash::fast::RandomState>;
+type EventIds = HashSet<EventKey, foldhash::fast::RandomState>;
 
 /// The buffers pages' records are framed in (see `BODIES`).
 static BATCHES: BufferPool = BufferPool::new();
@@ -267,7 +268,8 @@ impl RegionRead {
         let mut oldest_seen = i64::MAX;
         let mut newest_seen = i64::MIN;
         let mut emitted_at_oldest = EventIds::default();
-        let mut scratch = String::new();
+        let mut buffers = PageBuffers::default();
+        let mut values = Vec::new();
         loop {
             let request = self
                 .client
@@ -306,9 +308,7 @@ impl RegionRead {
             let page = loop {
                 let sent = retry
                     .call(&site, &mut on_retry, || {
-                        let keep = KeepBody { slot: slot.clone() };
-                        let call = request.clone().customize().interceptor(keep);
-                        self.client.account_call(call).send()
+                        keeping_body(&slot, request.clone().send())
                     })
                     .await;
                 if let Err(f) = sent {
@@ -319,13 +319,16 @@ impl RegionRead {
                     .unwrap_or_else(|p| p.into_inner())
                     .take()
                     .unwrap_or_default();
-                let unreadable = match Page::parse(&body) {
+                let unreadable = match Page::parse(&body, std::mem::take(&mut buffers)) {
                     Ok(page) => break Ok((page, body.len())),
-                    Err(e) => site.failure(
-                        AwsProblem::ServiceFault { status: 200 },
-                        None,
-                        format!("unreadable answer: {e}"),
-                    ),
+                    Err((e, kept)) => {
+                        buffers = kept;
+                        site.failure(
+                            AwsProblem::ServiceFault { status: 200 },
+                            None,
+                            format!("unreadable answer: {e}"),
+                        )
+                    }
                 };
                 if let Err(f) = retry.pause_after(unreadable, &mut on_retry).await {
                     break Err(f);
@@ -355,13 +358,15 @@ impl RegionRead {
                 }
                 Err(f) => return Err(Error::aws(f).for_stream(self.kind.name)),
             };
-            let emitted_at = now_millis();
+            let tail = RecordTail::closing(now_millis());
             // Per page, sized by the answer (records are about its size plus the columns), and
             // given back to the bounded pool after it: a reader waiting for its pacer holds no
             // buffer, so memory does not grow with the account-regions in flight.
             let mut batch = RecordBatch::with_buffer(self.kind.name, BATCHES.take(size * 3 / 2));
+            let mut page_values = std::mem::take(&mut values);
             for event in page.events() {
-                let id = Str::get(&event.event_id);
+                let id = event.event_id.map(|id| page.text_of(id));
+                let id = id.as_deref();
                 // An event outside the window asked for would come again with every window
                 // (and be misplaced by the split logic): not CloudTrail's behaviour, dropped.
                 if let Some(t) = event.second() {
@@ -371,8 +376,9 @@ impl RegionRead {
                     }
                 }
                 if let Some(id) = id {
-                    if plan.emitted_at_boundaries().any(|skip| skip.contains(id))
-                        || !emitted.insert(id.to_string())
+                    let key = EventKey::of(id);
+                    if plan.emitted_at_boundaries().any(|skip| skip.contains(&key))
+                        || !emitted.insert(key.clone())
                     {
                         continue;
                     }
@@ -383,20 +389,25 @@ impl RegionRead {
                         emitted_at_oldest.clear();
                     }
                     if second == oldest_seen {
-                        emitted_at_oldest.insert(id.to_string());
+                        emitted_at_oldest.insert(key);
                     }
                 }
-                let problem = (self.kind.push_record)(event, &mut batch, emitted_at, &mut scratch)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let problem =
+                    self.kind
+                        .push_record(&page, event, &mut batch, &tail, &mut page_values);
                 if let Some(problem) = problem {
-                    self.warn_unparsable(id.unwrap_or("?"), &problem.0);
+                    self.warn_unparsable(id.unwrap_or("?"), &problem.to_string());
                 }
             }
+            page_values.clear();
+            // The values borrowed this page; emptied, the vector is kept for the next.
+            values = page_values.into_iter().map(|_| None).collect();
             events += batch.len();
             self.emitter.records(&mut batch);
             BATCHES.give(batch.into_buffer());
-            token = Str::get(&page.next_token).map(String::from);
+            token = page.next_token.map(|t| page.text_of(t).into_owned());
             let listed = page.events().len();
+            buffers = page.into_buffers();
             BODIES.give(body);
             // After this page's records: the window stays open in the state, read again later.
             if let Err(why) = guard.check(listed, token.as_deref()) {

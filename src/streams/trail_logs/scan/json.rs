@@ -5,6 +5,9 @@
 use super::filter::member_keeps;
 use super::shape::{is_date_time, Shape};
 use crate::config::EventFilter;
+#[cfg(test)]
+pub(super) use crate::json_words::string_specials;
+pub(super) use crate::json_words::to_special;
 
 /// Why scanning stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,42 +35,12 @@ fn name_hash(name: &[u8]) -> u64 {
     })
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `w` that is a quote, a backslash or a control character (the
-/// only bytes a string scan stops at). Bits above the lowest may be false positives, the lowest
-/// is exact: it marks the first such byte.
-#[inline]
-pub(super) fn string_specials(w: u64) -> u64 {
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
-    let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
-    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
-    quote | backslash | control
-}
-
-/// From `i` in a string, eight bytes at a time, to the first quote, backslash or control
-/// character, or to the last bytes that do not fill a word (looked at one by one).
-#[inline]
-pub(super) fn to_special(b: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = b.get(i..i + 8) {
-        let specials = string_specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
-        if specials != 0 {
-            return i + (specials.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    i
-}
-
 /// The 4 hex digits at `at` as a number; `None` when they are not hex digits.
 #[inline]
 fn hex4(b: &[u8], at: usize) -> Result<Option<u16>, Stop> {
-    let digits = b.get(at..at + 4).ok_or(Stop::Incomplete)?;
-    Ok(digits.iter().try_fold(0u16, |n, d| {
-        (*d as char).to_digit(16).map(|v| n << 4 | v as u16)
-    }))
+    Ok(crate::json_words::hex4(
+        b.get(at..at + 4).ok_or(Stop::Incomplete)?,
+    ))
 }
 
 /// A scan over one buffer.
