@@ -22,6 +22,7 @@ impl RegionClient {
             .build();
         RegionClient {
             account: self.account.clone(),
+            member: self.member.clone(),
             region: region.to_string(),
             client: aws_sdk_cloudtrail::Client::from_conf(conf),
             pacer: Arc::new(Pacer::new(config.requests_per_second)),

@@ -40,9 +40,12 @@ pub struct RegionClient {
     /// The account read through its member role; `None`: the credentials' own account.
     pub account: Option<String>,
     pub region: String,
-    /// Signs with the account's credentials (its member role's, in an organization): a call
-    /// needs no per-call configuration, which costs the SDK more than the call's parsing.
+    /// In an organization, shared by every account of the region (a client per account costs
+    /// ~160 KB: its own TLS configuration): a call sent through `send` signs with `member`,
+    /// found by the client's credentials provider (no per-call configuration, which costs the
+    /// SDK more than the page's parsing).
     pub client: aws_sdk_cloudtrail::Client,
+    member: Option<SharedCredentialsProvider>,
     /// Shared by every stream of the account's region: the quota is per account and region.
     pub pacer: Arc<Pacer>,
     /// For the control-plane calls (DescribeTrails, GetTrailStatus…), whose quota is 10/s.
@@ -58,6 +61,42 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Half of the 10/s quota of each control-plane call: other tools use it too.
 const CONTROL_REQUESTS_PER_SECOND: f64 = 5.0;
+
+tokio::task_local! {
+    /// The member credentials of the account whose call this task is sending.
+    static MEMBER: SharedCredentialsProvider;
+}
+
+impl RegionClient {
+    /// Sends `call` (made with `client`) signed with the account's credentials.
+    pub async fn send<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        match &self.member {
+            Some(member) => MEMBER.scope(member.clone(), call).await,
+            None => call.await,
+        }
+    }
+}
+
+/// The credentials provider of an organization's shared clients: the member credentials of
+/// the call being sent. A call sent without them fails (it would read the wrong account).
+#[derive(Debug)]
+struct MemberCredentials;
+
+impl ProvideCredentials for MemberCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        match MEMBER.try_with(SharedCredentialsProvider::clone) {
+            Ok(member) => {
+                future::ProvideCredentials::new(async move { member.provide_credentials().await })
+            }
+            Err(_) => future::ProvideCredentials::ready(Err(CredentialsError::not_loaded(
+                "an organization's call sent without its account's credentials",
+            ))),
+        }
+    }
+}
 
 /// Member roles assumed at once when an organization's accounts are connected.
 const ASSUMED_AT_ONCE: usize = 16;
@@ -128,6 +167,12 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
             })
         })
         .collect();
+    let members = SharedCredentialsProvider::new(MemberCredentials);
+    let shared: Vec<RegionClient> = config
+        .regions
+        .iter()
+        .map(|region| region_client(config, &sdk, &members, true, region, &stop))
+        .collect();
     let mut clients = Vec::new();
     let mut unreadable = Vec::new();
     for (account, task) in accounts.iter().zip(tasks) {
@@ -135,9 +180,12 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
             .await
             .map_err(|e| Error::Internal(format!("assuming the role of {account}: {e}")))?;
         match assumed {
-            Ok(member) => clients.extend(config.regions.iter().map(|region| RegionClient {
+            Ok(member) => clients.extend(shared.iter().map(|c| RegionClient {
                 account: Some(account.clone()),
-                ..region_client(config, &sdk, &member, true, region, &stop)
+                member: Some(member.clone()),
+                pacer: Arc::new(Pacer::new(config.requests_per_second)),
+                control_pacer: Arc::new(Pacer::new(CONTROL_REQUESTS_PER_SECOND)),
+                ..c.clone()
             })),
             Err(e) => unreadable.push(e),
         }
@@ -151,8 +199,8 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
     })
 }
 
-/// The client of `region`, signing with `provider`; `organization`: a member role's, which
-/// caches itself.
+/// The client of `region`, signing with `provider`; `organization`: shared by the accounts,
+/// each signing with its own member credentials (which cache themselves).
 fn region_client(
     config: &Config,
     sdk: &SdkConfig,
@@ -184,6 +232,7 @@ fn region_client(
     }
     RegionClient {
         account: None,
+        member: None,
         region: region.to_string(),
         client: aws_sdk_cloudtrail::Client::from_conf(builder.build()),
         pacer: Arc::new(Pacer::new(config.requests_per_second)),

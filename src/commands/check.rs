@@ -219,7 +219,7 @@ async fn probe(
         RetryBudget::CHECK,
         &site("LookupEvents"),
         |_, _| {},
-        || request.clone().send(),
+        || client.send(request.clone().send()),
     )
     .await
     .map(|_| ());
@@ -230,7 +230,7 @@ async fn probe(
         RetryBudget::CHECK,
         &site("DescribeTrails"),
         |_, _| {},
-        || request.clone().send(),
+        || client.send(request.clone().send()),
     )
     .await
     .map(|_| ());

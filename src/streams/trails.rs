@@ -246,7 +246,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
     let mut errors = Vec::new();
     for (i, client) in clients.iter().enumerate() {
         let request = client.client.describe_trails().include_shadow_trails(true);
-        let out = match control_call(client, "DescribeTrails", || request.clone().send()).await {
+        let out = match control_call(client, "DescribeTrails", || {
+            client.send(request.clone().send())
+        })
+        .await
+        {
             Ok(out) => out,
             Err(f) => {
                 errors.push(Error::aws(f).for_stream(NAME));
@@ -281,7 +285,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
         };
 
         let request = client.client.get_trail_status().name(&arn);
-        match control_call(client, "GetTrailStatus", || request.clone().send()).await {
+        match control_call(client, "GetTrailStatus", || {
+            client.send(request.clone().send())
+        })
+        .await
+        {
             Ok(s) => {
                 record.is_logging = s.is_logging();
                 record.latest_delivery_time = secs(s.latest_delivery_time());
@@ -298,7 +306,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
         }
 
         let request = client.client.get_event_selectors().trail_name(&arn);
-        match control_call(client, "GetEventSelectors", || request.clone().send()).await {
+        match control_call(client, "GetEventSelectors", || {
+            client.send(request.clone().send())
+        })
+        .await
+        {
             Ok(s) => {
                 record.event_selectors = Some(
                     s.event_selectors()
@@ -346,7 +358,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
         }
 
         let request = client.client.get_insight_selectors().trail_name(&arn);
-        match control_call(client, "GetInsightSelectors", || request.clone().send()).await {
+        match control_call(client, "GetInsightSelectors", || {
+            client.send(request.clone().send())
+        })
+        .await
+        {
             Ok(s) => {
                 record.insights_enabled = Some(true);
                 record.insight_types = Some(

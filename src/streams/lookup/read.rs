@@ -308,7 +308,8 @@ impl RegionRead {
             let page = loop {
                 let sent = retry
                     .call(&site, &mut on_retry, || {
-                        keeping_body(&slot, request.clone().send())
+                        let call = keeping_body(&slot, request.clone().send());
+                        self.client.send(call)
                     })
                     .await;
                 if let Err(f) = sent {
