@@ -213,6 +213,9 @@ fn watch_stdout(stop: CancellationToken) {
 #[cfg(not(target_os = "linux"))]
 fn watch_stdout(_: CancellationToken) {}
 
+/// Batches this large skip the output buffer.
+const DIRECT_WRITE: usize = 64 * 1024;
+
 /// Shared by every task; each call writes whole lines under one lock, so lines never interleave.
 pub struct Emitter {
     inner: Mutex<Inner>,
@@ -278,7 +281,14 @@ impl Emitter {
             return;
         }
         self.with(|inner| {
-            inner.out.write_all(&batch.lines)?;
+            // A large batch goes out as it is: copying it into the buffer first costs a pass
+            // over every byte written.
+            if batch.lines.len() >= DIRECT_WRITE {
+                inner.out.flush()?;
+                inner.out.get_mut().write_all(&batch.lines)?;
+            } else {
+                inner.out.write_all(&batch.lines)?;
+            }
             inner.written += batch.lines.len() as u64;
             *inner.since_state.entry(batch.stream).or_insert(0) += batch.count;
             Ok(())
