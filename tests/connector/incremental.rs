@@ -212,12 +212,14 @@ fn a_dense_burst_after_a_quiet_stretch_is_checkpointed_often() {
         .iter()
         .map(|s| s["state"]["sourceStats"]["recordCount"].as_f64().unwrap())
         .fold(0.0, f64::max);
-    // A split window's upper part (5,000) is checkpointed with the first window below it.
+    // A split window's upper part (5,000) is checkpointed with the first window below it; states
+    // also wait out the checkpoint pace (250 ms at least), in which a fast reader writes a few
+    // thousand more. Never the whole burst in one.
     assert!(
-        biggest <= 10_100.0,
+        biggest <= 15_000.0,
         "a checkpoint covered {biggest} records"
     );
-    assert!(run.states().len() >= 4);
+    assert!(run.states().len() >= 3);
 }
 
 /// The platform passes an interrupted full refresh's last state to the retry of that attempt:
