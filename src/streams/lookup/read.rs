@@ -269,7 +269,6 @@ impl RegionRead {
         let mut newest_seen = i64::MIN;
         let mut emitted_at_oldest = EventIds::default();
         let mut buffers = PageBuffers::default();
-        let mut values = Vec::new();
         loop {
             let request = self
                 .client
@@ -364,7 +363,8 @@ impl RegionRead {
             // given back to the bounded pool after it: a reader waiting for its pacer holds no
             // buffer, so memory does not grow with the account-regions in flight.
             let mut batch = RecordBatch::with_buffer(self.kind.name, BATCHES.take(size * 3 / 2));
-            let mut page_values = std::mem::take(&mut values);
+            // The columns' values of the page's records (they borrow the page).
+            let mut values = Vec::new();
             for event in page.events() {
                 let id = event.event_id.map(|id| page.text_of(id));
                 let id = id.as_deref();
@@ -393,16 +393,13 @@ impl RegionRead {
                         emitted_at_oldest.insert(key);
                     }
                 }
-                let problem =
-                    self.kind
-                        .push_record(&page, event, &mut batch, &tail, &mut page_values);
+                let problem = self
+                    .kind
+                    .push_record(&page, event, &mut batch, &tail, &mut values);
                 if let Some(problem) = problem {
                     self.warn_unparsable(id.unwrap_or("?"), &problem.to_string());
                 }
             }
-            page_values.clear();
-            // The values borrowed this page; emptied, the vector is kept for the next.
-            values = page_values.into_iter().map(|_| None).collect();
             events += batch.len();
             self.emitter.records(&mut batch);
             BATCHES.give(batch.into_buffer());
