@@ -270,7 +270,8 @@ fn parse_token(token: &str, fingerprint: &str) -> Option<(i64, u64)> {
     parts.next().is_none().then_some((time, seq))
 }
 
-fn render(e: &GeneratedEvent) -> String {
+/// An event as LookupEvents lists it (one member of `Events`).
+pub fn render(e: &GeneratedEvent) -> String {
     let mut v = serde_json::json!({
         "EventId": e.event_id,
         "EventName": e.event_name,

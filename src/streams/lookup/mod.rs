@@ -13,6 +13,8 @@ mod reader;
 pub mod record;
 #[cfg(test)]
 mod reference;
+#[cfg(test)]
+mod speed;
 pub mod window;
 
 use std::sync::{Arc, LazyLock};
