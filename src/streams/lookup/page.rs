@@ -495,7 +495,10 @@ mod tests {
                 Just("\\ud800".to_string()), Just("\\udc00x".to_string()), Just("\\ud83d\\ude00".to_string()),
                 Just("\\u00e9".to_string()), Just("\\/".to_string()), Just("\\q".to_string()),
                 Just("\u{1}".to_string()), Just("\\u12".to_string()), Just("\\".to_string()),
-            ], 0..12),
+                // A record's escaped quotes, at every alignment.
+                Just("\\\"".to_string()), Just("a\\\"".to_string()), Just("\\\"\\\"b".to_string()),
+                Just("\\\\".to_string()), Just("\\\\\\\"".to_string()),
+            ], 0..24),
         ) {
             let literal = format!("\"{}\"", pieces.concat());
             let checked = Reader::new(&literal).string(Surrogates::Any);
@@ -504,7 +507,7 @@ mod tests {
             match (checked, read) {
                 (Ok(checked), Ok((read, exact))) => {
                     prop_assert_eq!(checked, read);
-                    prop_assert_eq!(exact, serde_json::from_str::<String>(&literal).is_ok());
+                    prop_assert_eq!(exact, serde_json::from_str::<String>(checked.json(&literal)).is_ok());
                     let inner = checked.inner(&literal);
                     let mut decoded = String::new();
                     let expected = if unescape_into(inner, &mut decoded) { decoded.as_str() } else { inner };
