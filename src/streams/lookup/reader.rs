@@ -381,6 +381,7 @@ impl<'a> Reader<'a> {
 }
 
 /// A member name's content, escapes decoded (borrowed when it has none).
+#[inline]
 pub fn name_text<'t>(text: &'t str, literal: Literal) -> std::borrow::Cow<'t, str> {
     if !literal.escaped {
         return std::borrow::Cow::Borrowed(literal.inner(text));

@@ -94,6 +94,26 @@ impl NameKey {
         head[..n].copy_from_slice(&name.as_bytes()[..n]);
         NameKey(name.len(), u64::from_le_bytes(head))
     }
+
+    /// The key of `name` as it is written at `at` in `text` (no escapes): its first eight bytes
+    /// read as one word where the text has them (then masked to the name), so that no copy of
+    /// a few bytes is called for each member of each record.
+    #[inline]
+    fn at(text: &[u8], at: usize, name: &str) -> NameKey {
+        match text.get(at..at + 8) {
+            Some(word) => {
+                let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+                let n = name.len();
+                let head = if n >= 8 {
+                    word
+                } else {
+                    word & ((1u64 << (8 * n)) - 1)
+                };
+                NameKey(n, head)
+            }
+            None => NameKey::of(name),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -188,8 +208,13 @@ impl Columns {
         let Node { members, keys } = &self.nodes[node];
         let mut seen = 0u64;
         r.object(|r, name| {
-            let name = name_text(text, name);
-            let key = NameKey::of(&name);
+            let literal = name;
+            let name = name_text(text, literal);
+            let key = if literal.escaped {
+                NameKey::of(&name)
+            } else {
+                NameKey::at(text.as_bytes(), literal.start as usize + 1, &name)
+            };
             let found = keys
                 .iter()
                 .zip(members)
