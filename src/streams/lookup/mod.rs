@@ -3,6 +3,7 @@
 
 pub mod columns;
 pub mod cursor;
+mod escaped;
 mod event_key;
 pub mod insight_events;
 mod lenient;
@@ -28,7 +29,7 @@ use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
 use columns::write_lookup_columns;
 use cursor::EventStreamState;
-use page::{Page, PageEvent};
+use page::{Page, PageEvent, RecordRead};
 use reader::Invalid;
 use record::{Columns, Value as ColumnValue};
 
@@ -76,12 +77,17 @@ impl LookupKind {
         tail: &RecordTail,
         values: &mut Vec<Option<ColumnValue<'p>>>,
     ) -> Option<Invalid> {
-        let problem = match page.record_of(event) {
-            Some(text) => self.columns.pick(text, values).err(),
+        let record = event.cloud_trail_event.as_ref().map(|r| &r.read);
+        let (problem, values) = match record {
+            Some(RecordRead::Picked(picked)) => (None, page.values(picked)),
+            Some(RecordRead::Text(text)) => {
+                let problem = self.columns.pick(page.record_text(text), values).err();
+                (problem, &values[..])
+            }
             None => {
                 values.clear();
                 values.resize(self.columns.len(), None);
-                None
+                (None, &values[..])
             }
         };
         batch.push_written(tail, |out| {

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::reader::{name_text, Invalid, Literal, Read, Reader, Surrogates};
+use super::record::{Columns, Value};
 use crate::json_words::{hex4, string_specials};
 
 /// The members of a LookupEvents answer the streams use; others are skipped (checked to be JSON),
@@ -14,8 +15,11 @@ use crate::json_words::{hex4, string_specials};
 pub struct Page<'a> {
     /// The answer.
     pub text: &'a str,
-    /// The events' `CloudTrailEvent` texts, unescaped, one after the other.
+    /// The events' `CloudTrailEvent` texts, unescaped, one after the other (of the records
+    /// whose columns could not be read from the literal).
     records: String,
+    /// The columns' values of the records read from the literal, one run of them per record.
+    values: Vec<Option<Value<'a>>>,
     pub events: Vec<PageEvent>,
     /// The events' resources, each event's a range of them.
     pub resources: Vec<PageResource>,
@@ -53,14 +57,23 @@ impl PageEvent {
     }
 }
 
-/// A `CloudTrailEvent`: as written, and its text in `Page::records`.
+/// A `CloudTrailEvent`: as written, and what was read of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordText {
     pub literal: Literal,
-    pub text: Range<usize>,
+    pub read: RecordRead,
     /// Whether the literal holds exactly the text, and can go out as written: a lone UTF-16
     /// surrogate (which strict JSON readers refuse) is U+FFFD in the text.
     pub exact: bool,
+}
+
+/// How a record's columns are had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordRead {
+    /// Read from the literal as it is written: their values in `Page::values`.
+    Picked(Range<usize>),
+    /// The text unescaped, in `Page::records`, for the columns to be read from.
+    Text(Range<usize>),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -72,7 +85,11 @@ pub struct PageResource {
 impl<'a> Page<'a> {
     /// Reads an answer's body into `buffers`; an error says why it is not a LookupEvents answer
     /// (and gives the buffers back).
-    pub fn parse(body: &'a [u8], buffers: PageBuffers) -> Result<Page<'a>, (Invalid, PageBuffers)> {
+    pub fn parse(
+        body: &'a [u8],
+        buffers: PageBuffers,
+        columns: &Columns,
+    ) -> Result<Page<'a>, (Invalid, PageBuffers)> {
         let text = match std::str::from_utf8(body) {
             Ok(text) => text,
             Err(e) => {
@@ -93,6 +110,8 @@ impl<'a> Page<'a> {
         resources.clear();
         let mut page = PageReading {
             records,
+            values: Vec::new(),
+            columns,
             events,
             resources,
             next_token: None,
@@ -100,9 +119,11 @@ impl<'a> Page<'a> {
         let read = page.read(&mut Reader::new(text));
         let PageReading {
             records,
+            values,
             events,
             resources,
             next_token,
+            ..
         } = page;
         // Unescaped from UTF-8 text, escapes written as UTF-8: never refused.
         let checked = match read {
@@ -117,6 +138,7 @@ impl<'a> Page<'a> {
             Ok(records) => Ok(Page {
                 text,
                 records,
+                values,
                 events,
                 resources,
                 next_token,
@@ -161,15 +183,30 @@ impl<'a> Page<'a> {
         literal.json(self.text)
     }
 
-    /// The `CloudTrailEvent` text of `event`, unescaped.
+    /// The `CloudTrailEvent` text of `event`, unescaped, unless its columns were read from
+    /// the literal.
     pub fn record_of(&self, event: &PageEvent) -> Option<&str> {
-        let record = event.cloud_trail_event.as_ref()?;
-        Some(&self.records[record.text.clone()])
+        match &event.cloud_trail_event.as_ref()?.read {
+            RecordRead::Text(text) => Some(&self.records[text.clone()]),
+            RecordRead::Picked(_) => None,
+        }
+    }
+
+    /// A record's unescaped text.
+    pub fn record_text(&self, text: &Range<usize>) -> &str {
+        &self.records[text.clone()]
+    }
+
+    /// The columns' values of a record read from its literal.
+    pub fn values(&self, picked: &Range<usize>) -> &[Option<Value<'a>>] {
+        &self.values[picked.clone()]
     }
 }
 
-struct PageReading {
+struct PageReading<'a, 'c> {
     records: Vec<u8>,
+    values: Vec<Option<Value<'a>>>,
+    columns: &'c Columns,
     events: Vec<PageEvent>,
     resources: Vec<PageResource>,
     next_token: Option<Literal>,
@@ -194,8 +231,8 @@ fn optional_string(r: &mut Reader, what: &'static str) -> Read<Option<Literal>> 
     }
 }
 
-impl PageReading {
-    fn read(&mut self, r: &mut Reader) -> Read<()> {
+impl<'a> PageReading<'a, '_> {
+    fn read(&mut self, r: &mut Reader<'a>) -> Read<()> {
         if r.peek()? != b'{' {
             return Err(r.invalid("an object expected"));
         }
@@ -220,7 +257,7 @@ impl PageReading {
         result.and_then(|()| r.end())
     }
 
-    fn event(&mut self, r: &mut Reader) -> Read<()> {
+    fn event(&mut self, r: &mut Reader<'a>) -> Read<()> {
         if r.peek()? != b'{' {
             return Err(r.invalid("an event that is not an object"));
         }
@@ -259,15 +296,7 @@ impl PageReading {
                 6 => {
                     e.cloud_trail_event = match r.peek()? {
                         b'n' => r.word().map(|_| None)?,
-                        b'"' => {
-                            let start = self.records.len();
-                            let (literal, exact) = unescape_string(r, &mut self.records)?;
-                            Some(RecordText {
-                                literal,
-                                text: start..self.records.len(),
-                                exact,
-                            })
-                        }
+                        b'"' => Some(self.record(r)?),
                         _ => return Err(r.invalid("CloudTrailEvent is not a string")),
                     }
                 }
@@ -300,6 +329,39 @@ impl PageReading {
         })?;
         self.events.push(e);
         Ok(())
+    }
+
+    /// A `CloudTrailEvent` string: its columns read from the literal when they can be, else
+    /// its text unescaped for them.
+    fn record(&mut self, r: &mut Reader<'a>) -> Read<RecordText> {
+        let start = r.i;
+        let first = self.values.len();
+        self.values.resize(first + self.columns.len(), None);
+        if let Some(end) = self
+            .columns
+            .pick_escaped(r.text, start, &mut self.values[first..])
+        {
+            r.i = end;
+            let inner = &r.text.as_bytes()[start + 1..end - 1];
+            let literal = Literal {
+                start: start as u32,
+                end: end as u32,
+                escaped: memchr::memchr(b'\\', inner).is_some(),
+            };
+            return Ok(RecordText {
+                literal,
+                read: RecordRead::Picked(first..self.values.len()),
+                exact: true,
+            });
+        }
+        self.values.truncate(first);
+        let text = self.records.len();
+        let (literal, exact) = unescape_string(r, &mut self.records)?;
+        Ok(RecordText {
+            literal,
+            read: RecordRead::Text(text..self.records.len()),
+            exact,
+        })
     }
 
     fn resource(&mut self, r: &mut Reader) -> Read<()> {
@@ -461,12 +523,18 @@ fn unicode_escape(s: &str) -> (char, usize) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::MANAGEMENT_EVENTS;
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
 
     fn parse(body: &str) -> Read<(Vec<PageEvent>, Option<String>, String)> {
-        let page = Page::parse(body.as_bytes(), PageBuffers::default()).map_err(|(e, _)| e)?;
+        let page = Page::parse(
+            body.as_bytes(),
+            PageBuffers::default(),
+            MANAGEMENT_EVENTS.columns,
+        )
+        .map_err(|(e, _)| e)?;
         let token = page.next_token.map(|t| page.text_of(t).into_owned());
         Ok((page.events.clone(), token, page.records.to_string()))
     }
@@ -477,7 +545,7 @@ mod tests {
         #[test]
         fn cloud_trail_event_round_trips_unchanged(record in "\\PC{0,80}") {
             let body = json!({"Events": [{"EventId": "e", "CloudTrailEvent": record}]}).to_string();
-            let page = Page::parse(body.as_bytes(), PageBuffers::default()).unwrap();
+            let page = Page::parse(body.as_bytes(), PageBuffers::default(), MANAGEMENT_EVENTS.columns).unwrap();
             let e = &page.events()[0];
             prop_assert_eq!(page.record_of(e), Some(record.as_str()));
             let record_text = e.cloud_trail_event.clone().unwrap();
@@ -592,7 +660,12 @@ mod tests {
         assert_eq!(token.as_deref(), Some("t"));
         let body =
             r#"{"Events": [{"EventId": "plain", "EventName": "esc\"aped", "Other": "\ud800"}]}"#;
-        let page = Page::parse(body.as_bytes(), PageBuffers::default()).unwrap();
+        let page = Page::parse(
+            body.as_bytes(),
+            PageBuffers::default(),
+            MANAGEMENT_EVENTS.columns,
+        )
+        .unwrap();
         let e = &page.events()[0];
         assert!(matches!(
             page.text_of(e.event_id.unwrap()),

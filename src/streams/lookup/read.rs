@@ -319,17 +319,18 @@ impl RegionRead {
                     .unwrap_or_else(|p| p.into_inner())
                     .take()
                     .unwrap_or_default();
-                let unreadable = match Page::parse(&body, std::mem::take(&mut buffers)) {
-                    Ok(page) => break Ok((page, body.len())),
-                    Err((e, kept)) => {
-                        buffers = kept;
-                        site.failure(
-                            AwsProblem::ServiceFault { status: 200 },
-                            None,
-                            format!("unreadable answer: {e}"),
-                        )
-                    }
-                };
+                let unreadable =
+                    match Page::parse(&body, std::mem::take(&mut buffers), self.kind.columns) {
+                        Ok(page) => break Ok((page, body.len())),
+                        Err((e, kept)) => {
+                            buffers = kept;
+                            site.failure(
+                                AwsProblem::ServiceFault { status: 200 },
+                                None,
+                                format!("unreadable answer: {e}"),
+                            )
+                        }
+                    };
                 if let Err(f) = retry.pause_after(unreadable, &mut on_retry).await {
                     break Err(f);
                 }

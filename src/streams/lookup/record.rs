@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use super::escaped::write_escaped;
 use super::lenient::Text;
 use super::reader::{name_text, Invalid, Read, Reader, Surrogates};
 
@@ -61,6 +62,9 @@ pub enum Value<'t> {
     Json(&'t str),
     /// Text to write as a string.
     Text(Cow<'t, str>),
+    /// A string literal's content as `CloudTrailEvent` writes it, escaped once more (see
+    /// `escaped::write_escaped`).
+    Escaped(&'t str),
     Bool(bool),
     Number(f64),
 }
@@ -85,7 +89,7 @@ struct Node {
 /// A name's length and first eight bytes: most names are told apart by it in one comparison
 /// (a record has a few dozen members to look up among a dozen names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct NameKey(usize, u64);
+pub(super) struct NameKey(pub(super) usize, u64);
 
 impl NameKey {
     fn of(name: &str) -> NameKey {
@@ -99,7 +103,7 @@ impl NameKey {
     /// read as one word where the text has them (then masked to the name), so that no copy of
     /// a few bytes is called for each member of each record.
     #[inline]
-    fn at(text: &[u8], at: usize, name: &str) -> NameKey {
+    pub(super) fn at(text: &[u8], at: usize, name: &str) -> NameKey {
         match text.get(at..at + 8) {
             Some(word) => {
                 let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
@@ -117,7 +121,7 @@ impl NameKey {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Member {
+pub(super) enum Member {
     Column(usize),
     Object(usize),
 }
@@ -174,6 +178,16 @@ impl Columns {
 
     pub fn len(&self) -> usize {
         self.columns.len()
+    }
+
+    /// A node's members and their keys, in the same order.
+    pub(super) fn node(&self, node: usize) -> (&[(&'static str, Member)], &[NameKey]) {
+        let Node { members, keys } = &self.nodes[node];
+        (members, keys)
+    }
+
+    pub(super) fn kind(&self, column: usize) -> Kind {
+        self.columns[column].kind
     }
 
     /// Reads the columns of `text` into `values` (one per column). When the text is not a
@@ -246,6 +260,7 @@ impl Columns {
             out.extend_from_slice(key);
             match value {
                 Value::Json(literal) => out.extend_from_slice(literal.as_bytes()),
+                Value::Escaped(span) => write_escaped(span, out),
                 Value::Text(text) => {
                     serde_json::to_writer(&mut *out, text.as_ref()).expect("a string serialises")
                 }
@@ -312,7 +327,7 @@ fn value<'t>(r: &mut Reader<'t>, kind: Kind) -> Read<Option<Value<'t>>> {
     })
 }
 
-fn number(text: &str) -> Option<Value<'static>> {
+pub(super) fn number(text: &str) -> Option<Value<'static>> {
     text.trim()
         .parse::<f64>()
         .ok()

@@ -46,7 +46,12 @@ fn page_reading_speed() {
     let started = Instant::now();
     for _ in 0..rounds {
         for answer in &answers {
-            let page = Page::parse(answer, std::mem::take(&mut buffers)).expect("a page");
+            let page = Page::parse(
+                answer,
+                std::mem::take(&mut buffers),
+                MANAGEMENT_EVENTS.columns,
+            )
+            .expect("a page");
             let mut values = Vec::new();
             for event in page.events() {
                 let problem =
