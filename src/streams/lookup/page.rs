@@ -1,6 +1,7 @@
 //! A LookupEvents page read from the answer's bytes in one walk: every string kept as the span
 //! AWS wrote (a record carries it out unchanged, never unescaped and escaped again), and each
-//! `CloudTrailEvent` unescaped once, into one buffer for the page, as its columns are read.
+//! `CloudTrailEvent` read once: its columns straight from the literal (`escaped.rs`), or, for a
+//! record that walk leaves, from its text unescaped into one buffer for the page.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -110,7 +111,8 @@ impl<'a> Page<'a> {
         resources.clear();
         let mut page = PageReading {
             records,
-            values: Vec::new(),
+            // A page lists 50 events at most.
+            values: Vec::with_capacity(columns.len() * 50),
             columns,
             events,
             resources,
