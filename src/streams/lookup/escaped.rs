@@ -43,14 +43,15 @@ impl<'t> Escaped<'t> {
         }
     }
 
-    /// The record's next byte after whitespace: a quote of the record is `"` (written `\"`), a
-    /// backslash of the answer's own is `\` and stops the walk elsewhere.
+    /// The record's next byte after whitespace: a quote of the record is `"` (written `\"`).
+    /// `None` for what no token of the record starts with: the answer's own escape, its
+    /// closing quote (the literal ends there), a control character (which it cannot hold).
     #[inline]
     fn peek(&mut self) -> Option<u8> {
         self.ws();
         match *self.b.get(self.i)? {
             b'\\' if self.b.get(self.i + 1) == Some(&b'"') => Some(b'"'),
-            b'\\' => None,
+            b'\\' | b'"' | 0..=0x1f => None,
             c => Some(c),
         }
     }
@@ -392,6 +393,12 @@ mod tests {
             "{\"awsRegion\":\"a\u{1}\"}",
         ] {
             assert_eq!(from_literal(columns, record), None, "{record}");
+        }
+        // Nothing past the literal's end is read as the record's, and the answer's control
+        // characters are refused (the literal is then refused by the long way).
+        for text in ["\"{\"X\\\":true}\"", "\"{\\\"awsRegion\\\":\ttrue}\""] {
+            let mut values = vec![None; columns.len()];
+            assert_eq!(columns.pick_escaped(text, 0, &mut values), None, "{text}");
         }
     }
 
