@@ -32,15 +32,14 @@ pub fn run(command: Command, emitter: &Arc<Emitter>) -> Result<Outcome, Error> {
     }
 }
 
-/// The async runtime for commands that call AWS: one thread. What runs on it waits on AWS's
-/// quotas and moves bytes; the CPU-heavy work (a log file's gunzip and scan, a digest's hash)
-/// runs on the blocking pool, in parallel. A single thread keeps every answer, its parsing and
-/// its writing on one core: with a worker per core, the hand-offs between them (waking a parked
-/// worker, stealing a task, the page's bytes moving to another core's cache) cost more CPU than
-/// they buy (10 accounts, throttle off, back to back: 208,000-235,000 records per CPU-second on
-/// one thread, 189,000-219,000 with a worker per core; trail_events no slower).
+/// The async runtime for commands that call AWS.
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(4);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
