@@ -272,12 +272,19 @@ fn escaped_value<'t>(e: &mut Escaped<'t>, kind: Kind, depth: u32) -> Option<Opti
             let s = e.string()?;
             match kind {
                 Kind::Text => Some(Value::Escaped(&e.text[s.start..s.end])),
-                Kind::Flag => match e.plain(s)? {
-                    "true" => Some(Value::Bool(true)),
-                    "false" => Some(Value::Bool(false)),
+                // An escape stands for none of the letters of true and false.
+                Kind::Flag => match e.plain(s) {
+                    Some("true") => Some(Value::Bool(true)),
+                    Some("false") => Some(Value::Bool(false)),
                     _ => None,
                 },
-                Kind::Number => number(e.plain(s)?),
+                Kind::Number => match e.plain(s) {
+                    Some(plain) => number(plain),
+                    // Without a digit no text reads as a finite number; with one, its escapes
+                    // (whitespace trimmed, say) are the long way's to read.
+                    None if !e.b[s.start..s.end].iter().any(u8::is_ascii_digit) => None,
+                    None => return None,
+                },
             }
         }
         b'-' | b'0'..=b'9' => return None,
