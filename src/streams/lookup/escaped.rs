@@ -310,7 +310,9 @@ pub fn write_escaped(span: &str, out: &mut Vec<u8>) {
         let i = at + found;
         out.extend_from_slice(&b[at..i]);
         // Every backslash of the span starts one of the answer's escapes: `\\`, `\"` or `\/`.
-        out.push(b[i + 1]);
+        if let Some(&c) = b.get(i + 1) {
+            out.push(c);
+        }
         at = i + 2;
     }
     out.extend_from_slice(&b[at..]);

@@ -219,7 +219,7 @@ impl Columns {
         values: &mut [Option<Value<'t>>],
     ) -> Read<()> {
         let text = r.text;
-        let Node { members, keys } = &self.nodes[node];
+        let (members, keys) = self.node(node);
         let mut seen = 0u64;
         r.object(|r, name| {
             let literal = name;
