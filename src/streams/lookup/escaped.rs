@@ -136,45 +136,36 @@ impl<'t> Escaped<'t> {
         depth: u32,
         mut member: impl FnMut(&mut Self, Inner, u32) -> Option<()>,
     ) -> Option<()> {
-        if depth >= MAX_DEPTH {
-            return None;
-        }
-        self.i += 1;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            if self.peek()? != b'"' {
+        self.items(depth, b'}', |e, depth| {
+            if e.peek()? != b'"' {
                 return None;
             }
-            let name = self.string()?;
-            if self.peek()? != b':' {
+            let name = e.string()?;
+            if e.peek()? != b':' {
                 return None;
             }
-            self.i += 1;
-            member(self, name, depth + 1)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+            e.i += 1;
+            member(e, name, depth)
+        })
     }
 
-    fn array(
+    fn array(&mut self, depth: u32, item: impl FnMut(&mut Self, u32) -> Option<()>) -> Option<()> {
+        self.items(depth, b']', item)
+    }
+
+    /// The items of an object or array from its opening bracket to `close`, each after a comma
+    /// but the first.
+    fn items(
         &mut self,
         depth: u32,
+        close: u8,
         mut item: impl FnMut(&mut Self, u32) -> Option<()>,
     ) -> Option<()> {
         if depth >= MAX_DEPTH {
             return None;
         }
         self.i += 1;
-        if self.peek()? == b']' {
+        if self.peek()? == close {
             self.i += 1;
             return Some(());
         }
@@ -182,7 +173,7 @@ impl<'t> Escaped<'t> {
             item(self, depth + 1)?;
             match self.peek()? {
                 b',' => self.i += 1,
-                b']' => {
+                c if c == close => {
                     self.i += 1;
                     return Some(());
                 }
