@@ -42,6 +42,10 @@ struct Stats {
 pub struct S3Server {
     config: Arc<S3Config>,
     stats: Arc<Stats>,
+    /// Seconds added to the real clock in every answer's `Date` (`POST /_s3/clock`), so a
+    /// test can move S3's clock without waiting. Objects' `LastModified` are their files'
+    /// modification times: a test lands a file late by setting its mtime.
+    clock_offset: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// One ListObjectsV2 request.
@@ -341,6 +345,7 @@ impl S3Server {
         S3Server {
             config: Arc::new(config),
             stats: Arc::new(Stats::default()),
+            clock_offset: Arc::default(),
         }
     }
 
@@ -367,7 +372,20 @@ impl S3Server {
         })
     }
 
+    /// Every answer carries S3's clock (`Date`), as S3's do.
     async fn handle(&self, req: Request<Incoming>) -> Answer {
+        let mut answer = self.answer(req).await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+            + self.clock_offset.load(Ordering::Relaxed);
+        if let Ok(date) = hyper::header::HeaderValue::from_str(&http_date(now)) {
+            answer.headers_mut().insert(hyper::header::DATE, date);
+        }
+        answer
+    }
+
+    async fn answer(&self, req: Request<Incoming>) -> Answer {
         let (parts, body) = req.into_parts();
         let body = match body.collect().await {
             Ok(b) => b.to_bytes(),
@@ -378,6 +396,20 @@ impl S3Server {
         let head = parts.method == hyper::Method::HEAD;
         if raw_path == "/_s3/stats" {
             return xml(StatusCode::OK, self.stats().to_string());
+        }
+        if raw_path == "/_s3/clock" {
+            // `offset_seconds=N`: S3's clock runs N seconds ahead of the real one.
+            let offset = query_pairs(&query)
+                .into_iter()
+                .find(|(k, _)| k == "offset_seconds")
+                .and_then(|(_, v)| v.parse::<i64>().ok());
+            return match offset {
+                Some(n) => {
+                    self.clock_offset.store(n, Ordering::Relaxed);
+                    xml(StatusCode::OK, format!("{{\"offset_seconds\": {n}}}"))
+                }
+                None => xml(StatusCode::BAD_REQUEST, "offset_seconds=N is needed".into()),
+            };
         }
         let headers = crate::http::header_pairs(&parts.headers);
         let signed = SignedRequest {

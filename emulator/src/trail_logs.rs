@@ -320,13 +320,62 @@ pub fn object_path(root: &Path, bucket: &str, key: &str) -> PathBuf {
     root.join(bucket).join(key)
 }
 
-/// Stores an object the way s3s-fs serves it: a file at its key.
+/// Stores an object the way s3s-fs serves it: a file at its key. A log or digest file lands as
+/// CloudTrail delivers it, on time: its `LastModified` (the file's modification time, which
+/// both S3 servers serve) is the time in its name plus half a minute.
 pub fn put_object(root: &Path, bucket: &str, key: &str, body: &[u8]) -> io::Result<()> {
+    put_object_landed(root, bucket, key, body, named_time(key).map(|t| t + 30))
+}
+
+/// Stores an object that landed at `landed` (epoch seconds; `None`: now), as S3 gives it in
+/// `LastModified`: a test lands a file minutes or days late without waiting.
+pub fn put_object_landed(
+    root: &Path,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+    landed: Option<i64>,
+) -> io::Result<()> {
     let path = object_path(root, bucket, key);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, body)
+    std::fs::write(&path, body)?;
+    match landed {
+        Some(t) => set_landed(root, bucket, key, t),
+        None => Ok(()),
+    }
+}
+
+/// Sets when an object landed (its `LastModified`).
+pub fn set_landed(root: &Path, bucket: &str, key: &str, landed: i64) -> io::Result<()> {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(landed.max(0) as u64);
+    std::fs::File::options()
+        .write(true)
+        .open(object_path(root, bucket, key))?
+        .set_modified(time)
+}
+
+/// The delivery time in a log or digest file's name (`…_YYYYMMDDTHHmm[SS]Z[_…].json.gz`).
+pub fn named_time(key: &str) -> Option<i64> {
+    let name = key.rsplit('/').next()?;
+    let stamp = name
+        .trim_end_matches(".json.gz")
+        .split('_')
+        .rev()
+        .find(|p| {
+            (p.len() == 14 || p.len() == 16)
+                && p.as_bytes()[8] == b'T'
+                && p.ends_with('Z')
+                && p[..8].bytes().all(|b| b.is_ascii_digit())
+                && p[9..p.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        })?;
+    let n = |r: std::ops::Range<usize>| stamp[r].parse::<u32>().ok();
+    let month = time::Month::try_from(n(4..6)? as u8).ok()?;
+    let date = time::Date::from_calendar_date(n(0..4)? as i32, month, n(6..8)? as u8).ok()?;
+    let seconds = if stamp.len() == 16 { n(13..15)? } else { 0 };
+    let at = time::Time::from_hms(n(9..11)? as u8, n(11..13)? as u8, seconds as u8).ok()?;
+    Some(time::UtcDateTime::new(date, at).unix_timestamp())
 }
 
 /// Writes the whole corpus of `spec` under `root/<bucket>/`.

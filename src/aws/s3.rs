@@ -1,7 +1,15 @@
 //! The S3 client of the trail's bucket: its own credentials (or the connector's), the bucket's
 //! region, a custom endpoint addressed path-style, and the one retry layer of every AWS call.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::date_time::{DateTime, Format};
 
 use aws_config::retry::RetryConfig;
 use aws_config::Region;
@@ -30,6 +38,69 @@ pub struct BucketClient {
     pub endpoint: String,
     /// Cancelled when stdout is closed: no call starts after it.
     pub stop: CancellationToken,
+    /// S3's own clock: the latest `Date` its answers gave (epoch seconds; 0 before any).
+    pub server_clock: Arc<ServerClock>,
+}
+
+/// The latest `Date` header of S3's answers. Object times (`LastModified`) are S3's clock, so
+/// the windows they are compared with are taken from it too, never from the connector's.
+#[derive(Debug, Default)]
+pub struct ServerClock(AtomicI64);
+
+impl ServerClock {
+    /// Epoch seconds of the latest `Date` seen, if any answer had one.
+    pub fn now(&self) -> Option<i64> {
+        Some(self.0.load(Ordering::Acquire)).filter(|t| *t > 0)
+    }
+
+    fn saw(&self, date: &str) {
+        if let Ok(t) = DateTime::from_str(date.trim(), Format::HttpDate) {
+            self.0.fetch_max(t.secs(), Ordering::AcqRel);
+        }
+    }
+}
+
+impl Intercept for ClockReader {
+    fn name(&self) -> &'static str {
+        "ClockReader"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(date) = context.response().headers().get("date") {
+            self.0.saw(date);
+        }
+        Ok(())
+    }
+}
+
+/// The client's interceptor that keeps `ServerClock` up to date.
+#[derive(Debug)]
+struct ClockReader(Arc<ServerClock>);
+
+/// A listed object: its key (relative to the listed prefix) and when it landed, by S3's clock
+/// (`LastModified`, epoch seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub landed: i64,
+}
+
+/// The objects of a listing page under `prefix`, their keys relative to it.
+pub fn listed_under(page: &ListObjectsV2Output, prefix: &str) -> Vec<Listed> {
+    page.contents()
+        .iter()
+        .filter_map(|o| {
+            Some(Listed {
+                key: o.key()?.strip_prefix(prefix)?.to_string(),
+                landed: o.last_modified().map_or(0, |t| t.secs()),
+            })
+        })
+        .collect()
 }
 
 /// What one ListObjectsV2 call asks for, besides the prefix.
@@ -115,7 +186,9 @@ pub async fn connect_bucket(
     };
     let (sdk, provider) =
         credentials(source, logs.role.as_ref(), &logs.bucket_region, fields).await?;
+    let server_clock = Arc::new(ServerClock::default());
     let mut builder = aws_sdk_s3::config::Builder::from(&sdk)
+        .interceptor(ClockReader(server_clock.clone()))
         .region(Region::new(logs.bucket_region.clone()))
         .credentials_provider(provider)
         .retry_config(RetryConfig::disabled())
@@ -135,6 +208,7 @@ pub async fn connect_bucket(
         pacer: Arc::new(Pacer::new(S3_REQUESTS_PER_SECOND)),
         endpoint,
         stop,
+        server_clock,
     })
 }
 

@@ -16,6 +16,7 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// Incremental syncs stop this long before now: CloudTrail makes most events visible within
 /// 15 minutes, and LookupEvents keeps 90 days.
 pub const MAX_EVENT_DELAY: Minutes = Minutes {
+    min: 0,
     field: "max_event_delay_minutes",
     default: 15,
     max: 129_600,

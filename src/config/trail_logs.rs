@@ -16,8 +16,28 @@ use crate::time;
 pub const LATE_FILE_LOOKBACK: Minutes = Minutes {
     field: "trail_logs.late_file_lookback_minutes",
     default: 30,
+    min: 0,
     max: 10_080,
     max_in_words: "7 days",
+};
+
+/// How late after the time in its name a file may land in S3 and still be read by a late-file
+/// sweep: a sweep lists this much of every folder (about 3 LISTs a folder at 7 days).
+pub const LATE_FILE_HORIZON: Minutes = Minutes {
+    field: "trail_logs.late_file_horizon_days",
+    default: 7,
+    min: 1,
+    max: 90,
+    max_in_words: "90 days",
+};
+
+/// How often a sync sweeps the horizon for files that landed late (0: every sync).
+pub const LATE_FILE_SWEEP: Minutes = Minutes {
+    field: "trail_logs.late_file_sweep_minutes",
+    default: 1440,
+    min: 0,
+    max: 131_400,
+    max_in_words: "about 3 months",
 };
 
 /// Where a trail delivers its log files, and how to read them.
@@ -87,11 +107,26 @@ pub struct RawTrailLogs {
     #[schemars(title = "Role External ID", extend("airbyte_secret" = true, "order" = 12))]
     pub role_external_id: Option<Secret>,
 
-    /// How long after the delivery time in its name a log file may still appear in S3 and be
-    /// read (once). Each account-region keeps in the state the keys read within this window of
-    /// the last sync's start (the connector's clock); an idle one only its last key.
+    /// How long after the delivery time in its name a log file may land in S3 and be read by
+    /// the next sync. Each account-region keeps in the state the keys read within this window
+    /// of the last sync's start (the connector's clock); an idle one only its last key. A file
+    /// that lands later (by its S3 LastModified) is read by the next late-file sweep.
     #[schemars(title = "Late File Lookback (minutes)", range(min = 0, max = LATE_FILE_LOOKBACK.max), extend("default" = LATE_FILE_LOOKBACK.default, "order" = 13))]
     pub late_file_lookback_minutes: Option<i64>,
+
+    /// Files landing in S3 up to this many days after the time in their name are read exactly
+    /// once: those later than `late_file_lookback_minutes` by the late-file sweep, which lists
+    /// this many days of every account-region folder (about 3 LISTs each at 7 days). A file
+    /// landing later still is read only if a sweep happens to list it.
+    #[schemars(title = "Late File Horizon (days)", range(min = LATE_FILE_HORIZON.min, max = LATE_FILE_HORIZON.max), extend("default" = LATE_FILE_HORIZON.default, "order" = 21))]
+    pub late_file_horizon_days: Option<i64>,
+
+    /// A sync sweeps for late files when this many minutes (by S3's clock) have passed since
+    /// the previous sweep; 0: every sync sweeps. The sweep reads every file that landed (S3
+    /// LastModified) since the previous sweep more than `late_file_lookback_minutes` after the
+    /// time in its name.
+    #[schemars(title = "Late File Sweep Interval (minutes)", range(min = LATE_FILE_SWEEP.min, max = LATE_FILE_SWEEP.max), extend("default" = LATE_FILE_SWEEP.default, "order" = 22))]
+    pub late_file_sweep_minutes: Option<i64>,
 
     /// `trail_events` writes only events of these services (`eventSource`). Decided as each
     /// record is scanned: filtered events cost little. Files already read are not read again
@@ -179,6 +214,10 @@ pub struct TrailLogs {
     /// The role to assume for the bucket: its own, else (without own keys) the top-level one.
     pub role: Option<Role>,
     pub lookback_secs: i64,
+    /// `late_file_horizon_days`, in seconds.
+    pub horizon_secs: i64,
+    /// `late_file_sweep_minutes`, in seconds.
+    pub sweep_every_secs: i64,
     /// What `trail_events` writes of what it reads.
     pub events: EventFilter,
 }
@@ -294,6 +333,8 @@ pub(super) fn validate(
         None => home_region.to_string(),
     };
     let lookback_secs = LATE_FILE_LOOKBACK.seconds(raw.late_file_lookback_minutes)?;
+    let horizon_secs = LATE_FILE_HORIZON.seconds(raw.late_file_horizon_days)? * 24 * 60;
+    let sweep_every_secs = LATE_FILE_SWEEP.seconds(raw.late_file_sweep_minutes)?;
     let credentials = credential_source(
         "trail_logs.",
         raw.aws_key_id,
@@ -335,6 +376,8 @@ pub(super) fn validate(
         credentials,
         role,
         lookback_secs,
+        horizon_secs,
+        sweep_every_secs,
         events: EventFilter {
             sources: filter_list(
                 "event_sources",

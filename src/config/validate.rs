@@ -16,6 +16,7 @@ pub struct Minutes {
     /// The field's path in the config, for messages.
     pub field: &'static str,
     pub default: i64,
+    pub min: i64,
     pub max: i64,
     /// `max` as a person says it ("7 days").
     pub max_in_words: &'static str,
@@ -25,10 +26,10 @@ impl Minutes {
     /// The value given (else the default) in seconds, if it is within the limits.
     pub fn seconds(&self, given: Option<i64>) -> Result<i64, Error> {
         let minutes = given.unwrap_or(self.default);
-        if !(0..=self.max).contains(&minutes) {
+        if !(self.min..=self.max).contains(&minutes) {
             return Err(Error::config(format!(
-                "{} must be between 0 and {} ({}), got {minutes}",
-                self.field, self.max, self.max_in_words
+                "{} must be between {} and {} ({}), got {minutes}",
+                self.field, self.min, self.max, self.max_in_words
             )));
         }
         Ok(minutes * 60)

@@ -34,6 +34,14 @@ pub struct FolderCursor {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub partial: BTreeMap<String, u64>,
+    /// Late files (landed more than the lookback after the time in their name) are read up to
+    /// this landing time (S3's clock, epoch seconds), by the folder's first listing or a
+    /// sweep. Absent: the folder's first listing has not completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swept: Option<i64>,
+    /// The sweep the folder is in, while it is not finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<super::landing::SweepCursor>,
 }
 
 /// States written by hand or by tools may say `null` for an empty collection.
@@ -52,7 +60,7 @@ where
 /// `_`-separated part of either form. Keys sort by delivery time among names of one form, and a
 /// folder holds one form (a trail names all files of a kind alike), so the floor is built with
 /// the form of the key it is the floor of.
-fn delivery_time(key: &str) -> Option<(i64, &str, bool)> {
+pub(super) fn delivery_time(key: &str) -> Option<(i64, &str, bool)> {
     let name_at = key.rfind('/').map_or(0, |i| i + 1);
     let name = &key[name_at..];
     if !name.contains("_CloudTrail") {
@@ -169,7 +177,11 @@ impl FolderCursor {
 
     /// Whether the cursor says nothing a listing needs: no file read, none being read.
     pub fn is_blank(&self) -> bool {
-        self.after.is_none() && self.done.is_empty() && self.partial.is_empty()
+        self.after.is_none()
+            && self.done.is_empty()
+            && self.partial.is_empty()
+            && self.swept.is_none()
+            && self.sweep.is_none()
     }
 
     pub fn is_done(&self, key: &str) -> bool {
@@ -235,7 +247,7 @@ impl FolderProgress {
         self.cursor.prune(self.lookback_secs);
     }
 
-    #[cfg(test)]
+    /// Whether every file listed so far has been read.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
@@ -258,6 +270,14 @@ impl FolderProgress {
     }
 }
 
+/// A key delivered at `time` (epoch seconds) with a distinguishing tag, in an `eu-west-1`
+/// folder of account 111122223333.
+#[cfg(test)]
+pub(super) fn key_at(time: i64, tag: u32) -> String {
+    let head = "111122223333_CloudTrail_eu-west-1_";
+    format!("{}_{tag:016}.json.gz", key_up_to_time(head, time, false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,9 +286,7 @@ mod tests {
 
     /// A key delivered at `minute` (minutes from 2025-11-24 00:00Z) with a distinguishing tag.
     fn key(minute: i64, tag: u32) -> String {
-        let head = "111122223333_CloudTrail_eu-west-1_";
-        let time = key_up_to_time(head, 1_763_942_400 + minute * 60, false);
-        format!("{time}_{tag:016}.json.gz")
+        key_at(1_763_942_400 + minute * 60, tag)
     }
 
     #[test]

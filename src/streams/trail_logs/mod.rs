@@ -5,7 +5,9 @@
 mod cursor;
 pub mod digests;
 mod file;
+mod folder_reader;
 mod folders;
+pub mod landing;
 pub mod scan;
 mod state;
 
@@ -21,7 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::aws::call::RetryBudget;
 use crate::aws::pages::PageGuard;
-use crate::aws::s3::{BucketClient, Listing};
+use crate::aws::s3::{listed_under, BucketClient, Listed, Listing};
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordTail};
 use crate::error::{AwsFailure, AwsProblem, Error};
@@ -29,8 +31,10 @@ use crate::protocol::AirbyteStream;
 use crate::protocol::SyncMode;
 use crate::streams::checkpoint::{CheckpointPace, CHECKPOINT_EVERY};
 use crate::streams::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
-use crate::time::now_millis;
-pub use cursor::{FolderCursor, FolderProgress};
+use crate::time::{format_epoch, now_millis};
+pub use cursor::FolderCursor;
+pub use folder_reader::{FolderReader, ListRange, Pass};
+use landing::{lateness, SweepPlan};
 use file::{read_file, Decoding, FileRead};
 pub use folders::discover;
 pub use folders::LogFolder;
@@ -114,9 +118,10 @@ fn prepare(
         match read(stream, bucket, logs, state, &context.emitter).await {
             Ok(read) => ReadReport {
                 summary: Some(format!(
-                    "{name}: {} records from {} files ({} MB of JSON); {} filtered out; {} files skipped, {} unreadable records skipped",
+                    "{name}: {} records from {} files ({} MB of JSON; {} late files read by the sweep); {} filtered out; {} files skipped, {} unreadable records skipped",
                     read.records,
                     read.files,
+                    read.late_files,
                     read.uncompressed_bytes / 1_000_000,
                     read.filtered,
                     read.skipped_files,
@@ -155,39 +160,43 @@ pub struct TrailRead {
     /// Records the event filter left out.
     pub filtered: u64,
     pub uncompressed_bytes: u64,
+    /// Files the late-file sweep read.
+    pub late_files: u64,
 }
 
 /// One page of a folder's listing: keys relative to the folder.
 struct Page {
     folder: usize,
-    keys: Result<Vec<String>, AwsFailure>,
+    pass: Pass,
+    keys: Result<Vec<Listed>, AwsFailure>,
     last: bool,
 }
 
-/// Lists a folder from `after`, page by page, into `pages`.
+/// Lists a folder's range, page by page, into `pages`; a sweep's listing ends at the first key
+/// beyond its last day folder.
 async fn list_folder(
     bucket: BucketClient,
     folder: usize,
+    pass: Pass,
     path: String,
-    after: Option<String>,
+    range: ListRange,
     pages: mpsc::Sender<Page>,
 ) {
     let mut listing = Listing {
-        start_after: after.map(|a| format!("{path}{a}")),
+        start_after: range.start_after.as_ref().map(|a| format!("{path}{a}")),
         ..Listing::default()
     };
     let mut guard = PageGuard::default();
     loop {
         let (keys, next) = match bucket.list_page(&path, &listing, RetryBudget::SYNC).await {
             Ok((page, next)) => match guard.check(page.contents().len(), next.as_deref()) {
-                Ok(()) => (
-                    Ok(page
-                        .contents()
-                        .iter()
-                        .filter_map(|o| o.key()?.strip_prefix(path.as_str()).map(String::from))
-                        .collect()),
-                    next,
-                ),
+                Ok(()) => {
+                    let mut keys = listed_under(&page, &path);
+                    let within = keys.iter().take_while(|l| !range.is_past(&l.key)).count();
+                    let next = if within < keys.len() { None } else { next };
+                    keys.truncate(within);
+                    (Ok(keys), next)
+                }
                 // The keys of this page are dropped too: the state stays before them.
                 Err(why) => (
                     Err(PageGuard::failure(
@@ -200,7 +209,13 @@ async fn list_folder(
             Err(f) => (Err(f), None),
         };
         let last = next.is_none();
-        if pages.send(Page { folder, keys, last }).await.is_err() || last {
+        let page = Page {
+            folder,
+            pass,
+            keys,
+            last,
+        };
+        if pages.send(page).await.is_err() || last {
             return;
         }
         listing.page = next;
@@ -287,25 +302,39 @@ pub async fn read(
             logs.root()
         ),
     );
-    let mut progress: Vec<FolderProgress> = folders
+    let cursors: Vec<FolderCursor> = folders
         .iter()
-        .map(|f| {
-            let cursor = state.folders.get(&f.path).cloned().unwrap_or_default();
-            FolderProgress::new(cursor, logs.lookback_secs)
+        .map(|f| state.folders.get(&f.path).cloned().unwrap_or_default())
+        .collect();
+    let plan = sweep_plan(name, bucket, logs, &cursors, emitter);
+    let mut readers: Vec<FolderReader> = cursors
+        .into_iter()
+        .map(|cursor| {
+            FolderReader::new(
+                cursor,
+                &plan,
+                logs.lookback_secs,
+                logs.horizon_secs,
+                logs.start_day.as_deref(),
+            )
         })
         .collect();
 
     let (page_tx, mut page_rx) = mpsc::channel::<Page>(CONCURRENT_FOLDERS * 2);
-    let mut unlisted: VecDeque<usize> = (0..folders.len()).collect();
+    let mut unlisted: VecDeque<(usize, Pass, ListRange)> = readers
+        .iter()
+        .enumerate()
+        .flat_map(|(f, r)| r.listings().into_iter().map(move |(p, l)| (f, p, l)))
+        .collect();
     let mut listing = 0usize;
     // Listings are aborted with the read (a closed stdout, a failed reader).
     let mut listers = JoinSet::new();
-    let mut queue: VecDeque<(usize, String, u64)> = VecDeque::new();
+    let mut queue: VecDeque<Queued> = VecDeque::new();
     // Every key queued in this sync: a key a listing gives twice is read once.
-    let mut queued: HashSet<(usize, String)> = HashSet::new();
-    let mut reading: JoinSet<(usize, String, Result<FileRead, AwsFailure>)> = JoinSet::new();
+    let mut queued: HashSet<(usize, Pass, String)> = HashSet::new();
+    let mut reading: JoinSet<(Queued, Result<FileRead, AwsFailure>)> = JoinSet::new();
     // Files being read, with how many of their elements are out.
-    let mut in_flight: HashMap<(usize, String), Arc<AtomicU64>> = HashMap::new();
+    let mut in_flight: HashMap<(usize, Pass, String), Arc<AtomicU64>> = HashMap::new();
     let mut errors: Vec<Error> = Vec::new();
     let mut total = TrailRead::default();
     let mut pace = CheckpointPace::started(Instant::now(), emitter.bytes_written());
@@ -320,35 +349,35 @@ pub async fn read(
 
     loop {
         while listing < CONCURRENT_FOLDERS {
-            let Some(f) = unlisted.pop_front() else { break };
-            let from = progress[f]
-                .cursor
-                .list_after(logs.lookback_secs, logs.start_day.as_deref());
+            let Some((f, pass, range)) = unlisted.pop_front() else {
+                break;
+            };
             listers.spawn(list_folder(
                 bucket.clone(),
                 f,
+                pass,
                 folders[f].path.clone(),
-                from,
+                range,
                 page_tx.clone(),
             ));
             listing += 1;
         }
         while reading.len() < workers {
-            let Some((f, key, skip)) = queue.pop_front() else {
+            let Some(file) = queue.pop_front() else {
                 break;
             };
             let tail = Arc::new(RecordTail::new(
-                &provenance(&logs.bucket, &folders[f], &key),
+                &provenance(&logs.bucket, &folders[file.folder], &file.key),
                 now_millis(),
             ));
             let (bucket, decoding, emitter) = (bucket.clone(), decoding.clone(), emitter.clone());
-            let full_key = format!("{}{key}", folders[f].path);
-            let written = Arc::new(AtomicU64::new(skip));
-            in_flight.insert((f, key.clone()), written.clone());
+            let full_key = format!("{}{}", folders[file.folder].path, file.key);
+            let written = Arc::new(AtomicU64::new(file.skip));
+            in_flight.insert((file.folder, file.pass, file.key.clone()), written.clone());
             reading.spawn(async move {
                 let result =
                     read_file(name, &bucket, &full_key, decoding, tail, emitter, written).await;
-                (f, key, result)
+                (file, result)
             });
         }
         if listing == 0 && queue.is_empty() && reading.is_empty() {
@@ -366,31 +395,34 @@ pub async fn read(
                 }
                 match page.keys {
                     Ok(keys) => {
-                        for key in keys.into_iter().filter(|k| is_event_file(k)) {
-                            if queued.contains(&(page.folder, key.clone())) {
+                        let reader = &mut readers[page.folder];
+                        for file in keys.into_iter().filter(|l| is_event_file(&l.key)) {
+                            let id = (page.folder, page.pass, file.key.clone());
+                            if queued.contains(&id) {
                                 continue;
                             }
-                            if let Some(skip) = progress[page.folder].listed(&key) {
-                                queued.insert((page.folder, key.clone()));
-                                queue.push_back((page.folder, key, skip));
+                            if let Some(skip) = reader.listed(page.pass, &file) {
+                                queued.insert(id);
+                                queue.push_back(Queued { folder: page.folder, pass: page.pass, key: file.key, landed: file.landed, skip });
                             }
                         }
                         // Not a reason for a state of its own: a state without it only
                         // lists the folder from further back next time.
                         if page.last {
-                            progress[page.folder].listing_done(listing_began);
+                            reader.listing_done(page.pass, listing_began);
                         }
                     }
                     Err(f) => errors.push(Error::aws(f).for_stream(name)),
                 }
             }
             Some(done) = reading.join_next(), if !reading.is_empty() => {
-                let (f, key, result) = done.map_err(|e| {
+                let (file, result) = done.map_err(|e| {
                     vec![Error::Internal(format!("a file reader stopped: {e}"))]
                 })?;
-                let full_key = format!("{}{key}", folders[f].path);
-                if let Some(written) = in_flight.remove(&(f, key.clone())) {
-                    progress[f].written(&key, written.load(Ordering::Acquire));
+                let full_key = format!("{}{}", folders[file.folder].path, file.key);
+                let reader = &mut readers[file.folder];
+                if let Some(written) = in_flight.remove(&(file.folder, file.pass, file.key.clone())) {
+                    reader.written(file.pass, &file.key, written.load(Ordering::Acquire));
                 }
                 match result {
                     Ok(read) => {
@@ -403,7 +435,11 @@ pub async fn read(
                         if read.problem.is_some() {
                             total.skipped_files += 1;
                         }
-                        progress[f].finished(&key);
+                        if FolderReader::is_sweep(file.pass) {
+                            total.late_files += 1;
+                            report_late(name, emitter, &logs.bucket, &full_key, file.landed, total.late_files);
+                        }
+                        reader.finished(file.pass, &file.key);
                         dirty = true;
                     }
                     Err(failure) if failure.problem == AwsProblem::NotFound => {
@@ -412,7 +448,7 @@ pub async fn read(
                             &format!("{name}: s3://{}/{full_key} was deleted before it could be read: skipped", logs.bucket),
                         );
                         total.skipped_files += 1;
-                        progress[f].finished(&key);
+                        reader.finished(file.pass, &file.key);
                         dirty = true;
                     }
                     // The file stays pending: the checkpoint never moves past it.
@@ -426,16 +462,16 @@ pub async fn read(
             else => break,
         }
         if (dirty || !in_flight.is_empty()) && pace.due(Instant::now(), emitter.bytes_written()) {
-            for ((f, key), written) in &in_flight {
-                progress[*f].written(key, written.load(Ordering::Acquire));
+            for ((f, pass, key), written) in &in_flight {
+                readers[*f].written(*pass, key, written.load(Ordering::Acquire));
             }
             let before = emitter.bytes_written();
-            checkpoint(name, &mut state, &folders, &progress, emitter);
+            checkpoint(name, &mut state, &folders, &readers, emitter);
             pace.wrote(Instant::now(), before, emitter.bytes_written());
             dirty = false;
         }
     }
-    checkpoint(name, &mut state, &folders, &progress, emitter);
+    checkpoint(name, &mut state, &folders, &readers, emitter);
     if errors.is_empty() {
         Ok(total)
     } else {
@@ -443,16 +479,93 @@ pub async fn read(
     }
 }
 
+/// A listed file waiting to be read.
+struct Queued {
+    folder: usize,
+    pass: Pass,
+    key: String,
+    /// `LastModified`, S3's clock.
+    landed: i64,
+    /// `Records` elements a previous sync wrote.
+    skip: u64,
+}
+
+/// This sync's watermark, from S3's clock (the `Date` of its answers to the discovery), and
+/// whether a late-file sweep is due; said in a LOG line with what it costs.
+pub fn sweep_plan(
+    name: &str,
+    bucket: &BucketClient,
+    logs: &TrailLogs,
+    cursors: &[FolderCursor],
+    emitter: &Emitter,
+) -> SweepPlan {
+    let s3_now = bucket.server_clock.now().unwrap_or_else(|| {
+        emitter.log(
+            LogLevel::Warn,
+            &format!("{name}: S3 sent no Date header: late files are timed by the connector's clock instead (keep it in time)"),
+        );
+        now_millis() / 1000
+    });
+    let oldest = cursors.iter().filter_map(|c| c.swept).min();
+    let plan = SweepPlan::new(s3_now, oldest, logs.sweep_every_secs);
+    let sweeping = cursors
+        .iter()
+        .filter(|c| c.sweep.is_some() || (plan.due && c.swept.is_some()))
+        .count();
+    if sweeping > 0 {
+        emitter.log(
+            LogLevel::Info,
+            &format!(
+                "{name}: late-file sweep of {sweeping} folders: files that landed up to {} more than {} minutes after the time in their name, listing the last {} days of each folder",
+                format_epoch(plan.watermark),
+                logs.lookback_secs / 60,
+                logs.horizon_secs / 86_400
+            ),
+        );
+    }
+    plan
+}
+
+/// Late files named one by one in a sync; the rest are counted in the summary.
+const LATE_NAMED: u64 = 20;
+
+/// A file the sweep read: it landed long after the time in its name, or it was replaced.
+pub(super) fn report_late(
+    name: &str, emitter: &Emitter, bucket: &str, key: &str, landed: i64, nth: u64) {
+    if nth > LATE_NAMED {
+        return;
+    }
+    let late = lateness(key, landed).unwrap_or(0);
+    emitter.log(
+        LogLevel::Info,
+        &format!(
+            "{name}: s3://{bucket}/{key} landed {} after the time in its name (S3 LastModified {}): a late delivery, or an object replaced after delivery; read by the late-file sweep",
+            in_words(late),
+            format_epoch(landed)
+        ),
+    );
+}
+
+/// A duration as a person says it: minutes, hours or days.
+fn in_words(secs: i64) -> String {
+    match secs {
+        s if s < 2 * 3600 => format!("{} minutes", s / 60),
+        s if s < 2 * 86_400 => format!("{} hours", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
 fn checkpoint(
     name: &'static str,
     state: &mut TrailState,
     folders: &[LogFolder],
-    progress: &[FolderProgress],
+    readers: &[FolderReader],
     emitter: &Emitter,
 ) {
-    for (folder, p) in folders.iter().zip(progress) {
-        if !p.cursor.is_blank() {
-            state.folders.insert(folder.path.clone(), p.cursor.clone());
+    for (folder, r) in folders.iter().zip(readers) {
+        let cursor = r.cursor();
+        if !cursor.is_blank() {
+            state.folders.insert(folder.path.clone(), cursor);
         }
     }
     emitter.state(name, state);

@@ -2,8 +2,11 @@
 //! their account path (`AWSLogs/[o-…/]<account>/`, written once), writes each key by the part of
 //! its name the folder and its time do not give (`<stamp>_<random>`), keeps one listing time for
 //! the state with exceptions per folder, and writes a folder whose cursor is its last key alone
-//! as that key: an idle folder costs a name and a key. The first form (version 1, every path and
-//! key whole) is still read and continued.
+//! as that key: an idle folder costs a name and a key. Version 3 adds each folder's late-file
+//! sweep watermark (`swept`, one for the state with exceptions per folder, as the listing time)
+//! and the sweep a folder is in. The earlier forms (version 1, every path and key whole, and
+//! version 2) are still read and continued: their folders are listed as first listings, which
+//! read what version 2 would have read and start the sweeps.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,7 +20,7 @@ use crate::emit::{Emitter, LogLevel};
 use crate::protocol::SyncMode;
 
 /// The version of the state this connector writes.
-pub const STATE_VERSION: u64 = 2;
+pub const STATE_VERSION: u64 = 3;
 
 /// A stream's state: a cursor per account-region folder (`F`: what a stream keeps per folder),
 /// for one bucket and prefix. Written in the compact form of version 2.
@@ -107,9 +110,16 @@ fn split_path(path: &str) -> (&str, &str) {
     path.split_at(cut)
 }
 
-/// One folder's cursor (its version 1 JSON) in the compact form; `listed_at` is left out when
-/// it is the state's.
-fn compact_folder(path: &str, cursor: Value, common: Option<i64>) -> Value {
+/// The values most folders share of the per-folder times, written once for the state.
+#[derive(Debug, Clone, Copy, Default)]
+struct Common {
+    listed_at: Option<i64>,
+    swept: Option<i64>,
+}
+
+/// One folder's cursor (its version 1 JSON) in the compact form; `listed_at` and `swept` are
+/// left out when they are the state's.
+fn compact_folder(path: &str, cursor: Value, common: Common) -> Value {
     let Value::Object(mut fields) = cursor else {
         return cursor;
     };
@@ -134,8 +144,12 @@ fn compact_folder(path: &str, cursor: Value, common: Option<i64>) -> Value {
         }
     }
     let listed = fields.remove("listed_at").and_then(|v| v.as_i64());
-    if listed != common {
+    if listed != common.listed_at {
         out.insert("l".into(), json!(listed));
+    }
+    let swept = fields.remove("swept").and_then(|v| v.as_i64());
+    if swept != common.swept {
+        out.insert("s".into(), json!(swept));
     }
     out.extend(fields);
     match (out.len(), out.get("a")) {
@@ -145,7 +159,7 @@ fn compact_folder(path: &str, cursor: Value, common: Option<i64>) -> Value {
 }
 
 /// A compact folder back in its version 1 JSON.
-fn expand_folder(path: &str, kept: &Value, common: Option<i64>) -> Result<Value, String> {
+fn expand_folder(path: &str, kept: &Value, common: Common) -> Result<Value, String> {
     let names = FolderNames::of(path);
     let key = |v: &Value, field: &str| -> Result<Value, String> {
         v.as_str()
@@ -191,18 +205,32 @@ fn expand_folder(path: &str, kept: &Value, common: Option<i64>) -> Result<Value,
     }
     let listed = match fields.remove("l") {
         Some(l) => l,
-        None => json!(common),
+        None => json!(common.listed_at),
     };
     out.insert("listed_at".into(), listed);
+    let swept = match fields.remove("s") {
+        Some(s) => s,
+        None => json!(common.swept),
+    };
+    out.insert("swept".into(), swept);
     out.extend(fields);
     Ok(Value::Object(out))
 }
 
 /// Version 2 JSON back in version 1.
 fn expand(v: &Map<String, Value>) -> Result<Value, String> {
-    let common = match v.get("listed_at") {
-        None | Some(Value::Null) => None,
-        Some(l) => Some(l.as_i64().ok_or("at listed_at: not a whole number")?),
+    let time = |field: &str| -> Result<Option<i64>, String> {
+        match v.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(l) => Ok(Some(
+                l.as_i64()
+                    .ok_or_else(|| format!("at {field}: not a whole number"))?,
+            )),
+        }
+    };
+    let common = Common {
+        listed_at: time("listed_at")?,
+        swept: time("swept")?,
     };
     let mut folders = Map::new();
     match v.get("folders") {
@@ -224,6 +252,7 @@ fn expand(v: &Map<String, Value>) -> Result<Value, String> {
     let mut out = v.clone();
     out.remove("version");
     out.remove("listed_at");
+    out.remove("swept");
     out.insert("folders".into(), Value::Object(folders));
     Ok(Value::Object(out))
 }
@@ -236,17 +265,23 @@ impl<F: Serialize> Serialize for TrailState<F> {
             .map(|(path, f)| serde_json::to_value(f).map(|v| (path, v)))
             .collect::<Result<_, _>>()
             .map_err(serde::ser::Error::custom)?;
-        // The listing time most folders share is written once.
-        let mut counts: HashMap<Option<i64>, usize> = HashMap::new();
-        for (_, v) in &folders {
-            *counts
-                .entry(v.get("listed_at").and_then(Value::as_i64))
-                .or_default() += 1;
-        }
-        let common = counts
-            .into_iter()
-            .max_by_key(|(l, n)| (*n, *l))
-            .and_then(|(l, _)| l);
+        // The listing time and sweep watermark most folders share are written once.
+        let most = |field: &str| {
+            let mut counts: HashMap<Option<i64>, usize> = HashMap::new();
+            for (_, v) in &folders {
+                *counts
+                    .entry(v.get(field).and_then(Value::as_i64))
+                    .or_default() += 1;
+            }
+            counts
+                .into_iter()
+                .max_by_key(|(l, n)| (*n, *l))
+                .and_then(|(l, _)| l)
+        };
+        let common = Common {
+            listed_at: most("listed_at"),
+            swept: most("swept"),
+        };
         let mut groups: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
         for (path, v) in folders {
             let (group, rest) = split_path(path);
@@ -259,8 +294,11 @@ impl<F: Serialize> Serialize for TrailState<F> {
         out.insert("version".into(), json!(STATE_VERSION));
         out.insert("bucket".into(), json!(self.bucket));
         out.insert("prefix".into(), json!(self.prefix));
-        if let Some(l) = common {
+        if let Some(l) = common.listed_at {
             out.insert("listed_at".into(), json!(l));
+        }
+        if let Some(s) = common.swept {
+            out.insert("swept".into(), json!(s));
         }
         let groups = groups
             .into_iter()
@@ -279,10 +317,10 @@ impl<F: DeserializeOwned> TrailState<F> {
         let obj = v.as_object().ok_or("it is not a JSON object")?;
         let expanded = match obj.get("version") {
             None | Some(Value::Null) => v.clone(),
-            Some(n) if n.as_u64() == Some(STATE_VERSION) => expand(obj)?,
+            Some(n) if matches!(n.as_u64(), Some(2..=STATE_VERSION)) => expand(obj)?,
             Some(n) => {
                 return Err(format!(
-                    "version {n}: this connector reads state versions 1 and {STATE_VERSION} (a newer connector wrote it?)"
+                    "version {n}: this connector reads state versions 1 to {STATE_VERSION} (a newer connector wrote it?)"
                 ))
             }
         };
@@ -344,6 +382,7 @@ impl<F> TrailState<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::streams::trail_logs::landing::SweepCursor;
     use crate::streams::trail_logs::FolderCursor;
     use proptest::prelude::*;
 
@@ -371,7 +410,7 @@ mod tests {
         let v = serde_json::to_value(&st).unwrap();
         assert_eq!(
             v,
-            json!({"version": 2, "bucket": "b", "prefix": "", "listed_at": 1_764_000_000,
+            json!({"version": 3, "bucket": "b", "prefix": "", "listed_at": 1_764_000_000,
                 "folders": {"AWSLogs/o-a1b2c3/111122223333/": {"CloudTrail/eu-west-1/": "20251124T1600Z_AbCdEf0123456789"}}})
         );
         assert_eq!(TrailState::from_json(&v).unwrap(), st);
@@ -385,8 +424,8 @@ mod tests {
         assert_eq!(st.folders[FOLDER].listed_at, None);
         let again = TrailState::from_json(&serde_json::to_value(&st).unwrap()).unwrap();
         assert_eq!(again, st, "non-standard names are kept whole");
-        let err = TrailState::<FolderCursor>::from_json(&json!({"version": 3})).unwrap_err();
-        assert!(err.contains("version 3"), "{err}");
+        let err = TrailState::<FolderCursor>::from_json(&json!({"version": 4})).unwrap_err();
+        assert!(err.contains("version 4"), "{err}");
         let bad =
             json!({"version": 2, "folders": {"AWSLogs/1/": {"CloudTrail/r/": {"a": "nostamp"}}}});
         let err = TrailState::<FolderCursor>::from_json(&bad).unwrap_err();
@@ -421,14 +460,17 @@ mod tests {
                 ]),
                 (prop::option::of(key_strategy()), prop::collection::btree_set(key_strategy(), 0..3),
                  prop::collection::btree_map(key_strategy(), 1u64..100, 0..2),
-                 prop::option::of(prop::sample::select(vec![1_764_000_000i64, 1_764_000_060]))),
+                 prop::option::of(prop::sample::select(vec![1_764_000_000i64, 1_764_000_060])),
+                 prop::option::of(prop::sample::select(vec![1_764_000_000i64, 1_764_000_120])),
+                 prop::option::of((1_764_000_500i64..1_764_000_600, prop::option::of(key_strategy()), prop::collection::btree_set(key_strategy(), 0..2)))),
                 0..5,
             ),
             full_refresh in any::<bool>(),
         ) {
             let mut st = TrailState::<FolderCursor> { bucket: "b".into(), prefix: "p".into(), full_refresh, ..Default::default() };
-            for (path, (after, done, partial, listed_at)) in folders {
-                st.folders.insert(path.to_string(), FolderCursor { after, done, partial, listed_at });
+            for (path, (after, done, partial, listed_at, swept, sweep)) in folders {
+                let sweep = sweep.map(|(to, after, done)| SweepCursor { to, after, done, ..Default::default() });
+                st.folders.insert(path.to_string(), FolderCursor { after, done, partial, listed_at, swept, sweep });
             }
             let v = serde_json::to_value(&st).unwrap();
             prop_assert_eq!(TrailState::<FolderCursor>::from_json(&v).unwrap(), st);

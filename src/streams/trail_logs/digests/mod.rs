@@ -14,13 +14,15 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::cursor::{FolderCursor, FolderProgress};
+use super::cursor::FolderCursor;
+use super::folder_reader::{FolderReader, ListRange};
+use super::landing::SweepPlan;
 use super::folders::{discover, root_entry, subfolders, LogFolder, RootEntry};
 use super::TrailState;
 use crate::aws::call::RetryBudget;
 use crate::aws::pages::PageGuard;
 use crate::aws::public_keys::KeyRing;
-use crate::aws::s3::{BucketClient, Listing};
+use crate::aws::s3::{listed_under, BucketClient, Listed, Listing};
 use crate::aws::RegionClient;
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
@@ -68,7 +70,12 @@ struct Shared {
     name: &'static str,
     bucket: BucketClient,
     lookback_secs: i64,
+    horizon_secs: i64,
     start_day: Option<String>,
+    /// This sync's watermark and whether a late-file sweep is due.
+    plan: SweepPlan,
+    /// Late digests read so far in this sync (the first few are named).
+    late: std::sync::atomic::AtomicU64,
     /// When this sync's listings began (epoch seconds).
     listing_began: i64,
     keys: Arc<KeyRing>,
@@ -124,11 +131,25 @@ pub async fn read(
             logs.root()
         ),
     );
+    let cursors: Vec<FolderCursor> = folders
+        .iter()
+        .map(|f| {
+            state
+                .folders
+                .get(&f.path)
+                .map(|d| d.cursor.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    let plan = super::sweep_plan(name, bucket, logs, &cursors, emitter);
     let shared = Arc::new(Shared {
         name,
         bucket: bucket.clone(),
         lookback_secs: logs.lookback_secs,
+        horizon_secs: logs.horizon_secs,
         start_day: logs.start_day.clone(),
+        plan,
+        late: Default::default(),
         listing_began,
         keys,
         emitter: emitter.clone(),
@@ -173,14 +194,14 @@ pub async fn read(
     }
 }
 
-/// The digest keys of a folder after `from` (relative to the folder), in key order.
+/// The digests of a folder's range (keys relative to the folder), in key order.
 async fn list_digests(
     bucket: &BucketClient,
     path: &str,
-    from: Option<String>,
-) -> Result<Vec<String>, AwsFailure> {
+    range: &ListRange,
+) -> Result<Vec<Listed>, AwsFailure> {
     let mut listing = Listing {
-        start_after: from.map(|a| format!("{path}{a}")),
+        start_after: range.start_after.as_ref().map(|a| format!("{path}{a}")),
         ..Listing::default()
     };
     let mut guard = PageGuard::default();
@@ -193,16 +214,18 @@ async fn list_digests(
                 why,
             ));
         }
+        let listed = listed_under(&page, path);
+        let within = listed.iter().take_while(|l| !range.is_past(&l.key)).count();
+        let ended = within < listed.len();
         keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key()?.strip_prefix(path))
-                .filter(|k| is_digest_file(k))
-                .map(String::from),
+            listed
+                .into_iter()
+                .take(within)
+                .filter(|l| is_digest_file(&l.key)),
         );
         match next {
-            Some(token) => listing.page = Some(token),
-            None => return Ok(keys),
+            Some(token) if !ended => listing.page = Some(token),
+            _ => return Ok(keys),
         }
     }
 }
@@ -219,63 +242,75 @@ async fn read_folder(shared: &Shared, folder: &LogFolder) -> Vec<Error> {
             .unwrap_or_default()
     };
     let mut chains = saved.chains;
-    let mut progress = FolderProgress::new(saved.cursor, shared.lookback_secs);
-    let from = progress
-        .cursor
-        .list_after(shared.lookback_secs, shared.start_day.as_deref());
-    let keys = match list_digests(&shared.bucket, &folder.path, from).await {
-        Ok(keys) => keys,
-        Err(f) => return vec![Error::aws(f).for_stream(name)],
-    };
-    let todo: Vec<String> = keys
-        .into_iter()
-        .filter(|k| progress.listed(k).is_some())
-        .collect();
-    progress.listing_done(shared.listing_began);
+    let mut reader = FolderReader::new(
+        saved.cursor,
+        &shared.plan,
+        shared.lookback_secs,
+        shared.horizon_secs,
+        shared.start_day.as_deref(),
+    );
     // The folder's progress, as its state says it once its digest's record is out.
-    let folder_state =
-        |progress: &FolderProgress, chains: &BTreeMap<String, String>| DigestFolder {
-            cursor: progress.cursor.clone(),
-            chains: chains.clone(),
-        };
-    if todo.is_empty() && !progress.cursor.is_blank() {
-        shared.progress(&folder.path, folder_state(&progress, &chains), false);
-    }
+    let folder_state = |reader: &FolderReader, chains: &BTreeMap<String, String>| DigestFolder {
+        cursor: reader.cursor(),
+        chains: chains.clone(),
+    };
     let mut errors = Vec::new();
-    for key in todo {
-        if shared.emitter.stop_signal().is_cancelled() {
-            break;
-        }
-        let full_key = format!("{}{key}", folder.path);
-        match check_digest(shared, folder, &full_key, &key, &mut chains).await {
-            Ok(Some((record, bytes))) => {
-                let mut batch = RecordBatch::new(name);
-                if let Err(e) = batch.push(&record, now_millis()) {
-                    errors.push(Error::Internal(format!("a digest record: {e}")));
-                    continue;
-                }
-                shared.emitter.records(&mut batch);
-                let mut book = shared.book.lock().unwrap_or_else(|e| e.into_inner());
-                book.totals.digests += 1;
-                book.totals.with_problems += u64::from(!record.problems.is_empty());
-                book.totals.log_files += record.log_files.len() as u64;
-                book.totals.uncompressed_bytes += bytes;
-            }
-            Ok(None) => shared.emitter.log(
-                LogLevel::Warn,
-                &format!(
-                    "{name}: s3://{}/{full_key} was deleted before it could be read: skipped",
-                    shared.bucket.bucket
-                ),
-            ),
-            // The digest stays pending: the checkpoint never moves past it.
-            Err(failure) => {
-                errors.push(Error::aws(failure).for_stream(name));
+    for (pass, range) in reader.listings() {
+        let listed = match list_digests(&shared.bucket, &folder.path, &range).await {
+            Ok(listed) => listed,
+            Err(f) => {
+                errors.push(Error::aws(f).for_stream(name));
                 continue;
             }
+        };
+        let todo: Vec<Listed> = listed
+            .into_iter()
+            .filter(|l| reader.listed(pass, l).is_some())
+            .collect();
+        reader.listing_done(pass, shared.listing_began);
+        if todo.is_empty() && !reader.cursor().is_blank() {
+            shared.progress(&folder.path, folder_state(&reader, &chains), false);
         }
-        progress.finished(&key);
-        shared.progress(&folder.path, folder_state(&progress, &chains), false);
+        for file in todo {
+            if shared.emitter.stop_signal().is_cancelled() {
+                break;
+            }
+            let key = file.key;
+            let full_key = format!("{}{key}", folder.path);
+            match check_digest(shared, folder, &full_key, &key, &mut chains).await {
+                Ok(Some((record, bytes))) => {
+                    let mut batch = RecordBatch::new(name);
+                    if let Err(e) = batch.push(&record, now_millis()) {
+                        errors.push(Error::Internal(format!("a digest record: {e}")));
+                        continue;
+                    }
+                    shared.emitter.records(&mut batch);
+                    let mut book = shared.book.lock().unwrap_or_else(|e| e.into_inner());
+                    book.totals.digests += 1;
+                    book.totals.with_problems += u64::from(!record.problems.is_empty());
+                    book.totals.log_files += record.log_files.len() as u64;
+                    book.totals.uncompressed_bytes += bytes;
+                }
+                Ok(None) => shared.emitter.log(
+                    LogLevel::Warn,
+                    &format!(
+                        "{name}: s3://{}/{full_key} was deleted before it could be read: skipped",
+                        shared.bucket.bucket
+                    ),
+                ),
+                // The digest stays pending: the checkpoint never moves past it.
+                Err(failure) => {
+                    errors.push(Error::aws(failure).for_stream(name));
+                    continue;
+                }
+            }
+            if FolderReader::is_sweep(pass) {
+                let nth = shared.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                super::report_late(name, &shared.emitter, &shared.bucket.bucket, &full_key, file.landed, nth);
+            }
+            reader.finished(pass, &key);
+            shared.progress(&folder.path, folder_state(&reader, &chains), false);
+        }
     }
     errors
 }
