@@ -39,6 +39,10 @@ pub struct FolderCursor {
     /// sweep. Absent: the folder's first listing has not completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swept: Option<i64>,
+    /// The watermark of the folder's first listing while it is not finished: it reads the late
+    /// files landed up to it, the sweeps those after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_to: Option<i64>,
     /// The sweep the folder is in, while it is not finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<super::landing::SweepCursor>,
@@ -181,6 +185,7 @@ impl FolderCursor {
             && self.done.is_empty()
             && self.partial.is_empty()
             && self.swept.is_none()
+            && self.first_to.is_none()
             && self.sweep.is_none()
     }
 

@@ -70,6 +70,7 @@ impl FolderReader {
         let swept = cursor.swept;
         let narrow = FolderCursor {
             swept: None,
+            first_to: None,
             sweep: None,
             ..cursor
         };
@@ -187,9 +188,11 @@ impl FolderReader {
     /// whole and whose files are all read moves the folder's sweep watermark.
     pub fn cursor(&self) -> FolderCursor {
         let mut swept = self.swept;
+        let mut first_to = self.first_to;
         if let Some(to) = self.first_to {
             if self.narrow_listed_whole && !self.narrow.has_pending() {
                 swept = Some(to);
+                first_to = None;
             }
         }
         let sweep = match &self.sweep {
@@ -202,6 +205,7 @@ impl FolderReader {
         };
         FolderCursor {
             swept,
+            first_to,
             sweep,
             ..self.narrow.cursor.clone()
         }

@@ -470,7 +470,7 @@ mod tests {
             let mut st = TrailState::<FolderCursor> { bucket: "b".into(), prefix: "p".into(), full_refresh, ..Default::default() };
             for (path, (after, done, partial, listed_at, swept, sweep)) in folders {
                 let sweep = sweep.map(|(to, after, done)| SweepCursor { to, after, done, ..Default::default() });
-                st.folders.insert(path.to_string(), FolderCursor { after, done, partial, listed_at, swept, sweep });
+                st.folders.insert(path.to_string(), FolderCursor { after, done, partial, listed_at, swept, first_to: None, sweep });
             }
             let v = serde_json::to_value(&st).unwrap();
             prop_assert_eq!(TrailState::<FolderCursor>::from_json(&v).unwrap(), st);
