@@ -5,6 +5,7 @@ mod faults;
 mod hostile;
 mod incremental;
 mod insights;
+mod late_files;
 mod org_scale;
 mod organization;
 mod protocol;

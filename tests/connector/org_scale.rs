@@ -168,7 +168,7 @@ fn a_state_of_the_previous_form_is_continued_without_loss_or_repeat() {
     want.extend(new.event_ids.iter().cloned());
     assert_same_ids(&id_set(&event_ids(&run)), &want);
     let state = stream_state(&run);
-    assert_eq!(state["version"], 2);
+    assert_eq!(state["version"], 3);
     assert_eq!(folder_cursors(&state).len(), 6);
     let again = read(&env, &config, Some(&run.last_state()));
     assert!(event_ids(&again).is_empty(), "{}", again.stdout);

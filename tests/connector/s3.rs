@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cloudtrail_emulator::trail_logs::{put_object, write_corpus, CorpusSpec, CorpusSummary};
+use cloudtrail_emulator::trail_logs::{
+    put_object, put_object_landed, write_corpus, CorpusSpec, CorpusSummary,
+};
 use serde_json::{json, Value};
 
 use crate::support::Env;
@@ -119,6 +121,25 @@ impl S3Server {
         put_object(self.root.path(), BUCKET, key, body).unwrap();
     }
 
+    /// Stores an object that landed at `landed` (its `LastModified`, epoch seconds).
+    pub fn put_landed(&self, key: &str, body: &[u8], landed: i64) {
+        put_object_landed(self.root.path(), BUCKET, key, body, Some(landed)).unwrap();
+    }
+
+    /// Moves S3's clock (the `Date` of its answers) `offset` seconds ahead of the real one
+    /// (the emulator's server only).
+    pub fn set_clock(&self, offset: i64) {
+        let url = format!("{}/_s3/clock?offset_seconds={offset}", self.endpoint);
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(host).unwrap();
+        use std::io::{Read, Write};
+        let path = &url[self.endpoint.len()..];
+        write!(stream, "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
     /// A config reading this bucket with its own keys, merged with `extra` (a `trail_logs`
     /// member of `extra` is merged into `trail_logs`).
     pub fn config(&self, env: &Env, extra: Value) -> PathBuf {
@@ -161,10 +182,10 @@ pub struct Cursor {
     pub written: Value,
 }
 
-/// The cursors of a version 2 `trail_*` state by folder path. A kept key without `/` is the
+/// The cursors of a version 3 `trail_*` state by folder path. A kept key without `/` is the
 /// name's tail after `<account>_<kind>_<region>_`, its day folders those of its stamp.
 pub fn folder_cursors(state: &Value) -> BTreeMap<String, Cursor> {
-    assert_eq!(state["version"], 2, "{state}");
+    assert_eq!(state["version"], 3, "{state}");
     let mut out = BTreeMap::new();
     for (group, members) in state["folders"].as_object().unwrap() {
         for (rest, kept) in members.as_object().unwrap() {

@@ -631,14 +631,34 @@ pub async fn probe(
     let (page, _) = bucket
         .list_page(&root, &listing, RetryBudget::CHECK)
         .await?;
-    Ok(if page.contents().is_empty() {
+    let readable = if page.contents().is_empty() {
         format!(
             "{name}: s3://{}/{root} is readable but holds no log files yet",
             logs.bucket
         )
     } else {
         format!("{name}: s3://{}/{root} is readable", logs.bucket)
-    })
+    };
+    Ok(format!("{readable}; {}", sweep_cost(logs)))
+}
+
+/// What the late-file sweep costs, as `check` says it: a sweep lists the horizon of every
+/// folder (CloudTrail delivers about every 5 minutes: 288 keys a day, 1,000 keys a LIST).
+fn sweep_cost(logs: &TrailLogs) -> String {
+    let days = logs.horizon_secs / 86_400;
+    let lists = (days * 288 + 999) / 1000;
+    let every = match logs.sweep_every_secs {
+        0 => "every sync".to_string(),
+        86_400 => "once a day".to_string(),
+        3600 => "once an hour".to_string(),
+        s if s % 86_400 == 0 => format!("every {} days", s / 86_400),
+        s if s % 3600 == 0 => format!("every {} hours", s / 3600),
+        s => format!("every {} minutes", s / 60),
+    };
+    format!(
+        "files landing more than {} minutes late are read by a late-file sweep {every}, which lists the last {days} days of each account-region folder (about {lists} LISTs per folder)",
+        logs.lookback_secs / 60
+    )
 }
 
 #[cfg(test)]

@@ -115,6 +115,7 @@ fn split_path(path: &str) -> (&str, &str) {
 struct Common {
     listed_at: Option<i64>,
     swept: Option<i64>,
+    first_to: Option<i64>,
 }
 
 /// One folder's cursor (its version 1 JSON) in the compact form; `listed_at` and `swept` are
@@ -150,6 +151,10 @@ fn compact_folder(path: &str, cursor: Value, common: Common) -> Value {
     let swept = fields.remove("swept").and_then(|v| v.as_i64());
     if swept != common.swept {
         out.insert("s".into(), json!(swept));
+    }
+    let first_to = fields.remove("first_to").and_then(|v| v.as_i64());
+    if first_to != common.first_to {
+        out.insert("f".into(), json!(first_to));
     }
     out.extend(fields);
     match (out.len(), out.get("a")) {
@@ -213,6 +218,11 @@ fn expand_folder(path: &str, kept: &Value, common: Common) -> Result<Value, Stri
         None => json!(common.swept),
     };
     out.insert("swept".into(), swept);
+    let first_to = match fields.remove("f") {
+        Some(f) => f,
+        None => json!(common.first_to),
+    };
+    out.insert("first_to".into(), first_to);
     out.extend(fields);
     Ok(Value::Object(out))
 }
@@ -231,6 +241,7 @@ fn expand(v: &Map<String, Value>) -> Result<Value, String> {
     let common = Common {
         listed_at: time("listed_at")?,
         swept: time("swept")?,
+        first_to: time("first_to")?,
     };
     let mut folders = Map::new();
     match v.get("folders") {
@@ -253,6 +264,7 @@ fn expand(v: &Map<String, Value>) -> Result<Value, String> {
     out.remove("version");
     out.remove("listed_at");
     out.remove("swept");
+    out.remove("first_to");
     out.insert("folders".into(), Value::Object(folders));
     Ok(Value::Object(out))
 }
@@ -281,6 +293,7 @@ impl<F: Serialize> Serialize for TrailState<F> {
         let common = Common {
             listed_at: most("listed_at"),
             swept: most("swept"),
+            first_to: most("first_to"),
         };
         let mut groups: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
         for (path, v) in folders {
@@ -299,6 +312,9 @@ impl<F: Serialize> Serialize for TrailState<F> {
         }
         if let Some(s) = common.swept {
             out.insert("swept".into(), json!(s));
+        }
+        if let Some(f) = common.first_to {
+            out.insert("first_to".into(), json!(f));
         }
         let groups = groups
             .into_iter()
@@ -462,15 +478,16 @@ mod tests {
                  prop::collection::btree_map(key_strategy(), 1u64..100, 0..2),
                  prop::option::of(prop::sample::select(vec![1_764_000_000i64, 1_764_000_060])),
                  prop::option::of(prop::sample::select(vec![1_764_000_000i64, 1_764_000_120])),
-                 prop::option::of((1_764_000_500i64..1_764_000_600, prop::option::of(key_strategy()), prop::collection::btree_set(key_strategy(), 0..2)))),
+                 prop::option::of((1_764_000_500i64..1_764_000_600, prop::option::of(key_strategy()), prop::collection::btree_set(key_strategy(), 0..2))),
+                 prop::option::of(prop::sample::select(vec![1_764_000_000i64, 1_764_000_180]))),
                 0..5,
             ),
             full_refresh in any::<bool>(),
         ) {
             let mut st = TrailState::<FolderCursor> { bucket: "b".into(), prefix: "p".into(), full_refresh, ..Default::default() };
-            for (path, (after, done, partial, listed_at, swept, sweep)) in folders {
+            for (path, (after, done, partial, listed_at, swept, sweep, first_to)) in folders {
                 let sweep = sweep.map(|(to, after, done)| SweepCursor { to, after, done, ..Default::default() });
-                st.folders.insert(path.to_string(), FolderCursor { after, done, partial, listed_at, swept, first_to: None, sweep });
+                st.folders.insert(path.to_string(), FolderCursor { after, done, partial, listed_at, swept, first_to, sweep });
             }
             let v = serde_json::to_value(&st).unwrap();
             prop_assert_eq!(TrailState::<FolderCursor>::from_json(&v).unwrap(), st);
