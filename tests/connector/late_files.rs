@@ -37,12 +37,12 @@ fn first_sync(env: &Env, config: &Value) -> (S3Server, std::path::PathBuf, Value
     let first = read(env, &config, None);
     assert_same_ids(&id_set(&event_ids(&first)), &id_set(&corpus_ids(&corpus)));
     let state = first.last_state();
-    let swept = swept(&state);
+    let swept = watermark(&state);
     (s3, config, state, swept)
 }
 
 /// The sweep watermark of a `trail_*` state whose folders share it.
-fn swept(state: &Value) -> i64 {
+fn watermark(state: &Value) -> i64 {
     let s = &state[0]["stream"]["stream_state"];
     assert_eq!(s["version"], 3, "{s}");
     s["swept"].as_i64().unwrap_or_else(|| panic!("no sweep watermark: {s}"))
@@ -100,7 +100,7 @@ fn files_landing_minutes_hours_and_days_late_are_read_once_and_beyond_the_horizo
     s3.set_clock(2 * HOUR);
     let third = read(&env, &config, Some(&second.last_state()));
     assert_eq!(event_ids(&third), Vec::<String>::new(), "nothing is read twice");
-    assert!(swept(&third.last_state()) > swept(&second.last_state()));
+    assert!(watermark(&third.last_state()) > watermark(&second.last_state()));
 }
 
 #[test]
@@ -150,8 +150,8 @@ fn a_sweep_killed_at_any_moment_resumes_without_loss() {
         first_sync(&env, &json!({"trail_logs": {"late_file_sweep_minutes": 0}}));
     let mut rng = Rng::new(8);
     let mut expected = HashSet::new();
-    for n in 0..60 {
-        let f = log_file(&mut rng, "", None, ACCOUNT, REGION, swept - 2 * DAY + n * 300, 150, 0.0);
+    for n in 0..480 {
+        let f = log_file(&mut rng, "", None, ACCOUNT, REGION, swept - 2 * DAY + n * 150, 150, 0.0);
         s3.put_landed(&f.key, &f.body, swept + 60);
         expected.extend(f.event_ids);
     }
@@ -159,7 +159,7 @@ fn a_sweep_killed_at_any_moment_resumes_without_loss() {
     let (mut seen, mut state, mut kills) = (Vec::new(), Some(state), 0);
     for run in 0.. {
         assert!(run < 200, "the syncs never completed");
-        let delay = Duration::from_millis(10 + rng.below(300));
+        let delay = Duration::from_millis(5 + rng.below(60));
         let (ids, last, completed) =
             read_and_kill(&env, &config, &[TRAIL_EVENTS], "eventID", state.as_ref(), delay);
         seen.extend(ids);
@@ -271,7 +271,7 @@ fn a_digest_that_lands_late_is_read_by_the_sweep() {
             .collect()
     };
     assert_eq!(keys(&first).len(), corpus.digests.len() - 1);
-    let swept = swept(&first.last_state());
+    let swept = watermark(&first.last_state());
     let named = cloudtrail_emulator::trail_logs::named_time(&late_key).unwrap();
     s3.put_landed(&late_key, &body, named + 3 * DAY);
     std::fs::write(&meta_path, meta).unwrap();
