@@ -127,7 +127,12 @@ impl Emulator {
             let body = String::from_utf8_lossy(body).replace(account, ACCOUNT);
             let params = serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default();
             if operation == "ListPublicKeys" {
-                return Ok(crate::digests::list_public_keys(&params, now() as i64));
+                let extra = self.inner.extra_public_keys.lock().unwrap().clone();
+                return Ok(crate::digests::list_public_keys_with(
+                    &params,
+                    now() as i64,
+                    &extra,
+                ));
             }
             let answer = trails::answer(operation, region, &params, now() as i64);
             return answer

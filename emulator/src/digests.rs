@@ -95,9 +95,24 @@ pub fn signing_string(
     )
 }
 
+/// A public key served by `ListPublicKeys` besides the emulator's own.
+#[derive(Debug, Clone)]
+pub struct ServedKey {
+    pub fingerprint: String,
+    /// Served as is (base64): need not be a key at all.
+    pub der: Vec<u8>,
+    pub valid_from: i64,
+    pub valid_to: i64,
+}
+
 /// `ListPublicKeys`: the keys valid at some time in [StartTime, EndTime] (epoch seconds in the
 /// request; absent: now, i.e. the current key).
 pub fn list_public_keys(params: &Value, now: i64) -> String {
+    list_public_keys_with(params, now, &[])
+}
+
+/// `list_public_keys` serving `extra` keys too.
+pub fn list_public_keys_with(params: &Value, now: i64, extra: &[ServedKey]) -> String {
     let start = params
         .get("StartTime")
         .and_then(Value::as_f64)
@@ -106,19 +121,25 @@ pub fn list_public_keys(params: &Value, now: i64) -> String {
         .get("EndTime")
         .and_then(Value::as_f64)
         .map_or(now, |t| t as i64);
-    let list: Vec<Value> = [SigningKey::Expired, SigningKey::Current]
-        .into_iter()
-        .filter(|k| {
-            let (from, to) = k.validity();
-            from <= end && start < to
-        })
+    let own = [SigningKey::Expired, SigningKey::Current].map(|k| {
+        let (valid_from, valid_to) = k.validity();
+        ServedKey {
+            fingerprint: k.fingerprint(),
+            der: k.public_der(),
+            valid_from,
+            valid_to,
+        }
+    });
+    let list: Vec<Value> = own
+        .iter()
+        .chain(extra)
+        .filter(|k| k.valid_from <= end && start < k.valid_to)
         .map(|k| {
-            let (from, to) = k.validity();
             json!({
-                "Value": base64_simd::STANDARD.encode_to_string(k.public_der()),
-                "ValidityStartTime": from,
-                "ValidityEndTime": to,
-                "Fingerprint": k.fingerprint(),
+                "Value": base64_simd::STANDARD.encode_to_string(&k.der),
+                "ValidityStartTime": k.valid_from,
+                "ValidityEndTime": k.valid_to,
+                "Fingerprint": k.fingerprint,
             })
         })
         .collect();

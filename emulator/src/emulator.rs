@@ -123,6 +123,8 @@ pub(crate) struct Inner {
     /// ListAccounts: (id, status), the base account first.
     pub(crate) organization: Vec<(String, &'static str)>,
     pub(crate) credential_secs: Mutex<f64>,
+    /// Public keys `ListPublicKeys` serves besides the emulator's own (`add_public_key`).
+    pub(crate) extra_public_keys: Mutex<Vec<crate::digests::ServedKey>>,
 }
 
 impl Emulator {
@@ -205,8 +207,24 @@ impl Emulator {
                 requests: RequestLog::default(),
                 organization,
                 credential_secs: Mutex::new(cfg.credential_secs),
+                extra_public_keys: Mutex::new(Vec::new()),
             }),
         }
+    }
+
+    /// `ListPublicKeys` also serves `der` (any bytes: a hostile or broken answer) under
+    /// `fingerprint`, valid over `[valid_from, valid_to]` (epoch seconds).
+    pub fn add_public_key(&self, fingerprint: &str, der: &[u8], valid_from: i64, valid_to: i64) {
+        self.inner
+            .extra_public_keys
+            .lock()
+            .unwrap()
+            .push(crate::digests::ServedKey {
+                fingerprint: fingerprint.to_string(),
+                der: der.to_vec(),
+                valid_from,
+                valid_to,
+            });
     }
 
     /// Accepts another key pair; `denied` lists operations it may not call.

@@ -30,9 +30,13 @@ pub fn schema() -> Value {
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrailDigest {
-    /// The digest's own key, as the digest states it (the key it was read at when it states
-    /// none).
+    /// The key the digest file was read at: the primary key, so a file can only ever be the
+    /// row of its own key (a copy claiming to be another digest never replaces that one's row).
     pub digest_s3_object: String,
+    /// The key the digest file says it was delivered to (its `digestS3Object` field): the same
+    /// as `digestS3Object` for a genuine digest; otherwise the digest was moved, copied or
+    /// planted, and `problems` says so.
+    pub claimed_digest_s3_object: Option<String>,
     /// The bucket the digest says it was delivered to.
     pub digest_s3_bucket: Option<String>,
     /// The account whose logs the digest covers.
@@ -62,7 +66,8 @@ pub struct TrailDigest {
     pub previous_digest_hash_algorithm: Option<String>,
     /// Hex signature of the previous digest.
     pub previous_digest_signature: Option<String>,
-    /// The log files delivered in the digest's window, each with its verdict.
+    /// The log files delivered in the digest's window, each with its verdict, in the digest's
+    /// order (at most 3 MB of them: `problems` says when some are left out).
     pub log_files: Vec<DigestLogFile>,
     /// The digest's signature (S3 metadata `x-amz-meta-signature`) verifies with the public key
     /// it names, valid when it was written, over CloudTrail's signing string, and the digest is
@@ -108,7 +113,9 @@ pub struct DigestLogFile {
 
 /// What became of a listed log file: `valid` (its content is what CloudTrail delivered),
 /// `modified` (changed after delivery), `missing` (deleted, or never delivered), `unreadable`
-/// (cannot be checked: access denied, not gzip, or in a bucket this connection does not read).
+/// (not checked: access denied, not gzip, in a bucket this connection does not read, outside
+/// the digest's account-region folders, not a log file entry, or listed by a digest whose
+/// signature is not valid).
 // Variants without doc comments: schemars then writes a plain `enum` of strings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -187,6 +194,7 @@ mod tests {
         let properties = s["properties"].as_object().unwrap();
         for name in [
             "digestS3Object",
+            "claimedDigestS3Object",
             "digestEndTime",
             "previousDigestSignature",
             "logFiles",

@@ -3,6 +3,7 @@
 mod check;
 mod faults;
 mod hostile;
+mod hostile_digests;
 mod incremental;
 mod insights;
 mod late_files;

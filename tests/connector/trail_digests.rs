@@ -159,16 +159,24 @@ fn every_planted_fault_is_reported_on_its_digest_and_nothing_else() {
         r["logFiles"].as_array().unwrap().len() - 2
     );
 
-    // Digest 1: its signature was altered, so digest 2 no longer chains to what S3 holds.
+    // Digest 1: its signature was altered, so digest 2 no longer chains to what S3 holds; what
+    // it lists is not read (only a signed digest steers downloads).
     assert_eq!(&fault("bad_signature").digest_key, first_folder[1]);
     let r = &records[first_folder[1]];
     assert_eq!(r["signatureValid"], false);
     assert_eq!(r["chainValid"], true);
     let p = problems(r);
     assert!(
-        p.len() == 1 && p[0].contains("signature does not verify"),
+        p.len() == 2
+            && p[0].contains("signature does not verify")
+            && p[1].contains("log files it lists are not read"),
         "{p:?}"
     );
+    let unread = r["logFiles"].as_array().unwrap();
+    assert!(!unread.is_empty());
+    assert!(unread
+        .iter()
+        .all(|f| f["status"] == "unreadable" && f["actualHashValue"].is_null()));
     let r = &records[first_folder[2]];
     assert_eq!(r["signatureValid"], true);
     assert_eq!(r["chainValid"], false);

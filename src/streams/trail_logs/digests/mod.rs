@@ -3,6 +3,8 @@
 //! chain, the hash of every log file it lists) and written as one record; checkpoints as
 //! digests complete.
 
+mod check;
+mod entries;
 pub mod hash;
 pub mod verify;
 
@@ -28,13 +30,8 @@ use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
 use crate::error::{AwsFailure, AwsProblem, Error};
 use crate::streams::checkpoint::CheckpointPace;
-use crate::streams::trail_digests::{DigestLogFile, LogFileStatus, TrailDigest};
-use crate::time::{format_epoch, now_millis};
-use hash::{hash_object, read_digest, Content};
-use verify::{
-    chain_link, chain_of, is_digest_file, parse_time, select_key, sha256_hex, signature_verifies,
-    signing_string, DigestFile, KeyProblem, ALGORITHM,
-};
+use crate::time::now_millis;
+use verify::is_digest_file;
 
 /// What the state keeps per digest folder: the folder's cursor, and per chain (trail, and
 /// backfill or not) a short link to its last digest, so the next sync checks the first new
@@ -62,8 +59,6 @@ pub struct DigestRead {
 
 /// Digest folders read at once (each one digest at a time): their listings wait ≈ 30 ms each.
 const CONCURRENT_FOLDERS: usize = 64;
-/// Log files hashed at once, over all folders.
-const CONCURRENT_HASHES: usize = 32;
 
 /// What every folder's reader shares.
 struct Shared {
@@ -80,7 +75,8 @@ struct Shared {
     listing_began: i64,
     keys: Arc<KeyRing>,
     emitter: Arc<Emitter>,
-    hashes: Arc<Semaphore>,
+    /// What the digests' checks share: log files hashed, memory budgets (check.rs).
+    checks: check::SyncChecks,
     book: Mutex<Book>,
 }
 
@@ -153,7 +149,7 @@ pub async fn read(
         listing_began,
         keys,
         emitter: emitter.clone(),
-        hashes: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
+        checks: check::SyncChecks::new(),
         book: Mutex::new(Book {
             state,
             pace: CheckpointPace::started(Instant::now(), emitter.bytes_written()),
@@ -277,10 +273,11 @@ async fn read_folder(shared: &Shared, folder: &LogFolder) -> Vec<Error> {
             }
             let key = file.key;
             let full_key = format!("{}{key}", folder.path);
-            match check_digest(shared, folder, &full_key, &key, &mut chains).await {
-                Ok(Some((record, bytes))) => {
+            match check::check_digest(shared, folder, &full_key, &key, &mut chains).await {
+                Ok(Some(checked)) => {
+                    let record = &checked.record;
                     let mut batch = RecordBatch::new(name);
-                    if let Err(e) = batch.push(&record, now_millis()) {
+                    if let Err(e) = batch.push(record, now_millis()) {
                         errors.push(Error::Internal(format!("a digest record: {e}")));
                         continue;
                     }
@@ -288,8 +285,8 @@ async fn read_folder(shared: &Shared, folder: &LogFolder) -> Vec<Error> {
                     let mut book = shared.book.lock().unwrap_or_else(|e| e.into_inner());
                     book.totals.digests += 1;
                     book.totals.with_problems += u64::from(!record.problems.is_empty());
-                    book.totals.log_files += record.log_files.len() as u64;
-                    book.totals.uncompressed_bytes += bytes;
+                    book.totals.log_files += checked.log_files;
+                    book.totals.uncompressed_bytes += checked.bytes;
                 }
                 Ok(None) => shared.emitter.log(
                     LogLevel::Warn,
@@ -313,359 +310,6 @@ async fn read_folder(shared: &Shared, folder: &LogFolder) -> Vec<Error> {
         }
     }
     errors
-}
-
-/// Checks one digest; `None` when it was deleted after the listing. `Err` when S3 or CloudTrail
-/// refuse what the check needs (the digest is then read again by the next sync).
-async fn check_digest(
-    shared: &Shared,
-    folder: &LogFolder,
-    full_key: &str,
-    key: &str,
-    chains: &mut BTreeMap<String, String>,
-) -> Result<Option<(TrailDigest, u64)>, AwsFailure> {
-    let bucket = &shared.bucket;
-    let object = match read_digest(bucket, full_key).await {
-        Ok(o) => o,
-        Err(f) if f.problem == AwsProblem::NotFound => return Ok(None),
-        Err(f) => return Err(f),
-    };
-    let (chain, backfill) = chain_of(key).unwrap_or_default();
-    let mut record = TrailDigest {
-        digest_s3_object: full_key.to_string(),
-        backfill,
-        log_file_bucket: bucket.bucket.clone(),
-        log_file_key: full_key.to_string(),
-        log_file_account_id: folder.account.clone(),
-        log_file_region: folder.region.clone(),
-        log_file_organization_id: folder.organization_id.clone(),
-        ..TrailDigest::default()
-    };
-    let content = match &object.content {
-        Ok(c) => c,
-        Err(why) => {
-            record
-                .problems
-                .push(format!("the digest file cannot be read: {why}"));
-            return Ok(Some((record, 0)));
-        }
-    };
-    let digest: DigestFile = match serde_json::from_slice(content) {
-        Ok(d) => d,
-        Err(e) => {
-            record
-                .problems
-                .push(format!("the digest file is not a CloudTrail digest: {e}"));
-            return Ok(Some((record, content.len() as u64)));
-        }
-    };
-    let sha256 = sha256_hex(content);
-    fill_native(&mut record, &digest, full_key);
-    record.signature_valid = check_signature(
-        shared,
-        folder,
-        full_key,
-        &digest,
-        &object.signature,
-        &object.signature_algorithm,
-        &sha256,
-        &mut record.problems,
-    )
-    .await?;
-    record.chain_valid =
-        check_chain(shared, &digest, chains.get(&chain), &mut record.problems).await?;
-    chains.insert(
-        chain,
-        chain_link(full_key, object.signature.as_deref().unwrap_or(""), &sha256),
-    );
-    let (files, bytes) = check_log_files(shared, &digest, &mut record.problems).await?;
-    record.log_files = files;
-    Ok(Some((record, bytes + content.len() as u64)))
-}
-
-fn fill_native(record: &mut TrailDigest, d: &DigestFile, read_at: &str) {
-    record.digest_s3_object = d
-        .digest_s3_object
-        .clone()
-        .unwrap_or_else(|| read_at.to_string());
-    record.digest_s3_bucket = d.digest_s3_bucket.clone();
-    record.aws_account_id = d.aws_account_id.clone();
-    record.digest_start_time = d.digest_start_time.clone();
-    record.digest_end_time = d.digest_end_time.clone();
-    record.digest_public_key_fingerprint = d.digest_public_key_fingerprint.clone();
-    record.digest_signature_algorithm = d.digest_signature_algorithm.clone();
-    record.newest_event_time = d.newest_event_time.clone();
-    record.oldest_event_time = d.oldest_event_time.clone();
-    record.previous_digest_s3_bucket = d.previous_digest_s3_bucket.clone();
-    record.previous_digest_s3_object = d.previous_digest_s3_object.clone();
-    record.previous_digest_hash_value = d.previous_digest_hash_value.clone();
-    record.previous_digest_hash_algorithm = d.previous_digest_hash_algorithm.clone();
-    record.previous_digest_signature = d.previous_digest_signature.clone();
-}
-
-/// Whether the digest's signature verifies; what does not is added to `problems`.
-#[allow(clippy::too_many_arguments)]
-async fn check_signature(
-    shared: &Shared,
-    folder: &LogFolder,
-    full_key: &str,
-    digest: &DigestFile,
-    signature: &Option<String>,
-    algorithm: &Option<String>,
-    sha256: &str,
-    problems: &mut Vec<String>,
-) -> Result<bool, AwsFailure> {
-    let bucket = &shared.bucket.bucket;
-    let (Some(signature), Some(algorithm)) = (signature, algorithm) else {
-        problems.push("the digest has no signature: its S3 metadata lacks x-amz-meta-signature or x-amz-meta-signature-algorithm".into());
-        return Ok(false);
-    };
-    if algorithm != ALGORITHM || digest.digest_signature_algorithm.as_deref() != Some(ALGORITHM) {
-        problems.push(format!(
-            "the digest is signed with {algorithm} (the file says {}), not {ALGORITHM}",
-            digest
-                .digest_signature_algorithm
-                .as_deref()
-                .unwrap_or("nothing")
-        ));
-        return Ok(false);
-    }
-    if digest.digest_s3_bucket.as_deref() != Some(bucket)
-        || digest.digest_s3_object.as_deref() != Some(full_key)
-    {
-        problems.push(format!(
-            "the digest says it was delivered to s3://{}/{} but was read at s3://{bucket}/{full_key}: a moved digest is not valid",
-            digest.digest_s3_bucket.as_deref().unwrap_or("?"),
-            digest.digest_s3_object.as_deref().unwrap_or("?")
-        ));
-        return Ok(false);
-    }
-    let Some(end) = digest.digest_end_time.as_deref() else {
-        problems.push("the digest has no digestEndTime".into());
-        return Ok(false);
-    };
-    let Some(at) = parse_time(end) else {
-        problems.push(format!("the digest's digestEndTime {end:?} is not a time"));
-        return Ok(false);
-    };
-    let Some(fingerprint) = digest.digest_public_key_fingerprint.as_deref() else {
-        problems.push("the digest names no public key (digestPublicKeyFingerprint)".into());
-        return Ok(false);
-    };
-    let keys = shared.keys.keys(&folder.region, at).await?;
-    let key = match select_key(&keys, fingerprint, at) {
-        Ok(key) => key,
-        Err(KeyProblem::Unknown) => {
-            problems.push(format!(
-                "no public key of {} with fingerprint {fingerprint} was in use around {end} (ListPublicKeys): the digest was not signed by CloudTrail",
-                folder.region
-            ));
-            return Ok(false);
-        }
-        Err(KeyProblem::NotValidThen {
-            valid_from,
-            valid_to,
-        }) => {
-            problems.push(format!(
-                "the public key {fingerprint} was valid from {} to {}, not at {end}: the digest was not signed by CloudTrail then",
-                format_epoch(valid_from),
-                format_epoch(valid_to)
-            ));
-            return Ok(false);
-        }
-    };
-    let message = signing_string(
-        end,
-        bucket,
-        full_key,
-        sha256,
-        digest.previous_digest_signature.as_deref(),
-    );
-    if signature_verifies(&key.der, message.as_bytes(), signature) {
-        Ok(true)
-    } else {
-        problems.push(format!(
-            "the signature does not verify with public key {fingerprint}: the digest file or its signature was changed after delivery"
-        ));
-        Ok(false)
-    }
-}
-
-/// Whether the digest names its real predecessor (`None` for a digest that starts a chain).
-/// `link` is the chain's last digest known from this sync or the state; when it is not the one
-/// named, the named digest is fetched and compared.
-async fn check_chain(
-    shared: &Shared,
-    digest: &DigestFile,
-    link: Option<&String>,
-    problems: &mut Vec<String>,
-) -> Result<Option<bool>, AwsFailure> {
-    let Some(previous_signature) = digest.previous_digest_signature.as_deref() else {
-        return Ok(None);
-    };
-    let bucket = &shared.bucket;
-    let (Some(previous_key), Some(previous_hash)) = (
-        digest.previous_digest_s3_object.as_deref(),
-        digest.previous_digest_hash_value.as_deref(),
-    ) else {
-        problems.push("the digest carries a previous signature but names no previous digest (previousDigestS3Object, previousDigestHashValue)".into());
-        return Ok(Some(false));
-    };
-    if let Some(other) = digest
-        .previous_digest_s3_bucket
-        .as_deref()
-        .filter(|b| *b != bucket.bucket)
-    {
-        problems.push(format!(
-            "the previous digest is in bucket {other}, which this connection does not read: the chain is not checked"
-        ));
-        return Ok(None);
-    }
-    if link.is_some_and(|l| *l == chain_link(previous_key, previous_signature, previous_hash)) {
-        return Ok(Some(true));
-    }
-    let at = format!("s3://{}/{previous_key}", bucket.bucket);
-    let previous = match read_digest(bucket, previous_key).await {
-        Ok(p) => p,
-        Err(f) if f.problem == AwsProblem::NotFound => {
-            problems.push(format!(
-                "the previous digest {at} is missing: it was deleted, and the log files it listed cannot be proven"
-            ));
-            return Ok(Some(false));
-        }
-        Err(f) => return Err(f),
-    };
-    let mut valid = true;
-    match &previous.content {
-        Ok(content) => {
-            let actual = sha256_hex(content);
-            if !actual.eq_ignore_ascii_case(previous_hash) {
-                problems.push(format!(
-                    "the previous digest {at} was changed: its SHA-256 is {actual}, this digest says {previous_hash}"
-                ));
-                valid = false;
-            }
-        }
-        Err(why) => {
-            problems.push(format!("the previous digest {at} cannot be read: {why}"));
-            valid = false;
-        }
-    }
-    let matches = previous
-        .signature
-        .as_deref()
-        .is_some_and(|s| s.trim().eq_ignore_ascii_case(previous_signature.trim()));
-    if !matches {
-        problems.push(format!(
-            "previousDigestSignature is not the signature of the previous digest {at}: the chain is broken"
-        ));
-        valid = false;
-    }
-    Ok(Some(valid))
-}
-
-/// Hashes every log file the digest lists (several at once); returns them with their verdicts
-/// and the uncompressed bytes hashed.
-async fn check_log_files(
-    shared: &Shared,
-    digest: &DigestFile,
-    problems: &mut Vec<String>,
-) -> Result<(Vec<DigestLogFile>, u64), AwsFailure> {
-    let listed = digest.log_files.clone().unwrap_or_default();
-    let mut hashing = JoinSet::new();
-    for (index, entry) in listed.iter().enumerate() {
-        let (Some(key), true) = (
-            entry.s3_object.clone(),
-            entry.s3_bucket.as_deref() == Some(shared.bucket.bucket.as_str()),
-        ) else {
-            continue;
-        };
-        let (bucket, permits) = (shared.bucket.clone(), shared.hashes.clone());
-        hashing.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            (index, hash_object(&bucket, &key).await)
-        });
-    }
-    let mut hashed: BTreeMap<usize, Result<Content, AwsFailure>> = BTreeMap::new();
-    while let Some(done) = hashing.join_next().await {
-        let (index, result) = done.map_err(|e| {
-            shared.bucket.site("GetObject", None).failure(
-                AwsProblem::Other,
-                None,
-                format!("a hasher stopped: {e}"),
-            )
-        })?;
-        hashed.insert(index, result);
-    }
-    let mut files = Vec::with_capacity(listed.len());
-    let mut bytes = 0;
-    for (index, entry) in listed.into_iter().enumerate() {
-        let at = format!(
-            "s3://{}/{}",
-            entry.s3_bucket.as_deref().unwrap_or("?"),
-            entry.s3_object.as_deref().unwrap_or("?")
-        );
-        let mut file = DigestLogFile {
-            s3_bucket: entry.s3_bucket,
-            s3_object: entry.s3_object,
-            hash_value: entry.hash_value,
-            hash_algorithm: entry.hash_algorithm,
-            newest_event_time: entry.newest_event_time,
-            oldest_event_time: entry.oldest_event_time,
-            status: LogFileStatus::Unreadable,
-            actual_hash_value: None,
-        };
-        match hashed.remove(&index) {
-            None if file.s3_object.is_none() => {
-                problems.push("a logFiles entry names no s3Object".into())
-            }
-            None => problems.push(format!(
-                "log file {at} is in a bucket this connection does not read: not checked"
-            )),
-            Some(Ok(Content::Hashed { .. }))
-                if file
-                    .hash_algorithm
-                    .as_deref()
-                    .is_some_and(|a| a != "SHA-256") =>
-            {
-                problems.push(format!(
-                    "log file {at}: the digest gives a {} hash, which is not SHA-256: not checked",
-                    file.hash_algorithm.as_deref().unwrap_or("")
-                ));
-            }
-            Some(Ok(Content::Hashed { sha256, bytes: n })) => {
-                bytes += n;
-                let expected = file.hash_value.clone().unwrap_or_default();
-                if sha256.eq_ignore_ascii_case(&expected) {
-                    file.status = LogFileStatus::Valid;
-                } else {
-                    file.status = LogFileStatus::Modified;
-                    problems.push(format!(
-                        "log file {at} modified after delivery: SHA-256 {sha256}, expected {expected}"
-                    ));
-                }
-                file.actual_hash_value = Some(sha256);
-            }
-            Some(Ok(Content::Unreadable(why))) => {
-                problems.push(format!("log file {at} cannot be read: {why}"));
-            }
-            Some(Err(f)) if f.problem == AwsProblem::NotFound => {
-                file.status = LogFileStatus::Missing;
-                problems.push(format!(
-                    "log file {at} is missing: it was deleted after delivery"
-                ));
-            }
-            Some(Err(f)) if f.problem == AwsProblem::AccessDenied => {
-                problems.push(format!(
-                    "log file {at} cannot be read: S3 denies s3:GetObject"
-                ));
-            }
-            // Worth another try: the digest is read again by the next sync.
-            Some(Err(f)) => return Err(f),
-        }
-        files.push(file);
-    }
-    Ok((files, bytes))
 }
 
 /// `check`: whether the trail writes digests (log file validation on), looked for in the first

@@ -1,13 +1,16 @@
 //! The checks of one digest as pure functions: its fields, the string CloudTrail signs, the
-//! signature (RSA PKCS#1 v1.5 with SHA-256, by aws-lc-rs), the public key it names, the link to
-//! its predecessor, and the chain a digest belongs to.
+//! signature (RSA PKCS#1 v1.5 with SHA-256, by aws-lc-rs), the public key it names and whether
+//! CloudTrail could have signed with it, the link to its predecessor, the chain a digest belongs
+//! to, and the folders whose log files it may name.
 
 use aws_lc_rs::digest::{digest, SHA256};
 use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
-use serde::Deserialize;
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 /// A digest file's fields, as CloudTrail writes them (all optional: a tampered or foreign file
-/// may lack any).
+/// may lack any). `logFiles` is only counted here: its entries are streamed one by one
+/// (`entries.rs`), so a digest of a million entries never holds them all.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DigestFile {
@@ -26,12 +29,45 @@ pub struct DigestFile {
     pub previous_digest_hash_algorithm: Option<String>,
     pub previous_digest_signature: Option<String>,
     #[serde(default)]
-    pub log_files: Option<Vec<ListedLogFile>>,
+    pub log_files: EntryCount,
 }
 
-/// A log file as a digest lists it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// How many entries `logFiles` holds (`None`: null or absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryCount(pub Option<u64>);
+
+impl<'de> Deserialize<'de> for EntryCount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Count;
+        impl<'de> Visitor<'de> for Count {
+            type Value = EntryCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of log files")
+            }
+            fn visit_unit<E>(self) -> Result<EntryCount, E> {
+                Ok(EntryCount(None))
+            }
+            fn visit_none<E>(self) -> Result<EntryCount, E> {
+                Ok(EntryCount(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<EntryCount, D::Error> {
+                d.deserialize_seq(Count)
+            }
+            // Each entry is skipped whole, whatever it holds, without keeping it.
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EntryCount, A::Error> {
+                let mut n = 0u64;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(EntryCount(Some(n)))
+            }
+        }
+        deserializer.deserialize_option(Count)
+    }
+}
+
+/// A log file as a digest lists it (read member by member in `entries.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListedLogFile {
     pub s3_bucket: Option<String>,
     pub s3_object: Option<String>,
@@ -44,6 +80,7 @@ pub struct ListedLogFile {
 /// The signature algorithm CloudTrail uses, in the file and in the S3 metadata.
 pub const ALGORITHM: &str = "SHA256withRSA";
 
+#[cfg(test)]
 pub fn sha256_hex(data: &[u8]) -> String {
     hex(digest(&SHA256, data).as_ref())
 }
@@ -93,6 +130,108 @@ pub fn signature_verifies(public_key_der: &[u8], message: &[u8], signature: &str
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_key_der)
         .verify(message, &signature)
         .is_ok()
+}
+
+/// Why a public key `ListPublicKeys` gave cannot be one CloudTrail signs digests with (`None`
+/// when it can): not an RSA key in DER (PKCS#1 or SubjectPublicKeyInfo), a modulus outside the
+/// 2048 to 8192 bits that SHA256withRSA verification accepts, or a key aws-lc-rs refuses.
+/// Without this, a weak or broken key would read as a digest changed after delivery.
+pub fn unusable_key(der: &[u8]) -> Option<String> {
+    let Some(bits) = rsa_modulus_bits(der) else {
+        return Some("not a DER RSA public key".into());
+    };
+    if !(2048..=8192).contains(&bits) {
+        return Some(format!(
+            "a {bits}-bit RSA key (CloudTrail signs with 2048-bit keys)"
+        ));
+    }
+    match aws_lc_rs::rsa::PublicKey::from_der(der) {
+        Ok(_) => None,
+        Err(e) => Some(format!("a {bits}-bit RSA key that aws-lc-rs refuses ({e})")),
+    }
+}
+
+/// The modulus size of an RSA public key in DER: PKCS#1 `RSAPublicKey` (SEQUENCE of two
+/// INTEGERs) or X.509 `SubjectPublicKeyInfo` with the rsaEncryption algorithm around one.
+fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
+    /// 1.2.840.113549.1.1.1
+    const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    let (0x30, body, []) = tlv(der)? else {
+        return None;
+    };
+    match tlv(body)? {
+        (0x02, modulus, rest) => {
+            let (0x02, exponent, []) = tlv(rest)? else {
+                return None;
+            };
+            (!exponent.is_empty()).then_some(())?;
+            let first = modulus.iter().position(|b| *b != 0)?;
+            Some((modulus.len() - first - 1) * 8 + (8 - modulus[first].leading_zeros() as usize))
+        }
+        (0x30, algorithm, rest) => {
+            let (0x06, RSA_ENCRYPTION, _) = tlv(algorithm)? else {
+                return None;
+            };
+            let (0x03, [0, key @ ..], []) = tlv(rest)? else {
+                return None;
+            };
+            rsa_modulus_bits(key)
+        }
+        _ => None,
+    }
+}
+
+/// A DER element: its tag, its content and what follows it (`None` when malformed).
+fn tlv(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = data.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        // Long form, at most 4 length bytes (indefinite lengths are not DER).
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |a, b| a << 8 | usize::from(*b));
+        (len, &rest[n..])
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// The folders whose log files a digest of the folder at `digest_folder` (`…/<account>/
+/// CloudTrail-Digest/<region>/`) may name: the same account's event folders of the same region,
+/// `…/<account>/CloudTrail/<region>/` and its `CloudTrail-<Kind>/<region>/` siblings (network
+/// activity, Insights, …), never the digest folder. Returns the account folder and the region.
+pub fn log_folders_of(digest_folder: &str) -> Option<(&str, &str)> {
+    let inner = digest_folder.strip_suffix('/')?;
+    let (rest, region) = inner.rsplit_once('/')?;
+    let account_folder = rest.strip_suffix("CloudTrail-Digest")?;
+    account_folder
+        .ends_with('/')
+        .then_some((account_folder, region))
+}
+
+/// Whether `key` is inside one of the folders of `log_folders_of` (its account folder and
+/// region): `<account folder>CloudTrail[-<Kind>]/<region>/<something>`.
+pub fn in_log_folders(key: &str, account_folder: &str, region: &str) -> bool {
+    let Some(rest) = key.strip_prefix(account_folder) else {
+        return false;
+    };
+    let Some((kind, rest)) = rest.split_once('/') else {
+        return false;
+    };
+    let kind_ok = kind == "CloudTrail"
+        || kind.strip_prefix("CloudTrail-").is_some_and(|k| {
+            !k.is_empty() && k != "Digest" && k.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+    kind_ok
+        && rest
+            .strip_prefix(region)
+            .and_then(|r| r.strip_prefix('/'))
+            .is_some_and(|name| !name.is_empty())
 }
 
 /// A public key of `ListPublicKeys`.
@@ -296,7 +435,101 @@ mod tests {
         assert!(!is_digest_file("2025/11/24/x.json.gz"));
     }
 
+    /// A DER RSAPublicKey with a `bits`-bit modulus.
+    fn sized_key(bits: usize) -> Vec<u8> {
+        let len = bits.div_ceil(8);
+        let mut modulus = vec![0xa5u8; len];
+        modulus[0] = 1 << ((bits - 1) % 8);
+        modulus[len - 1] |= 1;
+        if modulus[0] & 0x80 != 0 {
+            modulus.insert(0, 0);
+        }
+        let der = |tag: u8, body: &[u8]| {
+            let mut out = vec![tag];
+            let n = body.len();
+            if n < 128 {
+                out.push(n as u8);
+            } else {
+                out.extend([0x82, (n >> 8) as u8, n as u8]);
+            }
+            out.extend_from_slice(body);
+            out
+        };
+        der(0x30, &[der(0x02, &modulus), der(0x02, &[1, 0, 1])].concat())
+    }
+
+    #[test]
+    fn keys_cloudtrail_cannot_have_used_are_named_with_their_size() {
+        let current = SigningKey::Current.public_der();
+        assert_eq!(unusable_key(&current), None);
+        assert_eq!(unusable_key(&spki(&current)), None);
+        assert_eq!(rsa_modulus_bits(&current), Some(2048));
+        assert_eq!(rsa_modulus_bits(&spki(&current)), Some(2048));
+        for bits in [512, 1024, 2047, 8193, 16383] {
+            let why = unusable_key(&sized_key(bits)).unwrap();
+            assert!(why.starts_with(&format!("a {bits}-bit RSA key")), "{why}");
+            let why = unusable_key(&spki(&sized_key(bits))).unwrap();
+            assert!(why.starts_with(&format!("a {bits}-bit RSA key")), "{why}");
+        }
+        assert_eq!(rsa_modulus_bits(&sized_key(4096)), Some(4096));
+        let mut trailing = current.clone();
+        trailing.push(0);
+        for bad in [
+            &b"not a key"[..],
+            b"",
+            &trailing,
+            &current[..current.len() - 1],
+        ] {
+            assert_eq!(
+                unusable_key(bad).as_deref(),
+                Some("not a DER RSA public key")
+            );
+        }
+    }
+
+    #[test]
+    fn a_digest_names_log_files_of_its_own_account_and_region_only() {
+        let folder = "logs/AWSLogs/o-abc123/111122223333/CloudTrail-Digest/eu-west-1/";
+        let (account, region) = log_folders_of(folder).unwrap();
+        assert_eq!(
+            (account, region),
+            ("logs/AWSLogs/o-abc123/111122223333/", "eu-west-1")
+        );
+        let inside = |key: &str| in_log_folders(key, account, region);
+        assert!(inside(
+            "logs/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2025/11/24/f.json.gz"
+        ));
+        assert!(inside(
+            "logs/AWSLogs/o-abc123/111122223333/CloudTrail-NetworkActivity/eu-west-1/2025/f.json.gz"
+        ));
+        for outside in [
+            "secret/payroll.json.gz",
+            "logs/AWSLogs/o-abc123/111122223333/CloudTrail/us-east-1/2025/f.json.gz",
+            "logs/AWSLogs/o-abc123/444455556666/CloudTrail/eu-west-1/2025/f.json.gz",
+            "logs/AWSLogs/o-abc123/111122223333/CloudTrail-Digest/eu-west-1/2025/f.json.gz",
+            "logs/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/",
+            "logs/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-10/f.json.gz",
+            "logs/AWSLogs/o-abc123/111122223333/CloudTrail-/eu-west-1/f.json.gz",
+            "logs/AWSLogs/o-abc123/111122223333/CloudTrail-a/b/eu-west-1/f.json.gz",
+            "AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/f.json.gz",
+            "",
+        ] {
+            assert!(!inside(outside), "{outside}");
+        }
+        assert_eq!(
+            log_folders_of("AWSLogs/111122223333/CloudTrail/eu-west-1/"),
+            None
+        );
+        assert_eq!(log_folders_of("CloudTrail-Digest/eu-west-1/"), None);
+    }
+
     proptest! {
+        #[test]
+        fn any_bytes_as_a_key_are_judged_without_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+            let _ = unusable_key(&bytes);
+            let _ = rsa_modulus_bits(&spki(&bytes));
+        }
+
         #[test]
         fn hex_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
             prop_assert_eq!(unhex(&hex(&bytes)), Some(bytes));
