@@ -433,6 +433,27 @@ mod tests {
     }
 
     #[test]
+    fn version_2_states_are_continued_as_first_listings() {
+        // As the previous release wrote it: no sweep watermark, so the next sync lists each
+        // folder from its key cursor, reads what version 2 would have read, and starts sweeps.
+        let v2 = json!({"version": 2, "bucket": "b", "prefix": "", "listed_at": 1_764_000_000,
+            "folders": {"AWSLogs/o-a1b2c3/111122223333/": {
+                "CloudTrail/eu-west-1/": "20251124T1600Z_AbCdEf0123456789",
+                "CloudTrail/us-east-1/": {"a": "20251124T1600Z_AbCdEf0123456789", "d": ["20251124T1610Z_AbCdEf0123456789"], "l": 1_764_000_060}}}});
+        let st = TrailState::<FolderCursor>::from_json(&v2).unwrap();
+        let eu = &st.folders[FOLDER];
+        assert_eq!(eu.listed_at, Some(1_764_000_000));
+        assert_eq!(eu.swept, None);
+        assert_eq!(eu.first_to, None);
+        let us = &st.folders["AWSLogs/o-a1b2c3/111122223333/CloudTrail/us-east-1/"];
+        assert_eq!(us.done.len(), 1);
+        assert_eq!(us.listed_at, Some(1_764_000_060));
+        let again = serde_json::to_value(&st).unwrap();
+        assert_eq!(again["version"], 3);
+        assert_eq!(TrailState::<FolderCursor>::from_json(&again).unwrap(), st);
+    }
+
+    #[test]
     fn version_1_states_are_read_and_other_versions_refused() {
         let v1 = json!({"bucket": "b", "prefix": "", "folders": {FOLDER: {"after": "2025/11/24/x.json.gz", "done": ["2025/11/24/y.json.gz"], "partial": {"2025/11/24/z.json.gz": 3}}}});
         let st = TrailState::<FolderCursor>::from_json(&v1).unwrap();
