@@ -45,7 +45,9 @@ fn first_sync(env: &Env, config: &Value) -> (S3Server, std::path::PathBuf, Value
 fn watermark(state: &Value) -> i64 {
     let s = &state[0]["stream"]["stream_state"];
     assert_eq!(s["version"], 3, "{s}");
-    s["swept"].as_i64().unwrap_or_else(|| panic!("no sweep watermark: {s}"))
+    s["swept"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no sweep watermark: {s}"))
 }
 
 /// A log file of `REGION` named at `named`.
@@ -99,7 +101,11 @@ fn files_landing_minutes_hours_and_days_late_are_read_once_and_beyond_the_horizo
         .any(|l| l.contains("late-file sweep of 1 folders")));
     s3.set_clock(2 * HOUR);
     let third = read(&env, &config, Some(&second.last_state()));
-    assert_eq!(event_ids(&third), Vec::<String>::new(), "nothing is read twice");
+    assert_eq!(
+        event_ids(&third),
+        Vec::<String>::new(),
+        "nothing is read twice"
+    );
     assert!(watermark(&third.last_state()) > watermark(&second.last_state()));
 }
 
@@ -113,7 +119,11 @@ fn a_late_file_waits_for_the_sweep_that_is_due_and_is_read_by_it_once() {
     s3.put_landed(&late.key, &late.body, swept + 60);
     s3.set_clock(HOUR);
     let second = read(&env, &config, Some(&state));
-    assert_eq!(event_ids(&second), Vec::<String>::new(), "no sweep is due yet");
+    assert_eq!(
+        event_ids(&second),
+        Vec::<String>::new(),
+        "no sweep is due yet"
+    );
     s3.set_clock(25 * HOUR);
     let third = read(&env, &config, Some(&second.last_state()));
     assert_same_ids(&id_set(&event_ids(&third)), &id_set(&late.event_ids));
@@ -151,7 +161,16 @@ fn a_sweep_killed_at_any_moment_resumes_without_loss() {
     let mut rng = Rng::new(8);
     let mut expected = HashSet::new();
     for n in 0..480 {
-        let f = log_file(&mut rng, "", None, ACCOUNT, REGION, swept - 2 * DAY + n * 150, 150, 0.0);
+        let f = log_file(
+            &mut rng,
+            "",
+            None,
+            ACCOUNT,
+            REGION,
+            swept - 2 * DAY + n * 150,
+            150,
+            0.0,
+        );
         s3.put_landed(&f.key, &f.body, swept + 60);
         expected.extend(f.event_ids);
     }
@@ -160,8 +179,14 @@ fn a_sweep_killed_at_any_moment_resumes_without_loss() {
     for run in 0.. {
         assert!(run < 200, "the syncs never completed");
         let delay = Duration::from_millis(5 + rng.below(60));
-        let (ids, last, completed) =
-            read_and_kill(&env, &config, &[TRAIL_EVENTS], "eventID", state.as_ref(), delay);
+        let (ids, last, completed) = read_and_kill(
+            &env,
+            &config,
+            &[TRAIL_EVENTS],
+            "eventID",
+            state.as_ref(),
+            delay,
+        );
         seen.extend(ids);
         if last.is_some() {
             state = last;
@@ -173,7 +198,10 @@ fn a_sweep_killed_at_any_moment_resumes_without_loss() {
         // A resumed sweep keeps its window: S3's clock moving on changes nothing it reads.
         s3.set_clock(HOUR + 60 * run as i64);
     }
-    assert!(kills >= 2, "only {kills} kills: the sweep is read too fast to interrupt");
+    assert!(
+        kills >= 2,
+        "only {kills} kills: the sweep is read too fast to interrupt"
+    );
     assert_same_ids(&id_set(&seen), &expected);
     // Only what a kill cut between two states comes again.
     assert!(
@@ -253,7 +281,10 @@ fn a_digest_that_lands_late_is_read_by_the_sweep() {
     let late_key = corpus.digests.last().unwrap().clone();
     let body_path = object_path(s3.root.path(), BUCKET, &late_key);
     let meta_path = cloudtrail_emulator::s3::metadata_path(s3.root.path(), BUCKET, &late_key);
-    let (body, meta) = (std::fs::read(&body_path).unwrap(), std::fs::read(&meta_path).unwrap());
+    let (body, meta) = (
+        std::fs::read(&body_path).unwrap(),
+        std::fs::read(&meta_path).unwrap(),
+    );
     std::fs::remove_file(&body_path).unwrap();
     std::fs::remove_file(&meta_path).unwrap();
     let config = s3.config(&env, json!({"trail_logs": {"late_file_sweep_minutes": 0}}));
@@ -275,11 +306,19 @@ fn a_digest_that_lands_late_is_read_by_the_sweep() {
     let named = cloudtrail_emulator::trail_logs::named_time(&late_key).unwrap();
     s3.put_landed(&late_key, &body, named + 3 * DAY);
     std::fs::write(&meta_path, meta).unwrap();
-    assert!(named + 3 * DAY > swept, "the digest lands after the first watermark");
+    assert!(
+        named + 3 * DAY > swept,
+        "the digest lands after the first watermark"
+    );
     s3.set_clock(named + 3 * DAY + HOUR - now());
     let second = digests(Some(&first.last_state()));
     assert_eq!(keys(&second), vec![late_key.clone()]);
-    assert_eq!(logs_naming(&second, &late_key).len(), 1, "{:?}", second.logs());
+    assert_eq!(
+        logs_naming(&second, &late_key).len(),
+        1,
+        "{:?}",
+        second.logs()
+    );
     s3.set_clock(named + 3 * DAY + 2 * HOUR - now());
     let third = digests(Some(&second.last_state()));
     assert_eq!(keys(&third), Vec::<String>::new());

@@ -173,11 +173,39 @@ mod tests {
         let named = 10_000 * MINUTE;
         assert!(narrow_reads(&k, named + 20 * MINUTE, 30 * MINUTE, None));
         assert!(!narrow_reads(&k, named + 2 * 3600, 30 * MINUTE, None));
-        assert!(narrow_reads(&k, named + 2 * 3600, 30 * MINUTE, Some(named + 2 * 3600)));
-        assert!(!narrow_reads(&k, named + 2 * 3600, 30 * MINUTE, Some(named + 3600)));
-        assert!(sweep_reads(&k, named + 3 * DAY, 30 * MINUTE, named, named + 3 * DAY));
-        assert!(!sweep_reads(&k, named + 3 * DAY, 30 * MINUTE, named + 3 * DAY, named + 4 * DAY));
-        assert!(!sweep_reads(&k, named + 10 * MINUTE, 30 * MINUTE, 0, named + DAY));
+        assert!(narrow_reads(
+            &k,
+            named + 2 * 3600,
+            30 * MINUTE,
+            Some(named + 2 * 3600)
+        ));
+        assert!(!narrow_reads(
+            &k,
+            named + 2 * 3600,
+            30 * MINUTE,
+            Some(named + 3600)
+        ));
+        assert!(sweep_reads(
+            &k,
+            named + 3 * DAY,
+            30 * MINUTE,
+            named,
+            named + 3 * DAY
+        ));
+        assert!(!sweep_reads(
+            &k,
+            named + 3 * DAY,
+            30 * MINUTE,
+            named + 3 * DAY,
+            named + 4 * DAY
+        ));
+        assert!(!sweep_reads(
+            &k,
+            named + 10 * MINUTE,
+            30 * MINUTE,
+            0,
+            named + DAY
+        ));
         // A name without a time is on time: the narrow listing reads it.
         assert!(narrow_reads("2025/11/24/notes.json.gz", i64::MAX, 0, None));
         let (first, last) = sweep_range(named, named + DAY, 7 * DAY, 30 * MINUTE, None);
@@ -230,7 +258,10 @@ mod tests {
                     }
                     _ => (key_at(clock - delay * MINUTE, i as u32), clock),
                 };
-                let f = File { key: key.clone(), landed };
+                let f = File {
+                    key: key.clone(),
+                    landed,
+                };
                 landed_all.push(f.clone());
                 bucket.insert(key, f);
             }
@@ -254,7 +285,10 @@ mod tests {
                     .filter(|f| range.start_after.as_ref().is_none_or(|a| f.key > *a))
                     .filter(|f| !range.is_past(&f.key))
                     .filter(|f| {
-                        let listed = Listed { key: f.key.clone(), landed: f.landed };
+                        let listed = Listed {
+                            key: f.key.clone(),
+                            landed: f.landed,
+                        };
                         reader.listed(pass, &listed).is_some()
                     })
                     .cloned()

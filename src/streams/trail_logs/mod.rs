@@ -33,11 +33,11 @@ use crate::streams::checkpoint::{CheckpointPace, CHECKPOINT_EVERY};
 use crate::streams::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
 use crate::time::{format_epoch, now_millis};
 pub use cursor::FolderCursor;
-pub use folder_reader::{FolderReader, ListRange, Pass};
-use landing::{lateness, SweepPlan};
 use file::{read_file, Decoding, FileRead};
+pub use folder_reader::{FolderReader, ListRange, Pass};
 pub use folders::discover;
 pub use folders::LogFolder;
+use landing::{lateness, SweepPlan};
 use scan::Shape;
 pub use state::TrailState;
 
@@ -531,7 +531,13 @@ const LATE_NAMED: u64 = 20;
 
 /// A file the sweep read: it landed long after the time in its name, or it was replaced.
 pub(super) fn report_late(
-    name: &str, emitter: &Emitter, bucket: &str, key: &str, landed: i64, nth: u64) {
+    name: &str,
+    emitter: &Emitter,
+    bucket: &str,
+    key: &str,
+    landed: i64,
+    nth: u64,
+) {
     if nth > LATE_NAMED {
         return;
     }

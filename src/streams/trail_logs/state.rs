@@ -232,10 +232,11 @@ fn expand(v: &Map<String, Value>) -> Result<Value, String> {
     let time = |field: &str| -> Result<Option<i64>, String> {
         match v.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(l) => Ok(Some(
-                l.as_i64()
-                    .ok_or_else(|| format!("at {field}: not a whole number"))?,
-            )),
+            Some(l) => {
+                Ok(Some(l.as_i64().ok_or_else(|| {
+                    format!("at {field}: not a whole number")
+                })?))
+            }
         }
     };
     let common = Common {

@@ -18,8 +18,8 @@ use tokio::task::JoinSet;
 
 use super::cursor::FolderCursor;
 use super::folder_reader::{FolderReader, ListRange};
-use super::landing::SweepPlan;
 use super::folders::{discover, root_entry, subfolders, LogFolder, RootEntry};
+use super::landing::SweepPlan;
 use super::TrailState;
 use crate::aws::call::RetryBudget;
 use crate::aws::pages::PageGuard;
@@ -302,8 +302,18 @@ async fn read_folder(shared: &Shared, folder: &LogFolder) -> Vec<Error> {
                 }
             }
             if FolderReader::is_sweep(pass) {
-                let nth = shared.late.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                super::report_late(name, &shared.emitter, &shared.bucket.bucket, &full_key, file.landed, nth);
+                let nth = shared
+                    .late
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                super::report_late(
+                    name,
+                    &shared.emitter,
+                    &shared.bucket.bucket,
+                    &full_key,
+                    file.landed,
+                    nth,
+                );
             }
             reader.finished(pass, &key);
             shared.progress(&folder.path, folder_state(&reader, &chains), false);
