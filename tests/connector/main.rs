@@ -3,6 +3,7 @@
 mod check;
 mod faults;
 mod hostile;
+mod hostile_org;
 mod incremental;
 mod insights;
 mod org_scale;

@@ -11,6 +11,10 @@ use crate::config::is_account_id;
 
 /// Bounds of a plausible epoch second (year 1970 to about 5138): anything else is corrupt.
 const MAX_EPOCH_SECS: f64 = 1e11;
+/// How far ahead of this machine's clock a cursor may be: the clock of the machine that wrote
+/// it may have run ahead a little. Further ahead, no sync has read that far: taken as it is,
+/// the cursor would skip every event up to it without a word.
+const MAX_CLOCK_AHEAD_SECS: i64 = 300;
 
 /// Everything of one region up to and including the second `read_through` has been emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,8 +99,21 @@ impl EventStreamState {
                 .map_err(|e| format!("at {}: {}", e.path(), e.inner()))?;
             if let Some(bad) = stored.accounts.keys().find(|a| !is_account_id(a)) {
                 return Err(format!(
-                    "at accounts: '{bad}' is not an account id (12 digits)"
+                    "at accounts: '{}' is not an account id (12 digits)",
+                    bad.escape_default()
                 ));
+            }
+            let cursors = stored
+                .regions
+                .iter()
+                .map(|(r, c)| (format!("regions.{}", r.escape_default()), c))
+                .chain(stored.accounts.iter().flat_map(|(a, cursors)| {
+                    cursors
+                        .iter()
+                        .map(move |(r, c)| (format!("accounts.{a}.{}", r.escape_default()), c))
+                }));
+            for (at, c) in cursors {
+                not_after_now(&format!("{at}.read_through"), c.read_through)?;
             }
             return Ok(EventStreamState {
                 regions: stored.regions,
@@ -107,6 +124,7 @@ impl EventStreamState {
         match map.get("EventTime") {
             Some(t) => {
                 let t = epoch_secs(t).map_err(|e| format!("EventTime {e}"))?;
+                not_after_now("EventTime", t.floor() as i64)?;
                 let read_through = (t.floor() as i64)
                     .saturating_sub(lookback_secs)
                     .saturating_sub(1);
@@ -168,6 +186,20 @@ impl EventStreamState {
     }
 }
 
+/// A cursor no later than this machine's clock allows: a later one claims events read that
+/// have not happened yet, and would skip them when they do.
+fn not_after_now(at: &str, secs: i64) -> Result<(), String> {
+    let now = crate::time::now_secs();
+    if secs <= now.saturating_add(MAX_CLOCK_AHEAD_SECS) {
+        return Ok(());
+    }
+    Err(format!(
+        "at {at}: {secs} ({}) is after now ({}): no sync has read that far, and events up to it would be skipped. The state was edited, or written on a machine whose clock ran ahead",
+        crate::time::format_epoch(secs),
+        crate::time::format_epoch(now)
+    ))
+}
+
 fn epoch_secs(v: &Value) -> Result<f64, String> {
     let n = match v {
         Value::Number(n) => n.as_f64(),
@@ -207,7 +239,7 @@ mod tests {
         proptest::collection::btree_map(
             proptest::sample::select(vec!["us-east-1", "eu-west-1", "ap-south-1"])
                 .prop_map(String::from),
-            (0i64..10_000_000_000).prop_map(|t| RegionCursor { read_through: t }),
+            (0i64..1_700_000_000).prop_map(|t| RegionCursor { read_through: t }),
             0..3,
         )
     }
@@ -299,6 +331,15 @@ mod tests {
                 "accounts.111122223333.us-east-1",
             ),
             (json!({"cursor": 1}), "neither"),
+            (json!({"EventTime": 4_102_444_800u64}), "EventTime"),
+            (
+                json!({"regions": {"us-east-1": {"read_through": 99_999_999_999u64}}}),
+                "regions.us-east-1.read_through",
+            ),
+            (
+                json!({"accounts": {"111122223333": {"eu-west-1": {"read_through": 4_102_444_800u64}}}}),
+                "accounts.111122223333.eu-west-1.read_through",
+            ),
             (json!([1]), "object"),
         ] {
             let e = EventStreamState::from_json(&v, &regions(), 0).unwrap_err();
