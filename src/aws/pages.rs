@@ -61,7 +61,7 @@ impl PageGuard {
         }
         if self.empty_in_a_row >= self.max_empty_in_a_row {
             return Err(format!(
-                "{} empty pages in a row, and still a token for more: the listing looks endless; a later sync lists again",
+                "{} pages in a row brought nothing new, and still a token for more: the listing looks endless; a later sync lists again",
                 self.empty_in_a_row
             ));
         }
