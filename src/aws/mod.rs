@@ -128,7 +128,9 @@ pub struct Connection {
 }
 
 /// The base credentials' SDK config and provider, resolved once.
-async fn base_credentials(config: &Config) -> Result<(SdkConfig, SharedCredentialsProvider), Error> {
+async fn base_credentials(
+    config: &Config,
+) -> Result<(SdkConfig, SharedCredentialsProvider), Error> {
     let (sdk, provider) = credentials(
         &config.credentials,
         config.role.as_ref(),
@@ -458,7 +460,10 @@ impl ProvideCredentials for HeaderSafe {
                         Some(id) => id.redact(&text, EXTERNAL_ID_SHOWN_AS).into_owned(),
                         None => text,
                     };
-                    return Err(CredentialsError::provider_error(StsFailure { refused, text }));
+                    return Err(CredentialsError::provider_error(StsFailure {
+                        refused,
+                        text,
+                    }));
                 }
             };
             let parts = [

@@ -406,9 +406,9 @@ pub fn renew_at(now: SystemTime, expiry: Option<SystemTime>) -> Option<SystemTim
 /// future expiry (the SDK reads a missing one as 1970).
 pub fn hold_until(now: SystemTime, expiry: Option<SystemTime>) -> SystemTime {
     match expiry {
-        Some(expiry) if expiry > now => {
-            renew_at(now, Some(expiry)).unwrap_or(expiry).max(now + MIN_HOLD)
-        }
+        Some(expiry) if expiry > now => renew_at(now, Some(expiry))
+            .unwrap_or(expiry)
+            .max(now + MIN_HOLD),
         _ => now + STALE_HOLD,
     }
 }
@@ -456,7 +456,10 @@ mod tests {
     fn stale_or_instant_credentials_are_held_not_assumed_per_call() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(hold_until(now, None), now + STALE_HOLD);
-        assert_eq!(hold_until(now, Some(SystemTime::UNIX_EPOCH)), now + STALE_HOLD);
+        assert_eq!(
+            hold_until(now, Some(SystemTime::UNIX_EPOCH)),
+            now + STALE_HOLD
+        );
         assert_eq!(hold_until(now, Some(now)), now + STALE_HOLD);
         let soon = now + Duration::from_millis(10);
         assert_eq!(hold_until(now, Some(soon)), now + MIN_HOLD);

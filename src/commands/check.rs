@@ -56,8 +56,7 @@ async fn check_all(config: &Config) -> Result<Result<String, String>, Error> {
         return Ok(lookup);
     };
     let stop = CancellationToken::new();
-    let logs = &match aws::s3::resolve_trail(config, logs, RetryBudget::CHECK, stop.clone()).await
-    {
+    let logs = &match aws::s3::resolve_trail(config, logs, RetryBudget::CHECK, stop.clone()).await {
         Ok(l) => l,
         Err(e) if answerable(&e) => return Ok(Err(format!("{}: {e}", trail_events::NAME))),
         Err(e) => return Err(e),

@@ -53,7 +53,10 @@ impl Organization {
     /// their number (an organization may have 100,000).
     pub fn select(&self, listed: impl IntoIterator<Item = String>) -> Vec<String> {
         let mut skip: HashSet<String> = self.exclude.iter().cloned().collect();
-        listed.into_iter().filter(|a| skip.insert(a.clone())).collect()
+        listed
+            .into_iter()
+            .filter(|a| skip.insert(a.clone()))
+            .collect()
     }
 }
 

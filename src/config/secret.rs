@@ -176,7 +176,10 @@ mod tests {
         let text = "ExternalId=ext%2Bid%2F%3D1 or ext%2bid%2f%3d1, raw ext+id/=1.";
         let shown = secret.redact(text, "[x]");
         assert_eq!(shown, "ExternalId=[x] or [x], raw [x].");
-        assert!(matches!(secret.redact("nothing", "[x]"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            secret.redact("nothing", "[x]"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

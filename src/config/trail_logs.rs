@@ -465,10 +465,23 @@ mod tests {
         for ok in ["logs", "Legacy_Bucket", "a.b-c", &"a".repeat(255)] {
             assert!(super::is_bucket_name(ok), "{ok}");
         }
-        for bad in ["ab", "../x", "a/b", "a..b", "-ab", "ab.", "a b", "a\nb", &"a".repeat(256)] {
+        for bad in [
+            "ab",
+            "../x",
+            "a/b",
+            "a..b",
+            "-ab",
+            "ab.",
+            "a b",
+            "a\nb",
+            &"a".repeat(256),
+        ] {
             assert!(!super::is_bucket_name(bad), "{bad}");
         }
-        let c = parse(serde_json::json!({"trail_logs": {"bucket": "Legacy_Bucket", "requester_pays": true}})).unwrap();
+        let c = parse(
+            serde_json::json!({"trail_logs": {"bucket": "Legacy_Bucket", "requester_pays": true}}),
+        )
+        .unwrap();
         let t = c.trail_logs.unwrap();
         assert_eq!(t.bucket, "Legacy_Bucket");
         assert!(t.requester_pays);

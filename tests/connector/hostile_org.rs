@@ -214,11 +214,14 @@ fn org_env() -> Env {
     })
 }
 
+/// A case: what it is, the answer to request `T`, the words the message must hold.
+type Case<T> = (&'static str, fn(T) -> Answer, &'static str);
+
 // Item 5: ListAccounts without a page guard.
 
 #[test]
 fn a_list_accounts_that_never_ends_fails_check_and_read_with_a_message() {
-    let cases: [(&str, fn(usize) -> Answer, &str); 3] = [
+    let cases: [Case<usize>; 3] = [
         (
             "a repeated NextToken",
             |_| accounts_page(&[ACCOUNT], Some("same".into())),
@@ -245,7 +248,10 @@ fn a_list_accounts_that_never_ends_fails_check_and_read_with_a_message() {
         });
         let vars = [
             ("AWS_ENDPOINT_URL_STS", env.endpoint.as_str()),
-            ("AWS_ENDPOINT_URL_ORGANIZATIONS", organizations.endpoint.as_str()),
+            (
+                "AWS_ENDPOINT_URL_ORGANIZATIONS",
+                organizations.endpoint.as_str(),
+            ),
         ];
         let config = env.config(json!({"organization": {"member_role_name": ROLE}}));
 
@@ -275,10 +281,10 @@ fn a_list_accounts_that_never_ends_fails_check_and_read_with_a_message() {
 #[test]
 fn check_answers_within_its_budget_when_describe_trails_fails() {
     let env = Env::new(EmulatorConfig::default());
-    let answers: [(&str, fn() -> Answer, &str); 2] = [
+    let answers: [Case<()>; 2] = [
         (
             "a 500",
-            || {
+            |()| {
                 Answer::new(
                     "500 Internal Server Error",
                     &[("Content-Type", "application/x-amz-json-1.1")],
@@ -289,7 +295,7 @@ fn check_answers_within_its_budget_when_describe_trails_fails() {
         ),
         (
             "a non-JSON 200",
-            || {
+            |()| {
                 Answer::new(
                     "200 OK",
                     &[("Content-Type", "text/html")],
@@ -301,7 +307,7 @@ fn check_answers_within_its_budget_when_describe_trails_fails() {
     ];
     for (what, describe, words) in answers {
         let cloudtrail = Scripted::start(move |req| match req.action().as_str() {
-            "DescribeTrails" => describe(),
+            "DescribeTrails" => describe(()),
             _ => Answer::json(r#"{"Events":[]}"#),
         });
         let config = env.config(json!({"endpoint_url": cloudtrail.endpoint,
@@ -333,7 +339,8 @@ fn check_of_a_hundred_thousand_accounts_samples_their_roles_and_answers() {
         accounts: members.clone(),
         ..EmulatorConfig::default()
     });
-    let config = env.config(json!({"organization": {"member_role_name": ROLE, "accounts": members}}));
+    let config =
+        env.config(json!({"organization": {"member_role_name": ROLE, "accounts": members}}));
     let vars = [("AWS_ENDPOINT_URL_STS", env.endpoint.as_str())];
     let check = check_bounded(&config, &vars);
     let (status, message) = check.connection_status();
@@ -343,7 +350,11 @@ fn check_of_a_hundred_thousand_accounts_samples_their_roles_and_answers() {
             && message.contains("of 100000 accounts"),
         "{message}"
     );
-    assert_eq!(assume_roles(&env), 16, "check assumes a sample of the roles");
+    assert_eq!(
+        assume_roles(&env),
+        16,
+        "check assumes a sample of the roles"
+    );
 }
 
 // Item 14: a pace no sync can keep, a cursor after every event.
@@ -389,7 +400,8 @@ fn a_lookup_cursor_after_every_event_is_refused_naming_the_field() {
 
 /// An STS whose GetCallerIdentity works and whose AssumeRole refuses, quoting the request.
 fn quoting_sts() -> Scripted {
-    Scripted::start(|req| match req.action().as_str() {
+    Scripted::start(|req| {
+        match req.action().as_str() {
         "GetCallerIdentity" => caller_identity(),
         _ => Answer::new(
             "403 Forbidden",
@@ -399,6 +411,7 @@ fn quoting_sts() -> Scripted {
                 xml_text(&req.body_text())
             ),
         ),
+    }
     })
 }
 
@@ -447,12 +460,14 @@ fn an_external_id_quoted_by_sts_is_never_printed() {
 #[test]
 fn ids_list_accounts_gives_that_are_not_account_ids_are_reported_and_never_used() {
     let env = org_env();
-    let organizations = Scripted::start(|_| {
-        accounts_page(&["*", "../../../../", "1234\nINJECTED", ACCOUNT], None)
-    });
+    let organizations =
+        Scripted::start(|_| accounts_page(&["*", "../../../../", "1234\nINJECTED", ACCOUNT], None));
     let vars = [
         ("AWS_ENDPOINT_URL_STS", env.endpoint.as_str()),
-        ("AWS_ENDPOINT_URL_ORGANIZATIONS", organizations.endpoint.as_str()),
+        (
+            "AWS_ENDPOINT_URL_ORGANIZATIONS",
+            organizations.endpoint.as_str(),
+        ),
     ];
     let config = env.config(json!({"organization": {"member_role_name": ROLE}}));
     let escaped = [r#""*""#, r#""../../../../""#, r#""1234\nINJECTED""#];
@@ -512,18 +527,17 @@ fn a_requester_pays_bucket_is_read_with_requester_pays_and_named_without() {
     server.set_requester_pays(true);
     let endpoint = server.clone().spawn().unwrap();
     let logs = |pays: Option<bool>| {
-        env.config(json!({"trail_logs": {"bucket": crate::s3::BUCKET, "endpoint_url": endpoint,
-            "aws_key_id": KEY_ID, "aws_secret_key": SECRET, "requester_pays": pays}}))
+        env.config(
+            json!({"trail_logs": {"bucket": crate::s3::BUCKET, "endpoint_url": endpoint,
+            "aws_key_id": KEY_ID, "aws_secret_key": SECRET, "requester_pays": pays}}),
+        )
     };
 
     let denied = logs(None);
     let run = read_bounded(&env, &denied, &[TRAIL_EVENTS], None, &[]);
     assert_eq!(run.code, Some(1));
     let message = error_of(&run, "config_error");
-    assert!(
-        message.contains("trail_logs.requester_pays"),
-        "{message}"
-    );
+    assert!(message.contains("trail_logs.requester_pays"), "{message}");
 
     let paying = logs(Some(true));
     let check = check_bounded(&paying, &[]);
@@ -569,9 +583,8 @@ fn member_credentials_without_a_future_expiry_are_assumed_once_not_per_call() {
             .add_credentials("ASIAMEMBER", "member/secret", Some("member-token"), &[]);
         let sts = sts_issuing("ASIAMEMBER", expiration);
         let vars = [("AWS_ENDPOINT_URL_STS", sts.endpoint.as_str())];
-        let config = env.config(
-            json!({"organization": {"member_role_name": ROLE, "accounts": [ACCOUNT]}}),
-        );
+        let config =
+            env.config(json!({"organization": {"member_role_name": ROLE, "accounts": [ACCOUNT]}}));
         let run = read_bounded(&env, &config, &[STREAM], None, &vars);
         assert_eq!(run.code, Some(0), "{what}: {:?}", run.errors());
         assert_eq!(run.ids().len(), 300, "{what}");
@@ -591,14 +604,20 @@ fn unusable_sts_answers_are_said_to_come_from_sts() {
     let env = org_env();
     let garbled = Scripted::start(|req| match req.action().as_str() {
         "GetCallerIdentity" => caller_identity(),
-        _ => Answer::new("200 OK", &[("Content-Type", "text/html")], "<html>proxy</html>"),
+        _ => Answer::new(
+            "200 OK",
+            &[("Content-Type", "text/html")],
+            "<html>proxy</html>",
+        ),
     });
     let broken_key = sts_issuing("ASIA&#10;BROKEN", Some(iso8601(now() + 3600)));
-    for (what, sts) in [("a key with a line break", broken_key), ("an HTML page", garbled)] {
+    for (what, sts) in [
+        ("a key with a line break", broken_key),
+        ("an HTML page", garbled),
+    ] {
         let vars = [("AWS_ENDPOINT_URL_STS", sts.endpoint.as_str())];
-        let config = env.config(
-            json!({"organization": {"member_role_name": ROLE, "accounts": [ACCOUNT]}}),
-        );
+        let config =
+            env.config(json!({"organization": {"member_role_name": ROLE, "accounts": [ACCOUNT]}}));
         let check = check_bounded(&config, &vars);
         let (status, message) = check.connection_status();
         assert_eq!(status, "FAILED", "{what}: {message}");
@@ -616,7 +635,11 @@ fn unusable_sts_answers_are_said_to_come_from_sts() {
 fn cloudtrail_with_trail(region: &'static str, bucket: &'static str) -> Scripted {
     Scripted::start(move |req| match req.action().as_str() {
         "DescribeTrails" => {
-            let partition = if region.starts_with("cn-") { "aws-cn" } else { "aws" };
+            let partition = if region.starts_with("cn-") {
+                "aws-cn"
+            } else {
+                "aws"
+            };
             let arn = format!("arn:{partition}:cloudtrail:{region}:{ACCOUNT}:trail/org-trail");
             Answer::json(
                 json!({"trailList": [{"Name": "org-trail", "TrailARN": arn, "HomeRegion": region,
@@ -703,7 +726,10 @@ fn a_legacy_bucket_name_is_one_rule_for_bucket_and_trail() {
     };
     for (what, config) in [
         ("as bucket", with(&env.endpoint, json!({"bucket": LEGACY}))),
-        ("through trail", with(&legacy.endpoint, json!({"trail": "org-trail"}))),
+        (
+            "through trail",
+            with(&legacy.endpoint, json!({"trail": "org-trail"})),
+        ),
     ] {
         // The bucket is readable: trail_events' probe would fail the check otherwise.
         let check = check_bounded(&config, &[]);
