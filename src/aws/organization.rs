@@ -235,13 +235,17 @@ async fn list_accounts(
     if !bad.is_empty() {
         warnings.push(bad_ids_warning(&bad));
     }
-    if selected.is_empty() && !more {
+    if selected.is_empty() {
         let why = match bad.is_empty() {
             true => String::new(),
             false => format!(" ({})", warnings.join("; ")),
         };
+        let pages = match more {
+            true => format!(" in the first {CHECK_LIST_PAGES} pages check reads (more follow: a sync reads them all)"),
+            false => String::new(),
+        };
         return Err(Error::config(format!(
-            "ListAccounts found no ACTIVE account to read (after organization.exclude_accounts){why}"
+            "ListAccounts found no ACTIVE account to read (after organization.exclude_accounts){pages}{why}"
         )));
     }
     Ok(Accounts {
