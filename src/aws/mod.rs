@@ -467,11 +467,15 @@ impl ProvideCredentials for HeaderSafe {
                 }
             };
             let parts = [
-                ("access key id", Some(credentials.access_key_id())),
-                ("secret access key", Some(credentials.secret_access_key())),
-                ("session token", credentials.session_token()),
+                ("access key id", "an", Some(credentials.access_key_id())),
+                (
+                    "secret access key",
+                    "a",
+                    Some(credentials.secret_access_key()),
+                ),
+                ("session token", "a", credentials.session_token()),
             ];
-            for (part, value) in parts {
+            for (part, article, value) in parts {
                 let Some(what) = value.and_then(unfit_character) else {
                     continue;
                 };
@@ -483,7 +487,7 @@ impl ProvideCredentials for HeaderSafe {
                         CredentialsError::provider_error(StsFailure {
                             refused: false,
                             text: format!(
-                                "STS at {endpoint} sent, for {role}, a {part} that contains {what}, which no credential AWS issues does: check that the endpoint is STS and that no proxy alters its answers"
+                                "STS at {endpoint} sent, for {role}, {article} {part} that contains {what}, which no credential AWS issues does (not STS's answer, or altered on the way)"
                             ),
                         })
                     }

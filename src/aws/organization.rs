@@ -327,7 +327,9 @@ pub async fn assume(
                     ""
                 },
             ),
-            false => format!("Check that {sts_endpoint} is STS and reachable, then retry"),
+            false => format!(
+                "Check that {sts_endpoint} is STS, reachable, and that no proxy alters its answers, then retry"
+            ),
         };
         return Err(Error::Credentials(format!(
             "account {account}: cannot assume {}: {cause}. {fix}, or exclude the account with organization.exclude_accounts",
