@@ -167,8 +167,13 @@ impl fmt::Display for AwsFailure {
             ),
             AwsProblem::AccessDenied => write!(
                 f,
-                "no permission {}{code} in {region}: grant it to {grantee}. AWS said: {}",
+                "no permission {}{code} in {region}: grant it to {grantee}.{} AWS said: {}",
                 self.service.permission(call),
+                match self.service {
+                    // S3 denies a Requester Pays bucket's requests that do not say who pays.
+                    Service::S3 => " A Requester Pays bucket also needs trail_logs.requester_pays set to true.",
+                    _ => "",
+                },
                 self.detail
             ),
             AwsProblem::InvalidParameter => write!(
@@ -186,6 +191,13 @@ impl fmt::Display for AwsFailure {
                     "{service} kept throttling {call}{code} in {region}: retry later"
                 ),
             },
+            // A success status with what the service never sends: a proxy's page, a cut body,
+            // an endless listing.
+            AwsProblem::ServiceFault { status } if (200..300).contains(status) => write!(
+                f,
+                "{service} answered {call} in {region} with HTTP {status}, but not as {service} does{code}: {}. Check that {} is {service} and that no proxy alters its answers; retry later",
+                self.detail, self.endpoint
+            ),
             AwsProblem::ServiceFault { status } => write!(
                 f,
                 "{service} failed with HTTP {status}{code} on {call} in {region}: {}",
@@ -216,8 +228,14 @@ impl fmt::Display for AwsFailure {
             ),
             AwsProblem::AnswerTooLarge => write!(
                 f,
-                "{service} sent an answer to {call} in {region} that no real {service} sends: {}. Check that {} is {service} and no proxy alters its answers",
-                self.detail, self.endpoint
+                "{service} sent an answer to {call} in {region} that no real {service} sends: {} ({}). Check that {} is {service} and no proxy alters its answers",
+                self.detail,
+                match call {
+                    "LookupEvents" => "a page holds at most 50 events of at most 256 KB",
+                    "DescribeTrails" => "an answer describes each trail in a few KB, and an account has a few trails per region",
+                    _ => "no real answer to it is that large",
+                },
+                self.endpoint
             ),
             AwsProblem::Unreachable => write!(
                 f,

@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering as Cmp;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -46,6 +46,9 @@ pub struct S3Server {
     /// test can move S3's clock without waiting. Objects' `LastModified` are their files'
     /// modification times: a test lands a file late by setting its mtime.
     clock_offset: Arc<std::sync::atomic::AtomicI64>,
+    /// Requester Pays: a request that does not say `x-amz-request-payer: requester` is denied,
+    /// as S3 denies it for anyone but the bucket's owner.
+    requester_pays: Arc<AtomicBool>,
 }
 
 /// One ListObjectsV2 request.
@@ -346,7 +349,13 @@ impl S3Server {
             config: Arc::new(config),
             stats: Arc::new(Stats::default()),
             clock_offset: Arc::default(),
+            requester_pays: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Makes every bucket a Requester Pays bucket (or not).
+    pub fn set_requester_pays(&self, on: bool) {
+        self.requester_pays.store(on, Ordering::Relaxed);
     }
 
     /// Serves until the listener fails.
@@ -438,6 +447,16 @@ impl S3Server {
         };
         if let Some((code, message)) = refused {
             return s3_error(StatusCode::FORBIDDEN, code, message, &path, head);
+        }
+        let payer = sigv4::header(&headers, "x-amz-request-payer");
+        if self.requester_pays.load(Ordering::Relaxed) && payer != Some("requester") {
+            return s3_error(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "Access Denied",
+                &path,
+                head,
+            );
         }
         let trimmed = path.trim_start_matches('/');
         let (bucket, key) = trimmed.split_once('/').unwrap_or((trimmed, ""));

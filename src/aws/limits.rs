@@ -18,7 +18,8 @@ use bytes::Bytes;
 use tokio::time::{Instant, Sleep};
 
 /// A LookupEvents page holds at most 50 events of at most 256 KB each; escaped as JSON strings
-/// they can double. Anything larger is not CloudTrail's answer.
+/// they can double. Anything larger is not CloudTrail's answer, to LookupEvents or to any other
+/// call of the client (a DescribeTrails answer is a few KB a trail).
 pub const LOOKUP_BODY_LIMIT: u64 = 32 * 1024 * 1024;
 
 /// The slowest a body may arrive, on average after its grace period: a CloudTrail page at this
@@ -65,7 +66,7 @@ impl fmt::Display for BodyLimit {
         match self {
             BodyLimit::TooLarge { limit } => write!(
                 f,
-                "the answer is larger than {} MB, more than any CloudTrail page (50 events of at most 256 KB): reading stopped there",
+                "the answer is larger than {} MB: reading stopped there",
                 limit / (1024 * 1024)
             ),
             BodyLimit::TooSlow {

@@ -10,6 +10,7 @@ pub mod pacer;
 pub mod pages;
 pub mod public_keys;
 pub mod raw;
+mod requester_pays;
 pub mod s3;
 
 use std::sync::Arc;
@@ -28,10 +29,12 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{
-    redact_userinfo, unfit_character, Config, CredentialSource, Role, DEFAULT_ROLE_SESSION_NAME,
+    redact_userinfo, unfit_character, Config, CredentialSource, Role, Secret,
+    DEFAULT_ROLE_SESSION_NAME,
 };
 use crate::error::Error;
 use call::root_cause;
+pub use organization::Reach;
 use pacer::Pacer;
 
 /// Everything needed to call CloudTrail in one region (of one account of an organization).
@@ -115,12 +118,19 @@ pub struct Connection {
     pub base_account: Option<String>,
     /// How many accounts were to be read (0 without an organization).
     pub accounts: usize,
+    /// Accounts whose member role was assumed or tried: all of them, or `check`'s sample.
+    pub sampled: usize,
+    /// ListAccounts had more pages than `check` read: `accounts` is a lower bound.
+    pub more_accounts: bool,
+    /// What the person running the sync should know, e.g. ids ListAccounts gave that are no
+    /// account ids.
+    pub warnings: Vec<String>,
 }
 
-/// Resolves credentials once (so a bad role or missing credentials fail now, with a clear
-/// message) and builds a client per configured region; with an organization, per account (whose
-/// member role is assumed now, an account that refuses it being set aside) and region.
-pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connection, Error> {
+/// The base credentials' SDK config and provider, resolved once.
+async fn base_credentials(
+    config: &Config,
+) -> Result<(SdkConfig, SharedCredentialsProvider), Error> {
     let (sdk, provider) = credentials(
         &config.credentials,
         config.role.as_ref(),
@@ -132,6 +142,33 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
         .into_builder()
         .credentials_provider(provider.clone())
         .build();
+    Ok((sdk, provider))
+}
+
+/// The client of the first region with the base credentials, for the calls that are not an
+/// account's (a trail's lookup, public keys): no member role is assumed for it.
+pub async fn connect_base(config: &Config, stop: CancellationToken) -> Result<RegionClient, Error> {
+    let (sdk, provider) = base_credentials(config).await?;
+    Ok(region_client(
+        config,
+        &sdk,
+        &provider,
+        false,
+        &config.regions[0],
+        &stop,
+    ))
+}
+
+/// Resolves credentials once (so a bad role or missing credentials fail now, with a clear
+/// message) and builds a client per configured region; with an organization, per account (whose
+/// member role is assumed now, an account that refuses it being set aside) and region: every
+/// account, or for `check` a sample (`reach`).
+pub async fn connect(
+    config: &Config,
+    reach: Reach,
+    stop: CancellationToken,
+) -> Result<Connection, Error> {
+    let (sdk, provider) = base_credentials(config).await?;
     let base = region_client(config, &sdk, &provider, false, &config.regions[0], &stop);
     let Some(org) = &config.organization else {
         let clients = config
@@ -145,25 +182,31 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
             unreadable: vec![],
             base_account: None,
             accounts: 0,
+            sampled: 0,
+            more_accounts: false,
+            warnings: vec![],
         });
     };
     let sts = aws_sdk_sts::Client::new(&sdk);
     let caller = Arc::new(organization::caller(&sts, &sdk, &stop).await?);
-    let accounts = organization::accounts(&sdk, org, &stop).await?;
+    let found = organization::accounts(&sdk, org, reach, &stop).await?;
+    let accounts = found.selected;
     let session_name = config
         .role
         .as_ref()
         .map_or(DEFAULT_ROLE_SESSION_NAME, |r| r.session_name.as_str());
     let limit = Arc::new(tokio::sync::Semaphore::new(ASSUMED_AT_ONCE));
+    let sts_endpoint = service_endpoint("STS", "sts.amazonaws.com");
     let tasks: Vec<_> = accounts
         .iter()
         .map(|account| {
             let role = organization::member_role(&caller, org, session_name, account);
             let (sts, caller, limit, account) =
                 (sts.clone(), caller.clone(), limit.clone(), account.clone());
+            let sts_endpoint = sts_endpoint.clone();
             tokio::spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                organization::assume(&sts, &caller, &account, &role).await
+                organization::assume(&sts, &sts_endpoint, &caller, &account, &role).await
             })
         })
         .collect();
@@ -195,7 +238,10 @@ pub async fn connect(config: &Config, stop: CancellationToken) -> Result<Connect
         clients,
         unreadable,
         base_account: Some(caller.account.clone()),
-        accounts: accounts.len(),
+        accounts: found.total,
+        sampled: accounts.len(),
+        more_accounts: found.more,
+        warnings: found.warnings,
     })
 }
 
@@ -293,7 +339,7 @@ async fn credentials(
     if let Some(base) = sdk.credentials_provider() {
         sdk = sdk
             .into_builder()
-            .credentials_provider(HeaderSafe::wrap(base))
+            .credentials_provider(HeaderSafe::wrap(base, Origin::Chain))
             .build();
     }
     let provider = match role {
@@ -304,7 +350,15 @@ async fn credentials(
             if let Some(id) = &role.external_id {
                 builder = builder.external_id(id.expose());
             }
-            HeaderSafe::wrap(SharedCredentialsProvider::new(builder.build().await))
+            let origin = Origin::Sts {
+                role: role.arn.clone(),
+                endpoint: service_endpoint("STS", &format!("sts.{region}.{}", dns_suffix(region))),
+                external_id: role.external_id.clone(),
+            };
+            HeaderSafe::wrap(
+                SharedCredentialsProvider::new(builder.build().await),
+                origin,
+            )
         }
         None => sdk
             .credentials_provider()
@@ -325,16 +379,68 @@ async fn credentials(
     Ok((sdk, provider))
 }
 
+/// Where credentials come from, for a message to say where to fix them.
+#[derive(Debug, Clone)]
+pub(crate) enum Origin {
+    /// The config, the environment, a profile: fixed where they are set.
+    Chain,
+    /// An STS AssumeRole answer for `role`, from `endpoint`, asked with `external_id`: the
+    /// external id is never shown, even when STS quotes the request in its error.
+    Sts {
+        role: String,
+        endpoint: String,
+        external_id: Option<Secret>,
+    },
+}
+
+/// Stands in for an external id in messages.
+const EXTERNAL_ID_SHOWN_AS: &str = "[external id, not shown]";
+
+/// Why STS gave no usable credentials, in words that quote no secret: `refused` when STS
+/// answered with an AWS error (a trust policy, an external id), else its answer or the
+/// network was at fault.
+#[derive(Debug)]
+pub(crate) struct StsFailure {
+    pub refused: bool,
+    pub text: String,
+}
+
+impl std::fmt::Display for StsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for StsFailure {}
+
+impl StsFailure {
+    /// The failure an error chain holds, if STS's credentials were at fault.
+    pub fn in_chain<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a StsFailure> {
+        let mut cur = Some(err);
+        while let Some(e) = cur {
+            if let Some(f) = e.downcast_ref::<StsFailure>() {
+                return Some(f);
+            }
+            cur = e.source();
+        }
+        None
+    }
+}
+
 /// Credentials only if HTTP headers can carry them, whatever their source (environment, profile,
 /// an STS answer, at every refresh): the SDK's signer panics on an access key id with a line
 /// break, and a session token with one fails as if the network were down. The config's own
-/// fields are checked when it is read; this covers what the SDK resolves itself.
+/// fields are checked when it is read; this covers what the SDK resolves itself. An STS
+/// failure leaves here as a `StsFailure`, its text without the external id.
 #[derive(Debug)]
-struct HeaderSafe(SharedCredentialsProvider);
+struct HeaderSafe {
+    inner: SharedCredentialsProvider,
+    origin: Origin,
+}
 
 impl HeaderSafe {
-    fn wrap(inner: SharedCredentialsProvider) -> SharedCredentialsProvider {
-        SharedCredentialsProvider::new(HeaderSafe(inner))
+    fn wrap(inner: SharedCredentialsProvider, origin: Origin) -> SharedCredentialsProvider {
+        SharedCredentialsProvider::new(HeaderSafe { inner, origin })
     }
 }
 
@@ -344,18 +450,48 @@ impl ProvideCredentials for HeaderSafe {
         Self: 'a,
     {
         future::ProvideCredentials::new(async move {
-            let credentials = self.0.provide_credentials().await?;
-            let parts = [
-                ("access key id", Some(credentials.access_key_id())),
-                ("secret access key", Some(credentials.secret_access_key())),
-                ("session token", credentials.session_token()),
-            ];
-            for (part, value) in parts {
-                if let Some(what) = value.and_then(unfit_character) {
-                    return Err(CredentialsError::invalid_configuration(format!(
-                        "the {part} found contains {what}, which AWS does not accept there: fix it where it is set (environment variables, shared profile)"
-                    )));
+            let credentials = match (self.inner.provide_credentials().await, &self.origin) {
+                (Ok(c), _) => c,
+                (Err(e), Origin::Chain) => return Err(e),
+                (Err(e), Origin::Sts { external_id, .. }) => {
+                    let (refused, cause) = sts_cause(&e);
+                    let text = redact_userinfo(&cause).into_owned();
+                    let text = match external_id {
+                        Some(id) => id.redact(&text, EXTERNAL_ID_SHOWN_AS).into_owned(),
+                        None => text,
+                    };
+                    return Err(CredentialsError::provider_error(StsFailure {
+                        refused,
+                        text,
+                    }));
                 }
+            };
+            let parts = [
+                ("access key id", "an", Some(credentials.access_key_id())),
+                (
+                    "secret access key",
+                    "a",
+                    Some(credentials.secret_access_key()),
+                ),
+                ("session token", "a", credentials.session_token()),
+            ];
+            for (part, article, value) in parts {
+                let Some(what) = value.and_then(unfit_character) else {
+                    continue;
+                };
+                return Err(match &self.origin {
+                    Origin::Chain => CredentialsError::invalid_configuration(format!(
+                        "the {part} found contains {what}, which AWS does not accept there: fix it where it is set (environment variables, shared profile)"
+                    )),
+                    Origin::Sts { role, endpoint, .. } => {
+                        CredentialsError::provider_error(StsFailure {
+                            refused: false,
+                            text: format!(
+                                "STS at {endpoint} sent, for {role}, {article} {part} that contains {what}, which no credential AWS issues does (not STS's answer, or altered on the way)"
+                            ),
+                        })
+                    }
+                });
             }
             Ok(credentials)
         })
@@ -365,21 +501,50 @@ impl ProvideCredentials for HeaderSafe {
 /// Why credentials could not be had, in AWS's words: the STS error code and message when STS
 /// answered, else the innermost cause.
 fn credentials_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    sts_cause(err).1
+}
+
+/// `credentials_cause`, and whether STS refused (answered with an AWS error code) rather than
+/// sent something unusable or could not be reached.
+fn sts_cause(err: &(dyn std::error::Error + 'static)) -> (bool, String) {
+    if let Some(f) = StsFailure::in_chain(err) {
+        return (f.refused, f.text.clone());
+    }
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(sdk) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
             return match sdk.as_service_error() {
-                Some(s) => format!(
-                    "{}: {}",
-                    s.code().unwrap_or("error"),
-                    s.message().unwrap_or("")
+                Some(s) if s.code().is_some() => (
+                    true,
+                    format!(
+                        "{}: {}",
+                        s.code().unwrap_or("error"),
+                        s.message().unwrap_or("")
+                    ),
                 ),
-                None => format!("STS: {}", root_cause(sdk)),
+                Some(_) => (
+                    false,
+                    format!(
+                        "STS answered HTTP {} without an AWS error (not STS's answer, or altered on the way): {}",
+                        sdk.raw_response().map_or(0, |r| r.status().as_u16()),
+                        root_cause(sdk)
+                    ),
+                ),
+                None => (false, format!("STS: {}", root_cause(sdk))),
             };
         }
         cur = e.source();
     }
-    root_cause(err)
+    (false, root_cause(err))
+}
+
+/// The DNS suffix of AWS's endpoints in `region`: the China regions have their own.
+pub fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
 }
 
 /// The endpoint a region's calls go to, as far as messages need it (redacted).
@@ -394,10 +559,5 @@ fn endpoint_for(config: &Config, region: &str) -> String {
             }
         }
     }
-    let suffix = if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
-    format!("https://cloudtrail.{region}.{suffix}")
+    format!("https://cloudtrail.{region}.{}", dns_suffix(region))
 }

@@ -1,6 +1,7 @@
 //! A guard for paginated calls (LookupEvents' NextToken, ListObjectsV2's continuation token): a
 //! service that hands back a token it gave before, or pages without end, would keep a sync
 //! looping forever with nothing to show; the guard ends the listing with a transient error.
+//! A listing paced at a few pages per second (ListAccounts) sets tighter limits of its own.
 
 use std::collections::HashSet;
 
@@ -14,14 +15,34 @@ const EMPTY_PAGES_IN_A_ROW: u64 = 1_000;
 const MAX_PAGES: u64 = 10_000_000;
 
 /// Tokens seen in one listing.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PageGuard {
     seen: HashSet<String>,
     pages: u64,
     empty_in_a_row: u64,
+    max_empty_in_a_row: u64,
+    max_pages: u64,
+}
+
+impl Default for PageGuard {
+    fn default() -> Self {
+        PageGuard::with_limits(EMPTY_PAGES_IN_A_ROW, MAX_PAGES)
+    }
 }
 
 impl PageGuard {
+    /// A guard ending the listing after `empty_in_a_row` pages in a row without an item (or,
+    /// for a caller that counts only new items, without progress), or after `max_pages`.
+    pub fn with_limits(empty_in_a_row: u64, max_pages: u64) -> Self {
+        PageGuard {
+            seen: HashSet::new(),
+            pages: 0,
+            empty_in_a_row: 0,
+            max_empty_in_a_row: empty_in_a_row.max(1),
+            max_pages: max_pages.max(1),
+        }
+    }
+
     /// Checks a page of `items` that hands over `next`; `Err` describes why the listing cannot
     /// go on.
     pub fn check(&mut self, items: usize, next: Option<&str>) -> Result<(), String> {
@@ -38,13 +59,13 @@ impl PageGuard {
                 self.pages
             ));
         }
-        if self.empty_in_a_row >= EMPTY_PAGES_IN_A_ROW {
+        if self.empty_in_a_row >= self.max_empty_in_a_row {
             return Err(format!(
-                "{} empty pages in a row, and still a token for more: the listing looks endless; a later sync lists again",
+                "{} pages in a row brought nothing new, and still a token for more: the listing looks endless; a later sync lists again",
                 self.empty_in_a_row
             ));
         }
-        if self.pages >= MAX_PAGES {
+        if self.pages >= self.max_pages {
             return Err(format!(
                 "{} pages and still no end: the listing looks endless; a later sync lists again",
                 self.pages
@@ -90,5 +111,15 @@ mod tests {
             .position(|i| guard.check(0, Some(&i.to_string())).is_err());
         assert_eq!(stopped, Some(EMPTY_PAGES_IN_A_ROW as usize - 1));
         assert!(PageGuard::default().check(0, None).is_ok());
+    }
+
+    #[test]
+    fn tighter_limits_apply() {
+        let mut guard = PageGuard::with_limits(3, 5);
+        let stopped = (0..10).position(|i| guard.check(0, Some(&i.to_string())).is_err());
+        assert_eq!(stopped, Some(2));
+        let mut guard = PageGuard::with_limits(3, 5);
+        let stopped = (0..10).position(|i| guard.check(1, Some(&i.to_string())).is_err());
+        assert_eq!(stopped, Some(4));
     }
 }

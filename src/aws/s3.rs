@@ -199,8 +199,15 @@ pub async fn connect_bucket(
             builder = builder.endpoint_url(&url).force_path_style(true);
             redact_userinfo(&url).into_owned()
         }
-        None => format!("https://s3.{}.amazonaws.com", logs.bucket_region),
+        None => format!(
+            "https://s3.{}.{}",
+            logs.bucket_region,
+            super::dns_suffix(&logs.bucket_region)
+        ),
     };
+    if logs.requester_pays {
+        builder = builder.interceptor(super::requester_pays::RequesterPays);
+    }
     Ok(BucketClient {
         client: aws_sdk_s3::Client::from_conf(builder.build()),
         bucket: logs.bucket.clone(),
@@ -215,17 +222,20 @@ pub async fn connect_bucket(
 /// `logs` with the bucket and prefix of `trail_logs.trail` when no bucket is configured, found
 /// with DescribeTrails (shadow trails included) in the ARN's region, else the first configured
 /// region; the bucket's region defaults to the trail's home region.
+/// `budget`: `check`'s short one, or a sync's.
 pub async fn resolve_trail(
     config: &Config,
     logs: &TrailLogs,
+    budget: RetryBudget,
     stop: CancellationToken,
 ) -> Result<TrailLogs, Error> {
     let Some(trail) = logs.trail.as_deref().filter(|_| logs.bucket.is_empty()) else {
         return Ok(logs.clone());
     };
-    let connection = super::connect(config, stop).await?;
+    // The base credentials' own call: no organization's member role is needed for it.
+    let base = super::connect_base(config, stop).await?;
     let region = crate::config::trail_arn_region(trail).unwrap_or(&config.regions[0]);
-    let client = connection.base.in_region(region, config);
+    let client = base.in_region(region, config);
     let site = CallSite {
         service: Service::CloudTrail,
         account: None,
@@ -242,7 +252,7 @@ pub async fn resolve_trail(
     let found = call_with_retries(
         &client.control_pacer,
         &client.stop,
-        RetryBudget::SYNC_FIRST_CONTACT,
+        budget,
         &site,
         |_, _| {},
         || request.clone().send(),
@@ -262,6 +272,14 @@ pub async fn resolve_trail(
     if bucket.is_empty() {
         return Err(Error::config(format!(
             "trail_logs.trail: DescribeTrails gives no S3 bucket for {trail}: set trail_logs.bucket"
+        )));
+    }
+    // The rule trail_logs.bucket passes, for the bucket the trail names.
+    if !crate::config::is_bucket_name(&bucket) {
+        return Err(Error::config(format!(
+            "trail_logs.trail: DescribeTrails gives '{}' as the S3 bucket of {trail}, which is not {}: set trail_logs.bucket",
+            bucket.chars().take(300).collect::<String>().escape_default(),
+            crate::config::BUCKET_NAME_RULE
         )));
     }
     let mut resolved = logs.clone();

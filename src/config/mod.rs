@@ -16,7 +16,9 @@ pub use endpoint::redact_userinfo;
 pub use organization::{is_account_id, Organization};
 pub use raw::{RawConfig, DEFAULT_ROLE_SESSION_NAME};
 pub use secret::{unfit_character, Secret};
-pub use trail_logs::{trail_arn_region, EventCategory, EventFilter, TrailLogs};
+pub use trail_logs::{
+    is_bucket_name, trail_arn_region, EventCategory, EventFilter, TrailLogs, BUCKET_NAME_RULE,
+};
 
 /// Where credentials come from.
 #[derive(Debug, Clone)]

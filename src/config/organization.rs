@@ -1,6 +1,8 @@
 //! The `organization` block: its raw form (part of the spec) and its check into `Organization`,
 //! which says which role to assume in which accounts.
 
+use std::collections::HashSet;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -47,15 +49,14 @@ pub struct Organization {
 }
 
 impl Organization {
-    /// The accounts to read among those the organization lists, in its order.
+    /// The accounts to read among those the organization lists, in its order; linear in
+    /// their number (an organization may have 100,000).
     pub fn select(&self, listed: impl IntoIterator<Item = String>) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for a in listed {
-            if !self.exclude.contains(&a) && !out.contains(&a) {
-                out.push(a);
-            }
-        }
-        out
+        let mut skip: HashSet<String> = self.exclude.iter().cloned().collect();
+        listed
+            .into_iter()
+            .filter(|a| skip.insert(a.clone()))
+            .collect()
     }
 }
 
@@ -70,8 +71,10 @@ fn is_role_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
+/// The ids of `field`, checked and deduplicated in linear time.
 fn account_list(field: &str, given: Option<Vec<String>>) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
+    let mut seen = HashSet::new();
     for a in given.unwrap_or_default() {
         let a = a.trim().to_string();
         if a.is_empty() {
@@ -82,7 +85,7 @@ fn account_list(field: &str, given: Option<Vec<String>>) -> Result<Vec<String>, 
                 "organization.{field}: '{a}' is not an AWS account id (12 digits, like 111122223333)"
             )));
         }
-        if !out.contains(&a) {
+        if seen.insert(a.clone()) {
             out.push(a);
         }
     }
@@ -117,9 +120,10 @@ pub fn validate(raw: RawOrganization) -> Result<Organization, Error> {
         false => None,
         true => {
             let listed = account_list("accounts", raw.accounts)?;
+            let excluded: HashSet<&String> = exclude.iter().collect();
             let kept: Vec<String> = listed
                 .iter()
-                .filter(|a| !exclude.contains(a))
+                .filter(|a| !excluded.contains(a))
                 .cloned()
                 .collect();
             if kept.is_empty() {

@@ -25,6 +25,9 @@ pub const MAX_EVENT_DELAY: Minutes = Minutes {
 
 /// AWS's quota of LookupEvents calls per second, account and region.
 pub const DEFAULT_REQUESTS_PER_SECOND: u8 = 2;
+/// The slowest pace accepted: a page a day. Slower, a sync would wait longer than any sync
+/// runs before its first page (1e-9 is a page every 32 years).
+pub const MIN_REQUESTS_PER_SECOND: f64 = 1.0 / 86_400.0;
 
 /// The session name when `role_session_name` is not set; a macro so that the field's doc
 /// comment, a literal, can name it.
@@ -94,7 +97,8 @@ pub struct RawConfig {
     pub max_event_delay_minutes: Option<i64>,
 
     /// LookupEvents calls per second and region. AWS allows 2 per account and region, shared by
-    /// every client: lower it when other tools read the same account.
+    /// every client: lower it when other tools read the same account. At least one call a day
+    /// (0.0000116).
     #[schemars(title = "Requests per Second", extend("default" = DEFAULT_REQUESTS_PER_SECOND, "exclusiveMinimum" = 0, "order" = 12))]
     pub requests_per_second: Option<f64>,
 

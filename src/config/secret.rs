@@ -19,6 +19,24 @@ impl Secret {
         &self.0
     }
 
+    /// `text` without this secret, as it was sent or as a form or a URL encodes it (an STS
+    /// error may quote the request it refuses), each occurrence replaced by `shown_as`.
+    pub fn redact<'a>(&self, text: &'a str, shown_as: &str) -> Cow<'a, str> {
+        let forms = [
+            self.0.clone(),
+            percent_encoded(&self.0, false),
+            percent_encoded(&self.0, true),
+        ];
+        if self.0.is_empty() || !forms.iter().any(|f| text.contains(f.as_str())) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = text.to_string();
+        for form in forms {
+            out = out.replace(&form, shown_as);
+        }
+        Cow::Owned(out)
+    }
+
     /// `secret` as a credential field named `field` (see `credential_field`).
     pub(super) fn checked(field: &str, secret: Option<Secret>) -> Result<Option<Secret>, Error> {
         credential_field(field, secret.as_ref().map(Secret::expose)).map(|s| s.map(Secret))
@@ -52,6 +70,21 @@ pub fn unfit_character(value: &str) -> Option<&'static str> {
         c if c.is_control() => Some("a control character"),
         _ => Some("a non-ASCII character"),
     })
+}
+
+/// `s` with every byte but RFC 3986's unreserved ones written `%XX`, as forms and URLs send it.
+fn percent_encoded(s: &str, lower_hex: bool) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ if lower_hex => out.push_str(&format!("%{b:02x}")),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 impl fmt::Debug for Secret {
@@ -136,6 +169,18 @@ impl JsonSchema for Secret {
 #[cfg(test)]
 mod tests {
     use super::super::parse_json as parse;
+
+    #[test]
+    fn a_secret_is_redacted_raw_and_encoded() {
+        let secret = super::Secret("ext+id/=1".into());
+        let text = "ExternalId=ext%2Bid%2F%3D1 or ext%2bid%2f%3d1, raw ext+id/=1.";
+        let shown = secret.redact(text, "[x]");
+        assert_eq!(shown, "ExternalId=[x] or [x], raw [x].");
+        assert!(matches!(
+            secret.redact("nothing", "[x]"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn secrets_never_show_in_debug() {

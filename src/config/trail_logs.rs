@@ -118,14 +118,14 @@ pub struct RawTrailLogs {
     /// once: those later than `late_file_lookback_minutes` by the late-file sweep, which lists
     /// this many days of every account-region folder (about 3 LISTs each at 7 days). A file
     /// landing later still is read only if a sweep happens to list it.
-    #[schemars(title = "Late File Horizon (days)", range(min = LATE_FILE_HORIZON.min, max = LATE_FILE_HORIZON.max), extend("default" = LATE_FILE_HORIZON.default, "order" = 21))]
+    #[schemars(title = "Late File Horizon (days)", range(min = LATE_FILE_HORIZON.min, max = LATE_FILE_HORIZON.max), extend("default" = LATE_FILE_HORIZON.default, "order" = 22))]
     pub late_file_horizon_days: Option<i64>,
 
     /// A sync sweeps for late files when this many minutes (by S3's clock) have passed since
     /// the previous sweep; 0: every sync sweeps. The sweep reads every file that landed (S3
     /// LastModified) since the previous sweep more than `late_file_lookback_minutes` after the
     /// time in its name.
-    #[schemars(title = "Late File Sweep Interval (minutes)", range(min = LATE_FILE_SWEEP.min, max = LATE_FILE_SWEEP.max), extend("default" = LATE_FILE_SWEEP.default, "order" = 22))]
+    #[schemars(title = "Late File Sweep Interval (minutes)", range(min = LATE_FILE_SWEEP.min, max = LATE_FILE_SWEEP.max), extend("default" = LATE_FILE_SWEEP.default, "order" = 23))]
     pub late_file_sweep_minutes: Option<i64>,
 
     /// `trail_events` writes only events of these services (`eventSource`). Decided as each
@@ -154,6 +154,11 @@ pub struct RawTrailLogs {
     /// one is a management event). Default: all three.
     #[schemars(title = "Event Categories", extend("order" = 19))]
     pub event_categories: Option<Vec<EventCategory>>,
+
+    /// The bucket is a Requester Pays bucket: every S3 request says that the reader pays for it
+    /// (`x-amz-request-payer: requester`), without which S3 denies them.
+    #[schemars(title = "Requester Pays", extend("default" = false, "order" = 21))]
+    pub requester_pays: Option<bool>,
 }
 
 /// An event category `trail_events` carries.
@@ -220,6 +225,8 @@ pub struct TrailLogs {
     pub sweep_every_secs: i64,
     /// What `trail_events` writes of what it reads.
     pub events: EventFilter,
+    /// Every S3 request says that the reader pays (`x-amz-request-payer: requester`).
+    pub requester_pays: bool,
 }
 
 impl TrailLogs {
@@ -241,9 +248,10 @@ fn filter_list(
     like: &str,
 ) -> Result<Option<Vec<String>>, Error> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for item in items.unwrap_or_default() {
         let item = item.trim().to_string();
-        if item.is_empty() || out.contains(&item) {
+        if item.is_empty() || !seen.insert(item.clone()) {
             continue;
         }
         if !valid(&item) {
@@ -254,6 +262,24 @@ fn filter_list(
         out.push(item);
     }
     Ok((!out.is_empty()).then_some(out))
+}
+
+/// What `is_bucket_name` accepts, for messages.
+pub const BUCKET_NAME_RULE: &str = "an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens; a bucket created in us-east-1 before March 2018 may also have upper-case letters and underscores, up to 255), without s3:// or a path";
+
+/// A bucket name S3 has or had: today's rules, or the legacy ones of us-east-1 buckets created
+/// before March 2018 (upper case, underscores, up to 255 characters), which CloudTrail still
+/// delivers to and the SDK addresses path-style. The one rule for a configured bucket and for
+/// the bucket DescribeTrails gives for `trail`: first and last characters a letter or digit, no
+/// `..` (a path segment of its own once addressed path-style).
+pub fn is_bucket_name(b: &str) -> bool {
+    let edge = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    (3..=255).contains(&b.len())
+        && b.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        && edge(b.bytes().next())
+        && edge(b.bytes().last())
+        && !b.contains("..")
 }
 
 fn is_account_id(a: &str) -> bool {
@@ -292,14 +318,10 @@ pub(super) fn validate(
             ))
         }
     };
-    let bucket_ok = bucket.is_empty()
-        || (3..=63).contains(&bucket.len())
-            && bucket
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
-    if !bucket_ok {
+    if !bucket.is_empty() && !is_bucket_name(&bucket) {
         return Err(Error::config(format!(
-            "trail_logs.bucket must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, no s3:// or path), got '{bucket}'"
+            "trail_logs.bucket must be {BUCKET_NAME_RULE}, got '{}'",
+            bucket.escape_default()
         )));
     }
     let prefix = present(raw.prefix)
@@ -378,6 +400,7 @@ pub(super) fn validate(
         lookback_secs,
         horizon_secs,
         sweep_every_secs,
+        requester_pays: raw.requester_pays.unwrap_or(false),
         events: EventFilter {
             sources: filter_list(
                 "event_sources",
@@ -481,6 +504,33 @@ mod tests {
     }
 
     #[test]
+    fn legacy_bucket_names_are_accepted_and_paths_are_not() {
+        for ok in ["logs", "Legacy_Bucket", "a.b-c", &"a".repeat(255)] {
+            assert!(super::is_bucket_name(ok), "{ok}");
+        }
+        for bad in [
+            "ab",
+            "../x",
+            "a/b",
+            "a..b",
+            "-ab",
+            "ab.",
+            "a b",
+            "a\nb",
+            &"a".repeat(256),
+        ] {
+            assert!(!super::is_bucket_name(bad), "{bad}");
+        }
+        let c = parse(
+            serde_json::json!({"trail_logs": {"bucket": "Legacy_Bucket", "requester_pays": true}}),
+        )
+        .unwrap();
+        let t = c.trail_logs.unwrap();
+        assert_eq!(t.bucket, "Legacy_Bucket");
+        assert!(t.requester_pays);
+    }
+
+    #[test]
     fn bad_trail_logs_fields_are_named() {
         for (logs, words) in [
             (serde_json::json!({}), "trail_logs needs bucket"),
@@ -498,9 +548,11 @@ mod tests {
                 "trail_logs.event_names: 'Get Object'",
             ),
             (
-                serde_json::json!({"bucket": "Logs_Bucket"}),
+                serde_json::json!({"bucket": "s3://logs/AWSLogs"}),
                 "trail_logs.bucket",
             ),
+            (serde_json::json!({"bucket": "a..b"}), "trail_logs.bucket"),
+            (serde_json::json!({"bucket": "_logs"}), "trail_logs.bucket"),
             (
                 serde_json::json!({"bucket": "logs", "organization_ids": ["org-1"]}),
                 "trail_logs.organization_ids",

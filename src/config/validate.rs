@@ -4,6 +4,7 @@
 use super::endpoint::endpoint_url;
 use super::raw::{
     RawConfig, DEFAULT_REQUESTS_PER_SECOND, DEFAULT_ROLE_SESSION_NAME, MAX_EVENT_DELAY,
+    MIN_REQUESTS_PER_SECOND,
 };
 use super::secret::{credential_field, Secret};
 use super::{organization, trail_logs, Config, CredentialSource, LookupFilter, Role, LOOKUP_KEYS};
@@ -33,6 +34,16 @@ impl Minutes {
             )));
         }
         Ok(minutes * 60)
+    }
+}
+
+/// A wait of `secs` seconds, longer than a day, as a person says it.
+fn wait_in_words(secs: f64) -> String {
+    let days = secs / 86_400.0;
+    if days >= 730.0 {
+        format!("{:.0} years", days / 365.25)
+    } else {
+        format!("{days:.1} days")
     }
 }
 
@@ -197,6 +208,12 @@ impl TryFrom<RawConfig> for Config {
                 "requests_per_second must be a positive number, got {requests_per_second}"
             )));
         }
+        if requests_per_second < MIN_REQUESTS_PER_SECOND {
+            return Err(Error::config(format!(
+                "requests_per_second {requests_per_second} would wait {} between two LookupEvents calls: it must be at least {MIN_REQUESTS_PER_SECOND:.7} (one call a day); AWS allows {DEFAULT_REQUESTS_PER_SECOND}",
+                wait_in_words(1.0 / requests_per_second)
+            )));
+        }
 
         let trail_logs = match raw.trail_logs {
             Some(t) => Some(trail_logs::validate(t, &regions[0], role.as_ref())?),
@@ -269,6 +286,10 @@ mod tests {
             ),
             (
                 serde_json::json!({"requests_per_second": "fast"}),
+                "requests_per_second",
+            ),
+            (
+                serde_json::json!({"requests_per_second": 1e-9}),
                 "requests_per_second",
             ),
             (

@@ -102,7 +102,14 @@ impl ReadContext {
     pub async fn cloudtrail(&self) -> Result<&Connection, Error> {
         let stop = self.emitter.stop_signal().clone();
         self.cloudtrail
-            .get_or_init(|| aws::connect(&self.config, stop))
+            .get_or_init(|| async {
+                let connected = aws::connect(&self.config, aws::Reach::Every, stop).await;
+                // Said once, when the accounts are first connected.
+                for warning in connected.iter().flat_map(|c| &c.warnings) {
+                    self.emitter.log(LogLevel::Warn, warning);
+                }
+                connected
+            })
             .await
             .as_ref()
             .map_err(Clone::clone)
@@ -118,7 +125,13 @@ impl ReadContext {
         let (logs, bucket) = self
             .bucket
             .get_or_init(|| async {
-                let logs = aws::s3::resolve_trail(&self.config, logs, stop.clone()).await?;
+                let logs = aws::s3::resolve_trail(
+                    &self.config,
+                    logs,
+                    aws::call::RetryBudget::SYNC_FIRST_CONTACT,
+                    stop.clone(),
+                )
+                .await?;
                 if let Some(trail) = logs.trail.as_deref().filter(|_| {
                     self.config
                         .trail_logs

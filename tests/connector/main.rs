@@ -4,6 +4,7 @@ mod check;
 mod faults;
 mod hostile;
 mod hostile_digests;
+mod hostile_org;
 mod incremental;
 mod insights;
 mod late_files;

@@ -11,6 +11,12 @@ use crate::config::is_account_id;
 
 /// Bounds of a plausible epoch second (year 1970 to about 5138): anything else is corrupt.
 const MAX_EPOCH_SECS: f64 = 1e11;
+/// How far ahead of this machine's clock a cursor may be without a warning: the clock of the
+/// machine that wrote it may have run ahead a little. Further ahead, no sync has read that far,
+/// and the cursor skips every event up to it: said in a warning naming the field. Not refused:
+/// Airbyte's acceptance tests expect a state of abnormally large values to read nothing and
+/// succeed.
+const MAX_CLOCK_AHEAD_SECS: i64 = 300;
 
 /// Everything of one region up to and including the second `read_through` has been emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,10 +86,22 @@ impl Serialize for EventStreamState {
 }
 
 impl EventStreamState {
-    /// Reads a stream state. The previous connector's `{"EventTime": T}` applies to every region
-    /// in `regions`, re-reading `lookback_secs` before T: it read up to the moment it ran, so
-    /// events that became visible late around T may be missing from it.
+    /// `read` without its warnings.
+    #[cfg(test)]
     pub fn from_json(v: &Value, regions: &[String], lookback_secs: i64) -> Result<Self, String> {
+        Self::read(v, regions, lookback_secs, crate::time::now_secs()).map(|(state, _)| state)
+    }
+
+    /// Reads a stream state, with a warning for each cursor further ahead of `now` than any
+    /// clock runs. The previous connector's `{"EventTime": T}` applies to every region in
+    /// `regions`, re-reading `lookback_secs` before T: it read up to the moment it ran, so
+    /// events that became visible late around T may be missing from it.
+    pub fn read(
+        v: &Value,
+        regions: &[String],
+        lookback_secs: i64,
+        now: i64,
+    ) -> Result<(Self, Vec<String>), String> {
         let Value::Object(map) = v else {
             return Err(format!(
                 "expected an object like {{\"EventTime\": 1623346856.0}}, got {}",
@@ -95,31 +113,47 @@ impl EventStreamState {
                 .map_err(|e| format!("at {}: {}", e.path(), e.inner()))?;
             if let Some(bad) = stored.accounts.keys().find(|a| !is_account_id(a)) {
                 return Err(format!(
-                    "at accounts: '{bad}' is not an account id (12 digits)"
+                    "at accounts: '{}' is not an account id (12 digits)",
+                    bad.escape_default()
                 ));
             }
-            return Ok(EventStreamState {
+            let cursors = stored
+                .regions
+                .iter()
+                .map(|(r, c)| (format!("regions.{}", r.escape_default()), c))
+                .chain(stored.accounts.iter().flat_map(|(a, cursors)| {
+                    cursors
+                        .iter()
+                        .map(move |(r, c)| (format!("accounts.{a}.{}", r.escape_default()), c))
+                }));
+            let ahead = cursors
+                .filter_map(|(at, c)| ahead_of(&format!("{at}.read_through"), c.read_through, now))
+                .collect();
+            let state = EventStreamState {
                 regions: stored.regions,
                 accounts: stored.accounts,
                 full_refresh: stored.full_refresh,
-            });
+            };
+            return Ok((state, ahead));
         }
         match map.get("EventTime") {
             Some(t) => {
                 let t = epoch_secs(t).map_err(|e| format!("EventTime {e}"))?;
+                let ahead = ahead_of("EventTime", t.floor() as i64, now);
                 let read_through = (t.floor() as i64)
                     .saturating_sub(lookback_secs)
                     .saturating_sub(1);
-                Ok(EventStreamState {
+                let state = EventStreamState {
                     regions: regions
                         .iter()
                         .map(|r| (r.clone(), RegionCursor { read_through }))
                         .collect(),
                     accounts: BTreeMap::new(),
                     full_refresh: false,
-                })
+                };
+                Ok((state, ahead.into_iter().collect()))
             }
-            None if map.is_empty() => Ok(EventStreamState::default()),
+            None if map.is_empty() => Ok((EventStreamState::default(), vec![])),
             None => Err("it has neither 'regions' nor 'EventTime'".into()),
         }
     }
@@ -166,6 +200,19 @@ impl EventStreamState {
         }
         self
     }
+}
+
+/// The warning for a cursor `at` further ahead of `now` than a clock runs: it claims events
+/// read that have not happened yet, and skips them when they do.
+fn ahead_of(at: &str, secs: i64, now: i64) -> Option<String> {
+    if secs <= now.saturating_add(MAX_CLOCK_AHEAD_SECS) {
+        return None;
+    }
+    Some(format!(
+        "{at} is {} ({secs}), after now ({}): no sync has read that far, so nothing is read up to then and events up to it will be skipped when they happen. The state was edited, or written on a machine whose clock ran ahead: reset the stream, or fix the state",
+        crate::time::format_epoch(secs),
+        crate::time::format_epoch(now)
+    ))
 }
 
 fn epoch_secs(v: &Value) -> Result<f64, String> {
@@ -304,6 +351,32 @@ mod tests {
             let e = EventStreamState::from_json(&v, &regions(), 0).unwrap_err();
             assert!(e.contains(words), "{v} -> {e}");
         }
+    }
+
+    #[test]
+    fn a_cursor_ahead_of_the_clock_is_named_in_a_warning() {
+        let now = 1_700_000_000;
+        for (v, field) in [
+            (json!({"EventTime": 4_102_444_800u64}), "EventTime"),
+            (
+                json!({"regions": {"us-east-1": {"read_through": 99_999_999_999u64}}}),
+                "regions.us-east-1.read_through",
+            ),
+            (
+                json!({"accounts": {"111122223333": {"eu-west-1": {"read_through": 4_102_444_800u64}}}}),
+                "accounts.111122223333.eu-west-1.read_through",
+            ),
+        ] {
+            let (_, warnings) = EventStreamState::read(&v, &regions(), 0, now).unwrap();
+            assert_eq!(warnings.len(), 1, "{v}");
+            assert!(warnings[0].starts_with(field), "{}", warnings[0]);
+        }
+        // A clock a little behind the writer's is no cause for a warning.
+        let v = json!({"regions": {"us-east-1": {"read_through": now + 60}}});
+        assert!(EventStreamState::read(&v, &regions(), 0, now)
+            .unwrap()
+            .1
+            .is_empty());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::{catalog_entry, ReadContext, Stream, StreamRead};
 use crate::config::LOOKUP_KEYS;
-use crate::emit::{RecordBatch, RecordTail};
+use crate::emit::{LogLevel, RecordBatch, RecordTail};
 use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
 use columns::write_lookup_columns;
@@ -122,7 +122,14 @@ impl Stream for LookupKind {
         let config = &context.config;
         let state = match saved {
             Some(v) => {
-                EventStreamState::from_json(v, &config.regions, config.max_event_delay_secs)?
+                let now = crate::time::now_secs();
+                let (state, ahead) =
+                    EventStreamState::read(v, &config.regions, config.max_event_delay_secs, now)?;
+                for warning in ahead {
+                    let message = format!("the saved state of stream {}: {warning}", self.name);
+                    context.emitter.log(LogLevel::Warn, &message);
+                }
+                state
             }
             None => EventStreamState::default(),
         };
