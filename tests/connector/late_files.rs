@@ -99,6 +99,12 @@ fn files_landing_minutes_hours_and_days_late_are_read_once_and_beyond_the_horizo
         .logs()
         .iter()
         .any(|l| l.contains("late-file sweep of 1 folders")));
+    let read_late = "MB of JSON; 2 late files read by the late-file sweep";
+    assert!(
+        second.logs().iter().any(|l| l.contains(read_late)),
+        "{:?}",
+        second.logs()
+    );
     s3.set_clock(2 * HOUR);
     let third = read(&env, &config, Some(&second.last_state()));
     assert_eq!(
@@ -117,6 +123,10 @@ fn a_late_file_waits_for_the_sweep_that_is_due_and_is_read_by_it_once() {
     let mut rng = Rng::new(6);
     let late = file_named(&mut rng, swept + 60 - 2 * HOUR);
     s3.put_landed(&late.key, &late.body, swept + 60);
+    // Named after where the next listing of its folder starts, so that listing meets it, and
+    // landed 40 minutes after its name: late, the sweep's.
+    let met = file_named(&mut rng, swept - 5 * 60);
+    s3.put_landed(&met.key, &met.body, swept + 35 * 60);
     s3.set_clock(HOUR);
     let second = read(&env, &config, Some(&state));
     assert_eq!(
@@ -124,9 +134,18 @@ fn a_late_file_waits_for_the_sweep_that_is_due_and_is_read_by_it_once() {
         Vec::<String>::new(),
         "no sweep is due yet"
     );
+    let left =
+        "0 late files read by the late-file sweep, 1 more landed late and are left to the next one";
+    assert!(
+        second.logs().iter().any(|l| l.contains(left)),
+        "the sync says what it left to the sweep: {:?}",
+        second.logs()
+    );
     s3.set_clock(25 * HOUR);
     let third = read(&env, &config, Some(&second.last_state()));
-    assert_same_ids(&id_set(&event_ids(&third)), &id_set(&late.event_ids));
+    let mut both = id_set(&late.event_ids);
+    both.extend(met.event_ids.iter().cloned());
+    assert_same_ids(&id_set(&event_ids(&third)), &both);
     s3.set_clock(50 * HOUR);
     let fourth = read(&env, &config, Some(&third.last_state()));
     assert_eq!(event_ids(&fourth), Vec::<String>::new());

@@ -50,6 +50,8 @@ pub struct FolderReader {
     lookback_secs: i64,
     horizon_secs: i64,
     start_day: Option<String>,
+    /// Late files the narrow listing met and left to a sweep, in this sync.
+    left_to_sweep: u64,
 }
 
 impl FolderReader {
@@ -83,6 +85,7 @@ impl FolderReader {
             lookback_secs,
             horizon_secs,
             start_day: start_day.map(String::from),
+            left_to_sweep: 0,
         }
     }
 
@@ -138,8 +141,16 @@ impl FolderReader {
             Some(skip)
         } else {
             progress.finished(&file.key);
+            if pass == Pass::Narrow {
+                self.left_to_sweep += 1;
+            }
             None
         }
+    }
+
+    /// Late files this sync's narrow listing met and left to a sweep (said in the summary).
+    pub fn left_to_sweep(&self) -> u64 {
+        self.left_to_sweep
     }
 
     fn progress(&mut self, pass: Pass) -> Option<&mut FolderProgress> {

@@ -118,11 +118,12 @@ fn prepare(
         match read(stream, bucket, logs, state, &context.emitter).await {
             Ok(read) => ReadReport {
                 summary: Some(format!(
-                    "{name}: {} records from {} files ({} MB of JSON; {} late files read by the sweep); {} filtered out; {} files skipped, {} unreadable records skipped",
+                    "{name}: {} records from {} files ({} MB of JSON; {} late files read by the late-file sweep, {} more landed late and are left to the next one); {} filtered out; {} files skipped, {} unreadable records skipped",
                     read.records,
                     read.files,
-                    read.late_files,
                     read.uncompressed_bytes / 1_000_000,
+                    read.late_files,
+                    read.left_to_sweep,
                     read.filtered,
                     read.skipped_files,
                     read.skipped_records
@@ -162,6 +163,8 @@ pub struct TrailRead {
     pub uncompressed_bytes: u64,
     /// Files the late-file sweep read.
     pub late_files: u64,
+    /// Late files met by the folders' listings and left to the next sweep.
+    pub left_to_sweep: u64,
 }
 
 /// One page of a folder's listing: keys relative to the folder.
@@ -472,6 +475,7 @@ pub async fn read(
         }
     }
     checkpoint(name, &mut state, &folders, &readers, emitter);
+    total.left_to_sweep = readers.iter().map(FolderReader::left_to_sweep).sum();
     if errors.is_empty() {
         Ok(total)
     } else {
