@@ -211,6 +211,10 @@ impl FolderReader {
                 swept = Some(s.to);
                 None
             }
+            // A sweep that has read nothing yet is not kept: a resumed sync begins it afresh,
+            // up to its own watermark, which still follows the folder's last sweep. So a state
+            // written mid-sweep carries cursors only for the folders being swept.
+            Some(s) if s.progress.cursor.is_blank() => None,
             Some(s) => Some(SweepCursor::with_keys(s.to, &s.progress.cursor)),
             None => None,
         };
