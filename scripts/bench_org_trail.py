@@ -2,14 +2,23 @@
 """Organization-scale benchmark of trail_events: an organization trail of ACCOUNTS x 17 regions
 (one folder each, a few small files per folder) served by `cloudtrail-emulator s3-serve` with a
 delay per LIST like real S3's (30 ms), read by the connector in three incremental syncs: the
-first, one with nothing new, one with a few new files. Prints figures, asserts nothing about
-speed: per sync the LIST calls the server counted, wall, connector CPU seconds, peak RSS,
-records, STATE count, the largest and total STATE bytes, STATE share of stdout and the final
-state's size; and the server's own cost per LIST (the delay excluded), so that what is the
-connector's cost and what is the server's can be told apart.
+first, one with nothing new, one with a few new files. With --sweep, a fourth: a late-file
+sweep with a 7-day horizon (`late_file_sweep_minutes: 0`, `late_file_horizon_days: 7`), after
+one file in each folder of three accounts lands late (named two days ago, landed now: its mtime,
+which the server gives as LastModified) and S3's clock is moved 5 minutes ahead (the server's
+`/_s3/clock`) so those landings fall before the sweep's watermark; a binary whose spec has no
+`late_file_sweep_minutes` skips it. Prints figures, asserts nothing about speed: per sync the
+LIST calls the server counted, wall, connector CPU seconds, peak RSS, records, STATE count, the
+largest and total STATE bytes, STATE share of stdout and the final state's size; and the
+server's own cost per LIST (the delay excluded), so that what is the connector's cost and what
+is the server's can be told apart. Several --bin are measured one after the other on the same
+corpus and server binary (each with its own server and state); the new files of the third sync
+stay in the corpus, so a later binary's first sync reads them too, and the late files are
+removed after the sweep.
 
     .venv/bin/python scripts/bench_org_trail.py [--accounts 50 1000] [--files-per-prefix 4]
-        [--bin target/release/source-aws-cloudtrail] [--list-latency-ms 30]
+        [--bin target/release/source-aws-cloudtrail ...] [--emulator target/release/cloudtrail-emulator]
+        [--list-latency-ms 30] [--sweep]
 """
 import argparse
 import json
@@ -33,6 +42,8 @@ REGIONS = ("us-east-1,us-east-2,us-west-1,us-west-2,eu-west-1,eu-west-2,eu-west-
            "ap-south-1,ap-northeast-1,ap-northeast-2,ap-northeast-3,ap-southeast-1,ap-southeast-2,"
            "ca-central-1,sa-east-1")
 STREAM = "trail_events"
+SWEEP_CONFIG = {"late_file_sweep_minutes": 0, "late_file_horizon_days": 7}
+CLOCK_AHEAD = 300
 
 
 def corpus(root, *args):
@@ -62,12 +73,33 @@ class Server:
         self.proc.wait()
 
 
-def sync(binary, tmp, server, state):
-    """One incremental read; returns its figures and its last state."""
+    def clock(self, offset_seconds):
+        """Moves S3's clock (the `Date` of its answers) `offset_seconds` ahead of the real one."""
+        req = urllib.request.Request(f"{self.endpoint}/_s3/clock?offset_seconds={offset_seconds}", method="POST")
+        with urllib.request.urlopen(req) as r:
+            r.read()
+
+
+def sweeps(binary):
+    """Whether the binary has late-file sweeps (its spec names late_file_sweep_minutes)."""
+    out = subprocess.run([binary, "spec"], check=True, capture_output=True, text=True).stdout
+    return "late_file_sweep_minutes" in out
+
+
+def land_late(root, summary_keys, landed):
+    """Lands the files `summary_keys` (written on time) late: their mtime, S3's LastModified."""
+    for key in summary_keys:
+        os.utime(os.path.join(root, BUCKET, key), (landed, landed))
+
+
+def sync(binary, tmp, server, state, trail_logs=None):
+    """One incremental read (`trail_logs`: more of that config section); returns its figures and
+    its last state."""
     config, catalog, state_path = (os.path.join(tmp, n) for n in ("config.json", "catalog.json", "state.json"))
     with open(config, "w") as f:
         json.dump({"regions": ["us-east-1"], "trail_logs": {
-            "bucket": BUCKET, "endpoint_url": server.endpoint, "aws_key_id": KEY_ID, "aws_secret_key": SECRET}}, f)
+            "bucket": BUCKET, "endpoint_url": server.endpoint, "aws_key_id": KEY_ID, "aws_secret_key": SECRET,
+            **(trail_logs or {})}}, f)
     with open(catalog, "w") as f:
         json.dump({"streams": [{"stream": {"name": STREAM, "json_schema": {},
                                            "supported_sync_modes": ["full_refresh", "incremental"]},
@@ -118,13 +150,17 @@ def report(label, r):
 
 
 def main():
+    global EMULATOR
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--accounts", type=int, nargs="+", default=[50, 1000])
     p.add_argument("--files-per-prefix", type=int, default=4)
     p.add_argument("--events-per-file", type=int, default=5)
     p.add_argument("--list-latency-ms", type=int, default=30)
     p.add_argument("--bin", action="append", help="connector binaries to compare (default: this tree's)")
+    p.add_argument("--emulator", default=EMULATOR, help="the emulator that generates and serves the corpus")
+    p.add_argument("--sweep", action="store_true", help="a fourth sync: a late-file sweep (7-day horizon)")
     a = p.parse_args()
+    EMULATOR = a.emulator
     binaries = a.bin or [BIN]
     for path in (*binaries, EMULATOR):
         if not os.path.exists(path):
@@ -151,6 +187,28 @@ def main():
                                          "--start", str(1_764_000_000 + 86400 * (round + 1)))
                         few, state = sync(binary, tmp, server, state)
                         report(f"+{more['event_files']} files", few)
+                        if a.sweep and not sweeps(binary):
+                            print("  (no late-file sweeps in this binary: no sweep sync)")
+                        elif a.sweep:
+                            # One file in each folder of three accounts, named two days ago,
+                            # lands now; S3's clock runs ahead so the landings are before the
+                            # sweep's watermark (its clock minus the 2 minutes for uploads in
+                            # flight) and after the first sync's, where the folders' sweeps start.
+                            manifest = os.path.join(tmp, "late.jsonl")
+                            late, _ = corpus(root, "--account-count", "3", "--files-per-prefix", "1",
+                                             "--events-per-file", str(a.events_per_file),
+                                             "--seed", str(100 + round), "--manifest", manifest,
+                                             "--start", str(int(time.time()) - 2 * 86400 + 3600 * round))
+                            with open(manifest) as f:
+                                keys = [json.loads(line)["key"] for line in f]
+                            land_late(root, keys, int(time.time()))
+                            server.clock(CLOCK_AHEAD)
+                            swept, state = sync(binary, tmp, server, state, SWEEP_CONFIG)
+                            report("sweep 7 days", swept)
+                            print(f"  {'':<14} the sweep read {swept['gets']} of the {late['event_files']} files "
+                                  f"landed ~2 days late ({swept['records']} records)")
+                            for key in keys:
+                                os.remove(os.path.join(root, BUCKET, key))
                 finally:
                     server.stop()
 
