@@ -8,23 +8,31 @@ COPY src ./src
 COPY emulator ./emulator
 # Two caches kept by the engine between builds on one machine, never part of the image: the crates
 # downloaded, and the target directory, so that a rebuild after a change of the sources compiles
-# only the connector (about a minute instead of the dependencies' fifteen). The binary is therefore
+# only the connector (2 minutes on 2 busy cores, where everything took 21). The binary is therefore
 # copied out in the same step. Its symbols are stripped, as in the wheel (pyproject.toml): the same
-# code, a third of the size.
+# code, 18 MB instead of 26.
 RUN --mount=type=cache,id=source-aws-cloudtrail-registry,target=/usr/local/cargo/registry \
     --mount=type=cache,id=source-aws-cloudtrail-target,target=/src/target \
     CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --release --locked -p source-aws-cloudtrail \
     && cp target/release/source-aws-cloudtrail /usr/local/bin/source-aws-cloudtrail
 
-FROM debian:bookworm-slim
-# Security updates at every build: the base image's packages upgraded and the newest
-# ca-certificates (bookworm-security's). Not pinned: a pin keeps the fixes of the day it was written.
+# The CA bundle the connector's TLS reads (rustls with the system's roots), from the newest
+# ca-certificates (bookworm-security's; not pinned: a pin keeps the roots of the day it was
+# written). Built in a stage of its own: the package needs openssl and libssl3 (9 MB) only to
+# make the bundle, the connector never runs them.
+FROM debian:bookworm-slim AS certificates
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get upgrade -y \
     && apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/*
+
+FROM debian:bookworm-slim
+# Security updates at every build: the base image's packages upgraded to bookworm-security's.
+RUN apt-get update \
+    && apt-get upgrade -y \
+    && rm -rf /var/lib/apt/lists/* /var/cache/debconf/*-old /var/lib/dpkg/*-old /var/log/apt /var/log/dpkg.log \
     && useradd --uid 1000 --user-group --create-home --home-dir /airbyte airbyte
+COPY --from=certificates /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /usr/local/bin/source-aws-cloudtrail /usr/local/bin/source-aws-cloudtrail
 LABEL io.airbyte.name=airbyte/source-aws-cloudtrail
 LABEL io.airbyte.version=2.0.0

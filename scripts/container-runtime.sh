@@ -81,8 +81,12 @@ say "engine: $(docker version --format '{{.Server.Version}}' 2> /dev/null) at ${
 # --- the base images -------------------------------------------------------------------------
 # The images the Dockerfile builds FROM, read from it so that they cannot drift apart.
 mapfile -t BASES < <(sed -nE 's/^FROM[[:space:]]+([^[:space:]]+).*/\1/p' Dockerfile)
-RUST_IMAGE=$(printf '%s\n' "${BASES[@]}" | grep '^rust:')
-DEBIAN_IMAGE=$(printf '%s\n' "${BASES[@]}" | grep '^debian:')
+RUST_IMAGE=$(printf '%s\n' "${BASES[@]}" | grep '^rust:' | sort -u)
+DEBIAN_IMAGE=$(printf '%s\n' "${BASES[@]}" | grep '^debian:' | sort -u)
+if [ "$(wc -w <<< "$RUST_IMAGE $DEBIAN_IMAGE")" != 2 ]; then
+    say "the Dockerfile should build FROM one rust: and one debian: image, not: ${BASES[*]}"
+    exit 1
+fi
 SUITE=${DEBIAN_IMAGE#debian:}
 SUITE=${SUITE%-slim}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -92,8 +96,8 @@ present() { docker image inspect "$1" > /dev/null 2>&1; }
 pulled() { timeout 600 docker pull -q "$1" > /dev/null 2>&1; }
 
 # debian:<suite>-slim: debootstrap's minbase variant, trimmed the way Debian's slim images are
-# (no manuals, docs or translations, none installed later either), with the same apt sources
-# (security updates included) and nothing cached.
+# (no manuals, docs or translations, none installed later either), with the same apt sources,
+# upgraded to the day's security updates as Debian's own builds are, and nothing cached.
 make_debian() {
     apt_install debootstrap
     need_root "debootstrap"
@@ -138,6 +142,9 @@ Suites: $SUITE-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+    # Debian's images carry the security updates of the day they are built: so does the stand-in.
+    chroot "$root" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -qq' \
+        > "$work/upgrade.log" 2>&1 || { tail -20 "$work/upgrade.log" >&2; exit 1; }
     find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
     find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
     find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
