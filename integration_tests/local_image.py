@@ -37,6 +37,12 @@ def build():
     return IMAGE
 
 
+def dockerfile_base():
+    """The image the Dockerfile's last stage (the connector's image) is built FROM."""
+    with open(os.path.join(ROOT, "Dockerfile")) as f:
+        return [line.split()[1] for line in f if line.startswith("FROM ")][-1]
+
+
 def inspect(image=IMAGE):
     out = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)[0]

@@ -15,9 +15,10 @@ from conftest import ROOT, catalog_for
 import local_image
 from local_image import IMAGE, last_states, platform_run
 
-# With Debian's official bookworm-slim (74.8 MB) the image is under 100 MB; the debootstrap stand-in
-# that scripts/container-runtime.sh makes where no registry is reachable is 2.4 MB larger.
-MAX_MB = {"official": 100, "stand-in": 103}
+# The goal for the official base, debian:bookworm-slim (74.8 MB): under 100 MB. The stand-in that
+# scripts/container-runtime.sh makes where no registry is reachable is 2.4 MB larger (77.2 MB); the
+# image on it is 95.5 MB.
+MAX_MB = 100
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +55,28 @@ def test_the_image_is_small(image):
     size_mb = info["Size"] / 1e6
     base = "stand-in" if "stand-in" in info["Config"]["Labels"] else "official"
     print(f"image size: {size_mb:.1f} MB on the {base} base")
-    assert size_mb < MAX_MB[base], f"{size_mb:.1f} MB on the {base} base"
+    assert size_mb < MAX_MB, f"{size_mb:.1f} MB on the {base} base"
 
 
-def test_the_image_has_every_security_update(image):
-    """Nothing in the image has a newer version in bookworm and bookworm-security than the one
-    installed (the Dockerfile upgrades at every build; a pin would hold a package back)."""
-    out = subprocess.run(
-        ["docker", "run", "--rm", "--user", "0", "--network", "host", "--entrypoint", "sh", image, "-c",
-         "apt-get update -qq && apt list --upgradable 2>/dev/null | tail -n +2; "
-         "dpkg-query -W -f '${Version}' ca-certificates"],
-        capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    *upgradable, ca = out.stdout.strip().splitlines()
+def test_the_image_has_every_security_update_and_the_newest_ca_bundle(image, tmp_path):
+    """Nothing in the image has a newer version in bookworm, bookworm-updates or bookworm-security
+    than the one installed (the Dockerfile upgrades at every build; a pin would hold a package
+    back), and its CA bundle is the one the newest ca-certificates makes. The package lists are
+    fetched once, into a directory both containers mount."""
+    lists = f"{tmp_path}:/var/lib/apt/lists"
+
+    def run(image_, script):
+        out = subprocess.run(["docker", "run", "--rm", "--user", "0", "--network", "host", "-v", lists,
+                              "--entrypoint", "sh", image_, "-c", script], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    upgradable = run(image, "apt-get update -qq && apt list --upgradable 2>/dev/null | tail -n +2")
     assert not upgradable, upgradable
-    assert ca != "20230311+deb12u1", "ca-certificates is bookworm's first, not bookworm-security's"
+    bundle = "sha256sum /etc/ssl/certs/ca-certificates.crt | cut -d' ' -f1"
+    newest = run(local_image.dockerfile_base(), "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+                 f"--no-install-recommends ca-certificates > /dev/null && {bundle}")
+    assert run(image, bundle) == newest
 
 
 def test_every_verb_as_the_platform_runs_it_and_an_incremental_read(image, emulator):
