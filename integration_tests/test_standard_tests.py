@@ -143,6 +143,13 @@ def connector_image_override():
         pytest.fail(str(e))
 
 
+@pytest.fixture
+def read_from_streams():
+    """The suite's Docker read reads every stream of the scenario's catalog (without the option it
+    reads none: `--read-from-streams` defaults to off)."""
+    return "all"
+
+
 @pytest.fixture(autouse=True)
 def host_network(monkeypatch):
     """`docker run` of the suite with `--network host` (the emulator and S3 listen on loopback)."""
