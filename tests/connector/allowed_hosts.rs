@@ -38,7 +38,10 @@ const VARIANTS: [(bool, bool); 4] = [(false, false), (true, false), (false, true
 
 /// A trail bucket of each addressing style: virtual-hosted, and a name with dots, which the SDK
 /// addresses path-style (a dotted subdomain does not match the certificate).
-const BUCKETS: [&str; 2] = ["aws-cloudtrail-logs-111122223333-0a1b2c3d", "trail.logs.example.com"];
+const BUCKETS: [&str; 2] = [
+    "aws-cloudtrail-logs-111122223333-0a1b2c3d",
+    "trail.logs.example.com",
+];
 
 /// metadata.yaml's `data.allowedHosts.hosts`, read by hand: the list's lines, quotes and
 /// comments taken off.
@@ -155,7 +158,9 @@ async fn resolve_all() -> Vec<Resolved> {
                 }
                 for bucket in BUCKETS {
                     for global in [false, true] {
-                        use aws_sdk_s3::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+                        use aws_sdk_s3::config::endpoint::{
+                            DefaultResolver, Params, ResolveEndpoint,
+                        };
                         let p = Params::builder()
                             .bucket(bucket)
                             .region(*region)
@@ -187,7 +192,10 @@ async fn every_host_the_sdk_resolves_is_allowed_and_every_pattern_is_needed() {
         for region in *regions {
             let plain = format!("{partition} {region} fips=false dual-stack=false");
             for r in resolved.iter().filter(|r| r.what.contains(&plain)) {
-                let host = r.host.as_ref().unwrap_or_else(|e| panic!("{}: {e}", r.what));
+                let host = r
+                    .host
+                    .as_ref()
+                    .unwrap_or_else(|e| panic!("{}: {e}", r.what));
                 assert!(host.ends_with(suffix), "{} resolved to {host}", r.what);
             }
         }
@@ -264,5 +272,8 @@ fn the_wildcard_stands_for_part_of_one_label_only() {
         host_of("https://bucket.s3.us-east-1.amazonaws.com/key?x=1"),
         "bucket.s3.us-east-1.amazonaws.com"
     );
-    assert_eq!(host_of("https://sts.amazonaws.com:443"), "sts.amazonaws.com");
+    assert_eq!(
+        host_of("https://sts.amazonaws.com:443"),
+        "sts.amazonaws.com"
+    );
 }
