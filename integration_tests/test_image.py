@@ -9,6 +9,7 @@ import tomllib
 
 import airbyte as ab
 import pytest
+from airbyte.caches import DuckDBCache
 import yaml
 
 from conftest import ROOT, catalog_for
@@ -136,14 +137,15 @@ def test_trail_events_from_s3_full_then_incremental(image, emulator, s3):
     assert sorted(r["eventID"] for r in got) == sorted(i for ids in later.values() for i in ids)
 
 
-def test_pyairbyte_runs_the_image(image, emulator):
+def test_pyairbyte_runs_the_image(image, emulator, tmp_path):
     """PyAirbyte's seed flow with `docker_image=` (offline, conftest sets AIRBYTE_OFFLINE_MODE):
-    check, read into the default DuckDB cache, then a read of only the new events."""
+    check, read into a DuckDB cache, then a read of only the new events. A cache of its own: the
+    session's default cache holds other tests' streams and states."""
     source = ab.get_source("source-aws-cloudtrail", docker_image=image, use_host_network=True,
                            config=emulator.config(regions=["us-east-1", "eu-west-1"]))
     source.check()
     source.select_streams(["management_events"])
-    cache = ab.get_default_cache()
+    cache = DuckDBCache(db_path=tmp_path / "image.duckdb")
     source.read(cache=cache)
     df = cache["management_events"].to_pandas()
     assert set(df["eventid"]) == emulator.event_ids() and len(df) == 1400

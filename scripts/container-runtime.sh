@@ -25,8 +25,8 @@ apt_install() {
     [ ${#missing[@]} -eq 0 ] && return
     need_root "installing ${missing[*]}"
     say "apt-get install ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 }
 
 # --- the engine ------------------------------------------------------------------------------
