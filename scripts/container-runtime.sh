@@ -30,11 +30,15 @@ apt_install() {
 }
 
 # --- the engine ------------------------------------------------------------------------------
+if ! command -v docker > /dev/null; then
+    say "no docker command: install Docker's client (the engine can be podman, started here)"
+    exit 1
+fi
 if ! engine_answers; then
     need_root "starting a container engine"
     # podman 4.3 serves the Docker API; runc instead of crun, which refuses this kind of machine's
     # hybrid cgroups ("drop all controllers from cgroupv2"); jq edits the bundles in the wrapper.
-    apt_install podman runc jq uidmap containernetworking-plugins iptables
+    apt_install podman runc jq
     # runc cannot set rlimits here (no CAP_SYS_RESOURCE) and containers cannot get a cgroup of
     # their own: the wrapper takes those parts out of each container's config.json (see its header).
     wrapper=/usr/local/libexec/runc-sandboxed
