@@ -97,6 +97,16 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 STAND_IN="a stand-in made by scripts/container-runtime.sh (no registry could be reached)"
 
 present() { docker image inspect "$1" > /dev/null 2>&1; }
+# podman 4.3's Docker API refuses the commit the Docker client sends ("Decode(): EOF") and leaves
+# each imported tarball in /var/tmp: where podman is the engine, podman itself commits and imports
+# (same storage).
+engine=(docker)
+quiet=()
+if docker version --format '{{range .Server.Components}}{{.Name}} {{end}}' 2> /dev/null | grep -qi podman \
+    && command -v podman > /dev/null; then
+    engine=(podman)
+    quiet=(-q)
+fi
 pulled() { timeout 600 docker pull -q "$1" > /dev/null 2>&1; }
 
 # debian:<suite>-slim: debootstrap's minbase variant, trimmed the way Debian's slim images are
@@ -105,8 +115,9 @@ pulled() { timeout 600 docker pull -q "$1" > /dev/null 2>&1; }
 make_debian() {
     apt_install debootstrap
     need_root "debootstrap"
-    local work root
+    local root
     work=$(mktemp -d /var/tmp/debian-stand-in.XXXXXX)
+    trap 'rm -rf "$work"' EXIT
     root=$work/rootfs
     say "debootstrap --variant=minbase $SUITE from $MIRROR (about a minute)"
     if ! debootstrap --variant=minbase "$SUITE" "$root" "$MIRROR" > "$work/debootstrap.log" 2>&1; then
@@ -154,11 +165,10 @@ EOF
     find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
     rm -rf "$root"/usr/share/{man,info,groff,lintian,linda}/* "$root"/var/lib/apt/lists/* \
         "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old "$root"/var/log/* "$root"/tmp/*
-    tar --numeric-owner -C "$root" -c . | docker import \
+    tar --numeric-owner -C "$root" -c . | "${engine[@]}" import "${quiet[@]}" \
         --change 'CMD ["bash"]' \
         --change "LABEL stand-in=\"$DEBIAN_IMAGE: $STAND_IN\"" \
         - "docker.io/library/$DEBIAN_IMAGE" > /dev/null
-    rm -rf "$work"
 }
 
 # rust:<version>-slim-<suite>: the Debian stand-in with what the official image adds (gcc,
@@ -192,14 +202,7 @@ make_rust() {
             chmod -R a+w /usr/local/rustup /usr/local/cargo
             cat /machine-ca.crt > /etc/ssl/certs/ca-certificates.crt
             /usr/local/cargo/bin/cargo --version" >&2
-    # podman 4.3's Docker API refuses the commit the Docker client sends ("Decode(): EOF"): there,
-    # podman itself commits (same storage).
-    local commit=(docker commit)
-    if docker version --format '{{range .Server.Components}}{{.Name}} {{end}}' 2> /dev/null | grep -qi podman \
-        && command -v podman > /dev/null; then
-        commit=(podman commit -q)
-    fi
-    "${commit[@]}" \
+    "${engine[@]}" commit "${quiet[@]}" \
         --change 'ENV RUSTUP_HOME=/usr/local/rustup' --change 'ENV CARGO_HOME=/usr/local/cargo' \
         --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change "ENV RUST_VERSION=$version" \
