@@ -265,8 +265,9 @@ fn regression_14_4_no_secret_of_the_wrong_type_and_no_url_userinfo_is_ever_shown
     assert_eq!(secrets.len(), 8, "{secrets:?}");
     for field in &secrets {
         for (value, kind, hidden) in [
-            (json!(4_242_424_242u64), "a number", "4242"),
-            (json!(-4242.4242), "a number", "4242"),
+            // Whole values: a short marker turns up in timestamps (emitted_at …4242…).
+            (json!(4_242_424_242u64), "a number", "4242424242"),
+            (json!(-4242.4242), "a number", "4242.4242"),
             (json!(true), "a boolean", "`true`"),
         ] {
             let config = s3.config(&env, with_field(field, value));
