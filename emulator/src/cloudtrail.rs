@@ -156,11 +156,11 @@ impl Emulator {
         }
         if let (Some(token), true) = (
             &lookup.next_token,
-            self.inner.faults.knobs().0.repeat_next_token,
+            self.inner.faults.knobs().repeat_next_token,
         ) {
             return Ok(serde_json::json!({"Events": [], "NextToken": token}).to_string());
         }
-        if self.inner.faults.knobs().0.ignore_time_range {
+        if self.inner.faults.knobs().ignore_time_range {
             (lookup.start_time, lookup.end_time) = (None, None);
         }
         let store = self.inner.store.read().unwrap();

@@ -17,7 +17,8 @@ use crate::store::ApiError;
 pub struct Faults {
     /// LookupEvents quota per account and region (AWS: 2); `None` turns throttling off.
     pub throttle_rps: Option<f64>,
-    /// Every LookupEvents call is throttled for this many seconds from when the knob is set.
+    /// Every LookupEvents call is throttled for this many seconds from the first one after the knob
+    /// is set (not from setting it: a test's connector may start late on a loaded machine).
     pub throttle_storm_secs: f64,
     /// Share of calls answered with a 500 or 503.
     pub error_5xx_rate: f64,
@@ -70,9 +71,10 @@ struct Bucket {
     at: f64,
 }
 
-/// The knobs in force, since when (storms count from it), and what they have used up.
+/// The knobs in force, the first LookupEvents call since they were set (storms count from it), and
+/// what they have used up.
 pub(crate) struct FaultState {
-    knobs: Mutex<(Faults, f64)>,
+    knobs: Mutex<(Faults, Option<f64>)>,
     buckets: Mutex<HashMap<String, Bucket>>,
     one_shots: Mutex<OneShots>,
 }
@@ -81,20 +83,24 @@ impl FaultState {
     pub(crate) fn new(faults: Faults) -> Self {
         FaultState {
             one_shots: Mutex::new(OneShots::armed_by(&faults)),
-            knobs: Mutex::new((faults, now())),
+            knobs: Mutex::new((faults, None)),
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    pub(crate) fn knobs(&self) -> (Faults, f64) {
-        self.knobs.lock().unwrap().clone()
+    pub(crate) fn knobs(&self) -> Faults {
+        self.knobs.lock().unwrap().0.clone()
     }
 
     /// Token bucket per region with a burst of one second's worth, like AWS's per-second quota.
     fn admit(&self, region: &str) -> bool {
-        let (faults, set_at) = self.knobs();
         let t = now();
-        if t < set_at + faults.throttle_storm_secs {
+        let (faults, storm_from) = {
+            let mut knobs = self.knobs.lock().unwrap();
+            let storm_from = *knobs.1.get_or_insert(t);
+            (knobs.0.clone(), storm_from)
+        };
+        if t < storm_from + faults.throttle_storm_secs {
             return false;
         }
         let Some(rps) = faults.throttle_rps else {
@@ -124,7 +130,7 @@ impl Emulator {
     pub fn set_faults(&self, faults: Faults) {
         let state = &self.inner.faults;
         *state.one_shots.lock().unwrap() = OneShots::armed_by(&faults);
-        *state.knobs.lock().unwrap() = (faults, now());
+        *state.knobs.lock().unwrap() = (faults, None);
     }
 
     fn chance(&self, p: f64) -> bool {
@@ -133,7 +139,7 @@ impl Emulator {
 
     /// The faults that strike before a call is looked at: dropped connections, then delays.
     pub(crate) async fn drop_or_delay(&self, region: &str) -> Result<(), Dropped> {
-        let (faults, _) = self.inner.faults.knobs();
+        let faults = self.inner.faults.knobs();
         if faults.unreachable_regions.iter().any(|r| r == region) || self.chance(faults.drop_rate) {
             return Err(Dropped);
         }
@@ -159,7 +165,7 @@ impl Emulator {
 
     /// A 500 or a 503, at the knob's rate.
     pub(crate) fn server_error(&self) -> Option<(StatusCode, ApiError)> {
-        let (faults, _) = self.inner.faults.knobs();
+        let faults = self.inner.faults.knobs();
         if !self.chance(faults.error_5xx_rate) {
             return None;
         }
