@@ -5,6 +5,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --- issue 25: what the image tests need, fetched beside the compilations below (downloads and
+# debootstrap, little CPU): a Docker engine and the Dockerfile's base images
+# (scripts/container-runtime.sh: podman where no engine answers, stand-ins where no registry does),
+# and PyAirbyte 1.0's release candidate in a second virtualenv (.tools/pyairbyte-rc).
+mkdir -p target
+bash scripts/container-runtime.sh > target/container-runtime.log 2>&1 &
+container_runtime=$!
+pyairbyte_rc() {
+    local venv=.tools/pyairbyte-rc want
+    want=$(sha256sum integration_tests/requirements-pyairbyte-rc.txt | cut -d' ' -f1)
+    if [ "$(cat "$venv/.requirements.sha" 2> /dev/null)" != "$want" ]; then
+        rm -rf "$venv"
+        "${PYTHON:-python3}" -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet --upgrade pip
+        "$venv/bin/python" -m pip install --quiet -r integration_tests/requirements-pyairbyte-rc.txt
+        echo "$want" > "$venv/.requirements.sha"
+    fi
+}
+pyairbyte_rc > target/pyairbyte-rc.log 2>&1 &
+pyairbyte_rc_venv=$!
+# --- end of issue 25 ---
+
 cargo fmt --all --check
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
 
@@ -30,4 +52,27 @@ fi
 bash scripts/wheel.sh
 # --- end of issue 15 ---
 cargo test --release --locked --workspace
+# --- issue 25: the image, built from the Dockerfile (output in target/image-build.log) before the
+# pytest run, whose integration_tests/test_image.py and standard-suite Docker tests run it.
+if ! wait "$container_runtime"; then
+    cat target/container-runtime.log >&2
+    exit 1
+fi
+cat target/container-runtime.log
+start=$(date +%s)
+if ! docker build -t airbyte/source-aws-cloudtrail:dev . > target/image-build.log 2>&1; then
+    tail -40 target/image-build.log >&2
+    exit 1
+fi
+echo "image built in $(($(date +%s) - start)) s: $(docker image inspect --format '{{.Size}}' airbyte/source-aws-cloudtrail:dev | awk '{printf "%.1f MB", $1 / 1e6}')"
+# --- end of issue 25 ---
 .venv/bin/python -m pytest -q integration_tests
+# --- issue 25: PyAirbyte 1.0's release candidate: the seed flows of test_pyairbyte.py
+# (local_executable) and of the image (docker_image=), beside the pinned 0.71.3 above.
+if ! wait "$pyairbyte_rc_venv"; then
+    cat target/pyairbyte-rc.log >&2
+    exit 1
+fi
+.tools/pyairbyte-rc/bin/python -m pytest -q integration_tests/test_pyairbyte.py \
+    integration_tests/test_image.py::test_pyairbyte_runs_the_image
+# --- end of issue 25 ---
