@@ -3,6 +3,7 @@ session; the engine's layer cache makes a build of unchanged sources take second
 the Airbyte platform runs it. scripts/container-runtime.sh gives machines without a Docker engine
 one, and the base images where no registry is reachable."""
 import functools
+import hashlib
 import json
 import os
 import subprocess
@@ -10,7 +11,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMAGE = "airbyte/source-aws-cloudtrail:dev"
+# A tag of this checkout's own: the engine is the machine's, and test runs of several checkouts at
+# once must not test each other's image. scripts/test.sh builds the same tag (image_tag there).
+IMAGE = "airbyte/source-aws-cloudtrail:dev-" + hashlib.sha256(os.path.realpath(ROOT).encode()).hexdigest()[:12]
 # The build's output, for a failure to show and for the build time in the report.
 BUILD_LOG = os.path.join(ROOT, "target", "image-build.log")
 

@@ -102,8 +102,10 @@ def test_every_verb_as_the_platform_runs_it_and_an_incremental_read(image, emula
     ids = [r["EventId"] for r in records(first, "management_events")]
     assert len(ids) == len(set(ids)) == 1400 and set(ids) == emulator.event_ids()
 
-    # New events after the first read's cursor: the read from its STATE returns exactly them.
-    time.sleep(1.1)
+    # New events after the first read's cursor (the second it started in, at the latest): the read
+    # from its STATE returns exactly them. A read in the image can take under a second, so the
+    # new events' second is two after its end.
+    time.sleep(2.1)
     now = int(time.time()) - 1
     before = emulator.event_ids()
     emulator.add("us-east-1", [now] * 7)
@@ -150,7 +152,7 @@ def test_pyairbyte_runs_the_image(image, emulator, tmp_path):
     df = cache["management_events"].to_pandas()
     assert set(df["eventid"]) == emulator.event_ids() and len(df) == 1400
 
-    time.sleep(1.1)
+    time.sleep(2.1)
     emulator.add("us-east-1", [int(time.time()) - 1] * 4)
     time.sleep(1.1)
     result = source.read(cache=cache)

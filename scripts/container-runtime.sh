@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { echo "container-runtime: $*" >&2; }
+
+# One run at a time on a machine (test runs of several checkouts may start together): the engine,
+# its configuration and the base images are the machine's.
+exec 9> /tmp/source-aws-cloudtrail-container-runtime.lock
+flock 9
 engine_answers() { timeout 20 docker info > /dev/null 2>&1; }
 
 need_root() {
@@ -69,7 +74,8 @@ EOF
     rm -f /var/run/docker.sock
     mkdir -p .tools
     say "starting podman system service on unix:///var/run/docker.sock (log: .tools/podman-service.log)"
-    setsid nohup podman system service --time=0 unix:///var/run/docker.sock > .tools/podman-service.log 2>&1 < /dev/null &
+    # (Without the lock's descriptor, which would hold the lock as long as the service lives.)
+    setsid nohup podman system service --time=0 unix:///var/run/docker.sock > .tools/podman-service.log 2>&1 < /dev/null 9>&- &
     for _ in $(seq 1 60); do
         engine_answers && break
         sleep 0.5
