@@ -35,14 +35,27 @@ def test_the_page_follows_airbytes_template():
     assert "aws-cloudtrail-migrations.md" in changelog
 
 
+# Every stream the connector offers: the first three always, the others with `trail_logs`
+# (test_every_stream_is_one_discover_offers holds this list to the binary's catalog).
+STREAMS = {"management_events", "insight_events", "trails", "trail_events", "trail_insight_events",
+           "trail_aggregated_events", "trail_digests"}
+
+
+def test_every_stream_is_one_discover_offers(emulator, s3, tmp_path):
+    from conftest import run_connector
+
+    code, messages, _ = run_connector("discover", tmp_path=tmp_path, config=emulator.config(trail_logs=s3.trail_logs()))
+    assert code == 0
+    assert {s["name"] for m in messages if m["type"] == "CATALOG" for s in m["catalog"]["streams"]} == STREAMS
+
+
 def test_the_page_names_every_stream_and_the_limits_users_meet():
     import json
     import subprocess
 
-    spec_streams = {"management_events", "insight_events", "trails", "trail_events", "trail_digests"}
     doc = read("docs", "aws-cloudtrail.md")
     for title in ("Supported sync modes", "Supported streams"):
-        for stream in spec_streams:
+        for stream in STREAMS:
             assert f"`{stream}`" in section(doc, title), (title, stream)
     # The spec points users at this page.
     out = subprocess.run([BIN, "spec"], capture_output=True, text=True, check=True)

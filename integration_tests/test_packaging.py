@@ -1,6 +1,7 @@
 """The Docker image recipe, metadata.yaml and the platform's way of starting the connector, checked
 without a Docker engine: hadolint, the labels/entrypoint/user against metadata.yaml and the Rust
-toolchain, and the binary run exactly as the platform runs the entrypoint."""
+toolchain, and the binary run exactly as the platform runs the entrypoint. The image itself is
+built and run in test_image.py."""
 import json
 import os
 import re

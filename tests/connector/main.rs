@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against the in-process CloudTrail emulator.
 
+mod allowed_hosts;
 mod check;
 mod faults;
 mod hostile;
