@@ -356,3 +356,12 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// A value's JSON, cut for messages.
+pub fn brief(v: &serde_json::Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(77) {
+        Some((i, _)) if text.len() > 80 => format!("{}…", &text[..i]),
+        _ => text,
+    }
+}

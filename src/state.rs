@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::error::brief;
 use crate::error::Error;
-use crate::streams::lookup::cursor::brief;
 
 /// The input state file, by stream name (later entries win, as PyAirbyte may repeat a stream).
 #[derive(Debug, Default)]

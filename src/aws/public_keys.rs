@@ -11,8 +11,17 @@ use super::call::{call_with_retries, CallSite, RetryBudget};
 use super::RegionClient;
 use crate::config::Config;
 use crate::error::{AwsFailure, Service};
-use crate::streams::trail_logs::digests::verify::PublicKey;
 use crate::time::DAY_SECS;
+
+/// A public key of `ListPublicKeys`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    pub fingerprint: String,
+    pub der: Vec<u8>,
+    /// Epoch seconds.
+    pub valid_from: i64,
+    pub valid_to: i64,
+}
 
 /// Keys are asked for whole days, and this much beyond: a digest is signed after its end.
 const MARGIN_SECS: i64 = 2 * 3600;

@@ -8,13 +8,12 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::trail_events::Timestamp;
 use super::trail_logs::digests::{self, DigestFolder};
 use super::trail_logs::TrailState;
 use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
 use crate::aws::public_keys::KeyRing;
 use crate::protocol::{AirbyteStream, SyncMode};
-use crate::schema::schema_for;
+use crate::schema::{schema_for, Timestamp};
 
 pub const NAME: &str = "trail_digests";
 

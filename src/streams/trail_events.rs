@@ -4,15 +4,14 @@
 //! ones as any JSON (see `AnyJson`), plus where it was read from. Only the record's schema is used at run time:
 //! records pass through as the bytes they arrived in, checked against this schema.
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::trail_logs::EventFolderStream;
-use crate::schema::schema_for;
+use crate::schema::{schema_for, AnyJson, NestedJson, Timestamp};
 
 pub const NAME: &str = "trail_events";
 
@@ -27,82 +26,6 @@ pub static TRAIL_EVENTS: EventFolderStream = EventFolderStream {
 
 pub fn schema() -> Value {
     schema_for::<TrailEvent>()
-}
-
-/// A column kept as the JSON it is, whatever its shape (object, array, string, number, boolean or
-/// null): the polymorphic fields. Its schema says so in the three dialects that read it:
-/// - JSON Schema: `oneOf` the six JSON types, so every value validates, and the scanner (which
-///   reads no `type` here) passes every value through as its bytes;
-/// - Airbyte destinations: a `oneOf` is a union, which they store as JSON (jsonb, VARIANT,
-///   SUPER, JSON) whatever the value, where the bulk CDK reads a schema without type as an object;
-/// - PyAirbyte's SQL caches type a column by `airbyte_type` before `type`: `object` makes it a
-///   JSON column (DuckDB JSON, Postgres JSON) that keeps any value, where a column without type
-///   is VARCHAR, which psycopg2 cannot fill with an object (`can't adapt type 'dict'`). Airbyte's
-///   type system knows no `airbyte_type: object` (the standard tests warn, without failing):
-///   it is on top-level columns only, the one place PyAirbyte reads it.
-///
-/// Not `Option<AnyJson>`: null is one of its values, and schemars would wrap the schema in an
-/// `anyOf` with null, which hides `airbyte_type` from PyAirbyte.
-#[derive(Debug, Default, Deserialize)]
-#[allow(dead_code)]
-pub struct AnyJson(serde_json::Value);
-
-impl JsonSchema for AnyJson {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> Cow<'static, str> {
-        "AnyJson".into()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let mut schema = NestedJson::json_schema(generator);
-        schema.insert("airbyte_type".into(), "object".into());
-        schema
-    }
-}
-
-/// A member of a typed object kept as the JSON it is: `AnyJson` without the `airbyte_type`
-/// (PyAirbyte stores the whole object as one JSON column).
-#[derive(Debug, Default, Deserialize)]
-#[allow(dead_code)]
-pub struct NestedJson(serde_json::Value);
-
-impl JsonSchema for NestedJson {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> Cow<'static, str> {
-        "NestedJson".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "oneOf": [
-                {"type": "object", "additionalProperties": true},
-                {"type": "array"},
-                {"type": "string"},
-                {"type": "number"},
-                {"type": "boolean"},
-                {"type": "null"}
-            ]
-        })
-    }
-}
-
-/// A timestamp as CloudTrail writes it (`2024-05-01T12:00:00Z`).
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-pub struct Timestamp(String);
-
-impl JsonSchema for Timestamp {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> Cow<'static, str> {
-        "Timestamp".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "string", "format": "date-time", "airbyte_type": "timestamp_with_timezone"})
-    }
 }
 
 /// One CloudTrail event from a trail's log files in S3, with the file it came from.

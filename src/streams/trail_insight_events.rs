@@ -8,9 +8,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::trail_events::{NestedJson, Timestamp};
 use super::trail_logs::{EventFolderStream, LogFileColumns};
-use crate::schema::schema_for;
+use crate::schema::{schema_for, NestedJson, Timestamp};
 
 pub const NAME: &str = "trail_insight_events";
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::config::is_account_id;
+use crate::error::brief;
 
 /// Bounds of a plausible epoch second (year 1970 to about 5138): anything else is corrupt.
 const MAX_EPOCH_SECS: f64 = 1e11;
@@ -227,15 +228,6 @@ fn epoch_secs(v: &Value) -> Result<f64, String> {
             "must be epoch seconds (a number), got {}",
             brief(v)
         )),
-    }
-}
-
-/// A value's JSON, cut for messages.
-pub fn brief(v: &Value) -> String {
-    let text = v.to_string();
-    match text.char_indices().nth(77) {
-        Some((i, _)) if text.len() > 80 => format!("{}…", &text[..i]),
-        _ => text,
     }
 }
 

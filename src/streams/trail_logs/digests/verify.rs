@@ -8,6 +8,8 @@ use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use crate::aws::public_keys::PublicKey;
+
 /// A digest file's fields, as CloudTrail writes them (all optional: a tampered or foreign file
 /// may lack any). `logFiles` is only counted here: its entries are streamed one by one
 /// (`entries.rs`), so a digest of a million entries never holds them all.
@@ -232,16 +234,6 @@ pub fn in_log_folders(key: &str, account_folder: &str, region: &str) -> bool {
             .strip_prefix(region)
             .and_then(|r| r.strip_prefix('/'))
             .is_some_and(|name| !name.is_empty())
-}
-
-/// A public key of `ListPublicKeys`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey {
-    pub fingerprint: String,
-    pub der: Vec<u8>,
-    /// Epoch seconds.
-    pub valid_from: i64,
-    pub valid_to: i64,
 }
 
 /// Why no key can check a digest.
