@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::trail_logs::digests::{self, DigestFolder};
-use super::trail_logs::TrailState;
+use super::trail_logs::{LogFileColumns, TrailState};
 use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
 use crate::aws::public_keys::KeyRing;
 use crate::protocol::{AirbyteStream, SyncMode};
@@ -80,16 +80,9 @@ pub struct TrailDigest {
     pub problems: Vec<String>,
     /// A backfill digest (`_backfill`): files the hourly digest left out; its own chain.
     pub backfill: bool,
-    /// The bucket the digest was read from.
-    pub log_file_bucket: String,
-    /// The key the digest was read at.
-    pub log_file_key: String,
-    /// The account of the digest's folder.
-    pub log_file_account_id: String,
-    /// The region of the digest's folder.
-    pub log_file_region: String,
-    /// The organization of the folder, for an organization trail.
-    pub log_file_organization_id: Option<String>,
+    /// The digest file: its key is `logFileKey`.
+    #[serde(flatten)]
+    pub log_file: LogFileColumns,
 }
 
 /// A log file a digest lists, with what reading it found.

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::trail_logs::EventFolderStream;
+use super::trail_logs::{EventFolderStream, LogFileColumns};
 use crate::schema::{schema_for, AnyJson, NestedJson, Timestamp};
 
 pub const NAME: &str = "trail_events";
@@ -100,16 +100,8 @@ pub struct TrailEvent {
     #[serde(default)]
     pub insight_details: AnyJson,
 
-    /// The bucket the log file was read from.
-    pub log_file_bucket: String,
-    /// The log file's S3 key.
-    pub log_file_key: String,
-    /// The account of the log file's path.
-    pub log_file_account_id: String,
-    /// The region of the log file's path.
-    pub log_file_region: String,
-    /// The organization of the path, for an organization trail.
-    pub log_file_organization_id: Option<String>,
+    #[serde(flatten)]
+    pub log_file: LogFileColumns,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

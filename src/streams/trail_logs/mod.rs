@@ -8,6 +8,7 @@ mod file;
 mod folder_reader;
 mod folders;
 pub mod landing;
+mod provenance;
 pub mod scan;
 mod state;
 
@@ -16,8 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -38,6 +38,7 @@ pub use folder_reader::{FolderReader, ListRange, Pass};
 pub use folders::discover;
 pub use folders::LogFolder;
 use landing::{lateness, SweepPlan};
+pub use provenance::{LogFileColumns, PROVENANCE_COLUMNS};
 use scan::Shape;
 pub use state::TrailState;
 
@@ -242,42 +243,14 @@ fn is_event_file(key: &str) -> bool {
     dated && name.ends_with(".json.gz") && !name.contains("_CloudTrail-Digest_")
 }
 
-/// The columns the source adds to each record of a file: a record's own values of them are
-/// removed (the RECORD would name them twice).
-pub const PROVENANCE_COLUMNS: [&str; 5] = [
-    "logFileBucket",
-    "logFileKey",
-    "logFileAccountId",
-    "logFileRegion",
-    "logFileOrganizationId",
-];
-
-/// The provenance columns in a record type's schema (`#[serde(flatten)]`).
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct LogFileColumns {
-    /// The bucket the log file was read from.
-    pub log_file_bucket: String,
-    /// The log file's S3 key.
-    pub log_file_key: String,
-    /// The account of the log file's path.
-    pub log_file_account_id: String,
-    /// The region of the log file's path.
-    pub log_file_region: String,
-    /// The organization of the path, for an organization trail.
-    pub log_file_organization_id: Option<String>,
-}
-
-/// The provenance columns of a folder's file (named as in `PROVENANCE_COLUMNS`).
+/// The provenance columns of a folder's file.
 pub fn provenance(bucket: &str, folder: &LogFolder, key: &str) -> Value {
-    json!({
-        "logFileBucket": bucket,
-        "logFileKey": format!("{}{key}", folder.path),
-        "logFileAccountId": folder.account,
-        "logFileRegion": folder.region,
-        "logFileOrganizationId": folder.organization_id,
-    })
+    serde_json::to_value(LogFileColumns::of(
+        bucket,
+        folder,
+        format!("{}{key}", folder.path),
+    ))
+    .unwrap_or_default()
 }
 
 /// Reads every new file of the bucket; the state is written as files complete. Failures of
@@ -674,6 +647,7 @@ fn sweep_cost(logs: &TrailLogs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn states_round_trip_and_bad_ones_are_named() {
@@ -701,27 +675,6 @@ mod tests {
             .unwrap_err();
         assert!(bad.contains("x/"), "{bad}");
         assert!(TrailState::<FolderCursor>::from_json(&json!([])).is_err());
-    }
-
-    #[test]
-    fn the_reserved_names_are_the_provenance_columns() {
-        let folder = LogFolder {
-            path: "p/".into(),
-            account: "1".into(),
-            region: "r".into(),
-            organization_id: None,
-        };
-        let columns = provenance("b", &folder, "k");
-        let mut names: Vec<&str> = columns
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut want = PROVENANCE_COLUMNS.to_vec();
-        names.sort_unstable();
-        want.sort_unstable();
-        assert_eq!(names, want);
     }
 
     #[test]

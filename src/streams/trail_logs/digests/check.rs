@@ -21,6 +21,7 @@ use super::Shared;
 use crate::aws::s3::BucketClient;
 use crate::error::{AwsFailure, AwsProblem};
 use crate::streams::trail_digests::{DigestLogFile, LogFileStatus, TrailDigest};
+use crate::streams::trail_logs::LogFileColumns;
 use crate::streams::trail_logs::LogFolder;
 use crate::time::format_epoch;
 
@@ -120,11 +121,7 @@ pub(super) async fn check_digest(
         record: TrailDigest {
             digest_s3_object: full_key.to_string(),
             backfill,
-            log_file_bucket: bucket.bucket.clone(),
-            log_file_key: full_key.to_string(),
-            log_file_account_id: folder.account.clone(),
-            log_file_region: folder.region.clone(),
-            log_file_organization_id: folder.organization_id.clone(),
+            log_file: LogFileColumns::of(&bucket.bucket, folder, full_key.to_string()),
             ..TrailDigest::default()
         },
         bytes: 0,
