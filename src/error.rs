@@ -261,6 +261,11 @@ impl fmt::Display for AwsFailure {
 pub enum Error {
     /// Bad config, catalog or state: the message says which field and why.
     Config(String),
+    /// A stream's saved state cannot be continued: `problem` says where in it and why.
+    State {
+        stream: &'static str,
+        problem: String,
+    },
     /// Credentials could not be obtained (no credentials, a role that cannot be assumed…).
     Credentials(String),
     /// A failed AWS call, for a stream when known.
@@ -306,7 +311,7 @@ impl Error {
     /// The one classification of failures into Airbyte failure types.
     pub fn failure_type(&self) -> FailureType {
         match self {
-            Error::Config(_) | Error::Credentials(_) => FailureType::Config,
+            Error::Config(_) | Error::Credentials(_) | Error::State { .. } => FailureType::Config,
             Error::Aws { failure, .. } => match failure.problem {
                 AwsProblem::UnknownAccessKey
                 | AwsProblem::WrongSecret
@@ -351,6 +356,10 @@ impl fmt::Display for Error {
             Error::Config(m) | Error::Credentials(m) | Error::Output(m) => f.write_str(m),
             Error::Aws { failure, .. } => failure.fmt(f),
             Error::Internal(m) => write!(f, "internal error: {m}"),
+            Error::State { stream, problem } => write!(
+                f,
+                "the saved state of stream {stream} is not valid: {problem}. Fix the state or reset the stream"
+            ),
         }
     }
 }

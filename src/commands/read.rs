@@ -50,14 +50,10 @@ pub fn read(
             continue;
         };
         let saved = input_state.streams.get(name);
-        match stream.prepare(&context, configured.sync_mode, saved) {
-            Ok(read) => reads.push((stream.name(), read)),
-            Err(e) => {
-                return Err(Error::config(format!(
-                    "the saved state of stream {name} is not valid: {e}. Fix the state or reset the stream"
-                )))
-            }
-        }
+        reads.push((
+            stream.name(),
+            stream.prepare(&context, configured.sync_mode, saved)?,
+        ));
     }
 
     let completed = rt.block_on(async {

@@ -1,8 +1,14 @@
 //! When a stream's next STATE is due: by time and by bytes written since the last one, so that
 //! states stay a small share of stdout however many folders or regions a state holds, while
-//! progress without records is still saved now and then.
+//! progress without records is still saved now and then; and the checkpointer `run_stream` hands
+//! every stream's read, the one way a stream writes its state.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::emit::Emitter;
 
 /// STATE messages come at most this often per stream...
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -46,6 +52,48 @@ impl CheckpointPace {
             last: Some((now, written)),
             state_len: 0,
         }
+    }
+}
+
+/// A stream's STATE writer, at the one pace of every stream.
+pub struct Checkpointer {
+    stream: &'static str,
+    emitter: Arc<Emitter>,
+    pace: CheckpointPace,
+}
+
+impl Checkpointer {
+    /// The first state waits its turn like the others: a read's first moments rarely have
+    /// progress worth a line.
+    pub fn new(stream: &'static str, emitter: Arc<Emitter>) -> Checkpointer {
+        let pace = CheckpointPace::started(Instant::now(), emitter.bytes_written());
+        Checkpointer {
+            stream,
+            emitter,
+            pace,
+        }
+    }
+
+    /// Whether a state is due now (a stream whose state is costly to build asks first).
+    pub fn due(&self) -> bool {
+        self.pace.due(Instant::now(), self.emitter.bytes_written())
+    }
+
+    /// Writes `state` if one is due; whether it was written.
+    pub fn offer(&mut self, state: &impl Serialize) -> bool {
+        self.due() && self.write(state)
+    }
+
+    /// Writes `state` now, due or not (a sync's last, or before a pause); whether it was written
+    /// (not when it is the state already written).
+    pub fn write(&mut self, state: &impl Serialize) -> bool {
+        let before = self.emitter.bytes_written();
+        let written = self.emitter.state(self.stream, state);
+        if written {
+            self.pace
+                .wrote(Instant::now(), before, self.emitter.bytes_written());
+        }
+        written
     }
 }
 

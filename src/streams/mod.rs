@@ -1,9 +1,10 @@
 //! The streams this source offers, all read through one interface: a stream gives its catalog
-//! entry and, from its saved state, a read; `run_stream` wraps every read in the same statuses,
-//! summary and TRACE errors.
+//! entry and, from its saved state (`saved_state::resume`), a read; `run_stream` hands every read
+//! its checkpointer and wraps it in the same statuses, summary and TRACE errors.
 
 pub mod checkpoint;
 pub mod lookup;
+pub mod saved_state;
 pub mod trail_aggregated_events;
 pub mod trail_digests;
 pub mod trail_events;
@@ -24,6 +25,7 @@ use crate::config::{Config, TrailLogs};
 use crate::emit::{Emitter, LogLevel, StreamStatus};
 use crate::error::Error;
 use crate::protocol::{AirbyteStream, SyncMode};
+use checkpoint::Checkpointer;
 
 /// What a stream's read ended with.
 #[derive(Debug, Default)]
@@ -43,8 +45,19 @@ impl ReadReport {
     }
 }
 
-/// A stream's read, ready to run: its state is already parsed and checked.
-pub type StreamRead = Pin<Box<dyn Future<Output = ReadReport> + Send>>;
+/// A stream's read, ready to run once given its checkpointer: its state is already parsed and
+/// checked.
+pub type StreamRead = Box<dyn FnOnce(Checkpointer) -> ReadFuture + Send>;
+pub type ReadFuture = Pin<Box<dyn Future<Output = ReadReport> + Send>>;
+
+/// A read from `future`, which writes its states through the checkpointer it is given.
+pub fn stream_read<F, R>(read: R) -> StreamRead
+where
+    R: FnOnce(Checkpointer) -> F + Send + 'static,
+    F: Future<Output = ReadReport> + Send + 'static,
+{
+    Box::new(move |checkpointer| Box::pin(read(checkpointer)))
+}
 
 /// Every stream: a new stream is a new implementation of this, not a branch in `read`.
 pub trait Stream: Send + Sync {
@@ -53,14 +66,13 @@ pub trait Stream: Send + Sync {
     fn catalog_entry(&self) -> AirbyteStream;
 
     /// Checks `saved` (the stream's state from the input, if any) before anything is read and
-    /// returns the read. A full refresh resumes only from a state its own kind wrote (an
-    /// interrupted attempt's, passed back on retry); any other state is ignored.
+    /// returns the read, from the state `saved_state::resume` gives.
     fn prepare(
         &'static self,
         context: &Arc<ReadContext>,
         mode: SyncMode,
         saved: Option<&Value>,
-    ) -> Result<StreamRead, String>;
+    ) -> Result<StreamRead, Error>;
 }
 
 /// The streams offered for `config`, in catalog order: the S3 streams only with `trail_logs`.
@@ -162,7 +174,7 @@ impl ReadContext {
 pub async fn run_stream(name: &'static str, read: StreamRead, emitter: Arc<Emitter>) -> bool {
     emitter.stream_status(name, StreamStatus::Started);
     emitter.stream_status(name, StreamStatus::Running);
-    let report = read.await;
+    let report = read(Checkpointer::new(name, emitter.clone())).await;
     if let Some(summary) = &report.summary {
         emitter.log(LogLevel::Info, summary);
     }

@@ -8,10 +8,12 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::saved_state::resume;
 use super::trail_logs::digests::{self, DigestFolder};
 use super::trail_logs::{LogFileColumns, TrailState};
-use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
+use super::{catalog_entry, stream_read, ReadContext, ReadReport, Stream, StreamRead};
 use crate::aws::public_keys::KeyRing;
+use crate::error::Error;
 use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::{schema_for, Timestamp};
 
@@ -139,10 +141,10 @@ impl Stream for TrailDigests {
         context: &Arc<ReadContext>,
         mode: SyncMode,
         saved: Option<&Value>,
-    ) -> Result<StreamRead, String> {
-        let state = TrailState::<DigestFolder>::for_mode(mode, saved)?;
+    ) -> Result<StreamRead, Error> {
+        let state = resume::<TrailState<DigestFolder>>(NAME, context, mode, saved)?;
         let context = context.clone();
-        Ok(Box::pin(async move {
+        Ok(stream_read(move |checkpointer| async move {
             let (logs, bucket) = match context.bucket().await {
                 Ok(b) => b,
                 Err(e) => return ReadReport::failed(e),
@@ -156,7 +158,7 @@ impl Stream for TrailDigests {
                 )),
                 Err(e) => return ReadReport::failed(e.for_stream(NAME)),
             };
-            match digests::read(NAME, bucket, logs, keys, state, &context.emitter).await {
+            match digests::read(NAME, bucket, logs, keys, state, &context.emitter, checkpointer).await {
                 Ok(read) => ReadReport {
                     summary: Some(format!(
                         "{NAME}: {} digests checked ({} with problems), {} log files hashed ({} MB uncompressed)",

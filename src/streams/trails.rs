@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
+use super::{catalog_entry, stream_read, ReadContext, ReadReport, Stream, StreamRead};
 use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
 use crate::aws::RegionClient;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
@@ -49,9 +49,9 @@ impl Stream for Trails {
         context: &Arc<ReadContext>,
         _: SyncMode,
         _: Option<&Value>,
-    ) -> Result<StreamRead, String> {
+    ) -> Result<StreamRead, Error> {
         let context = context.clone();
-        Ok(Box::pin(async move {
+        Ok(stream_read(move |mut checkpointer| async move {
             let connection = match context.cloudtrail().await {
                 Ok(c) => c,
                 Err(e) => return ReadReport::failed(e),
@@ -64,7 +64,7 @@ impl Stream for Trails {
                     .map(|e| e.clone().for_stream(NAME)),
             );
             // Full refresh: the state only marks the stream as synced, as the protocol expects.
-            context.emitter.state(NAME, &serde_json::json!({}));
+            checkpointer.write(&serde_json::json!({}));
             ReadReport {
                 summary: Some(format!("{NAME}: {n} trails")),
                 errors,

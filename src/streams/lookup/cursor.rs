@@ -8,7 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::config::is_account_id;
+use crate::emit::LogLevel;
 use crate::error::brief;
+use crate::streams::saved_state::SavedState;
+use crate::streams::ReadContext;
 
 /// Bounds of a plausible epoch second (year 1970 to about 5138): anything else is corrupt.
 const MAX_EPOCH_SECS: f64 = 1e11;
@@ -228,6 +231,35 @@ fn epoch_secs(v: &Value) -> Result<f64, String> {
             "must be epoch seconds (a number), got {}",
             brief(v)
         )),
+    }
+}
+
+impl SavedState for EventStreamState {
+    fn parse(saved: &Value, stream: &'static str, context: &ReadContext) -> Result<Self, String> {
+        let config = &context.config;
+        let now = crate::time::now_secs();
+        let (state, ahead) =
+            EventStreamState::read(saved, &config.regions, config.max_event_delay_secs, now)?;
+        for warning in ahead {
+            let message = format!("the saved state of stream {stream}: {warning}");
+            context.emitter.log(LogLevel::Warn, &message);
+        }
+        Ok(state)
+    }
+
+    fn fresh(full_refresh: bool) -> Self {
+        EventStreamState {
+            full_refresh,
+            ..EventStreamState::default()
+        }
+    }
+
+    fn written_by_full_refresh(&self) -> bool {
+        self.full_refresh
+    }
+
+    fn for_incremental(self, context: &ReadContext) -> Self {
+        EventStreamState::for_incremental(self, context.config.max_event_delay_secs)
     }
 }
 

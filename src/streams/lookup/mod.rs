@@ -22,9 +22,11 @@ use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
-use super::{catalog_entry, ReadContext, Stream, StreamRead};
+use super::saved_state::resume;
+use super::{catalog_entry, stream_read, ReadContext, Stream, StreamRead};
 use crate::config::LOOKUP_KEYS;
-use crate::emit::{LogLevel, RecordBatch, RecordTail};
+use crate::emit::{RecordBatch, RecordTail};
+use crate::error::Error;
 use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
 use columns::write_lookup_columns;
@@ -118,30 +120,11 @@ impl Stream for LookupKind {
         context: &Arc<ReadContext>,
         mode: SyncMode,
         saved: Option<&Value>,
-    ) -> Result<StreamRead, String> {
-        let config = &context.config;
-        let state = match saved {
-            Some(v) => {
-                let now = crate::time::now_secs();
-                let (state, ahead) =
-                    EventStreamState::read(v, &config.regions, config.max_event_delay_secs, now)?;
-                for warning in ahead {
-                    let message = format!("the saved state of stream {}: {warning}", self.name);
-                    context.emitter.log(LogLevel::Warn, &message);
-                }
-                state
-            }
-            None => EventStreamState::default(),
-        };
-        let state = match mode {
-            SyncMode::Incremental => state.for_incremental(config.max_event_delay_secs),
-            // Only an interrupted full refresh's own state is resumed.
-            SyncMode::FullRefresh if state.full_refresh => state,
-            SyncMode::FullRefresh => EventStreamState {
-                full_refresh: true,
-                ..EventStreamState::default()
-            },
-        };
-        Ok(Box::pin(read::read_stream(self, context.clone(), state)))
+    ) -> Result<StreamRead, Error> {
+        let state = resume::<EventStreamState>(self.name, context, mode, saved)?;
+        let context = context.clone();
+        Ok(stream_read(move |checkpointer| {
+            read::read_stream(self, context, state, checkpointer)
+        }))
     }
 }

@@ -6,7 +6,6 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{EventCategory, LookupAttribute, LookupAttributeKey};
@@ -22,7 +21,7 @@ use crate::aws::RegionClient;
 use crate::config::Config;
 use crate::emit::{Emitter, LogLevel, RecordBatch, RecordTail};
 use crate::error::{AwsProblem, Error, Service};
-use crate::streams::checkpoint::CheckpointPace;
+use crate::streams::checkpoint::Checkpointer;
 use crate::streams::{ReadContext, ReadReport};
 use crate::time::{format_epoch, now_millis, now_secs, DAY_SECS};
 
@@ -91,15 +90,13 @@ impl SyncRange {
 /// recorded as its windows close; the state is written when a checkpoint is due and at the end,
 /// so it never runs ahead of the records written and never floods stdout.
 pub struct StateBook {
-    stream: &'static str,
-    state: Mutex<(EventStreamState, CheckpointPace)>,
+    state: Mutex<(EventStreamState, Checkpointer)>,
 }
 
 impl StateBook {
-    pub fn new(stream: &'static str, state: EventStreamState) -> Self {
+    pub fn new(state: EventStreamState, checkpointer: Checkpointer) -> Self {
         StateBook {
-            stream,
-            state: Mutex::new((state, CheckpointPace::default())),
+            state: Mutex::new((state, checkpointer)),
         }
     }
 
@@ -113,27 +110,18 @@ impl StateBook {
 
     /// Records that `account`'s `region` is read through `read_through` (its records already
     /// written) and writes the state when a checkpoint is due.
-    pub fn advance(
-        &self,
-        emitter: &Emitter,
-        account: Option<&str>,
-        region: &str,
-        read_through: i64,
-    ) {
+    pub fn advance(&self, account: Option<&str>, region: &str, read_through: i64) {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (state, pace) = &mut *guard;
+        let (state, checkpointer) = &mut *guard;
         state.set(account, region, RegionCursor { read_through });
-        let now = Instant::now();
-        let before = emitter.bytes_written();
-        if pace.due(now, before) && emitter.state(self.stream, &*state) {
-            pace.wrote(now, before, emitter.bytes_written());
-        }
+        checkpointer.offer(&*state);
     }
 
     /// Writes the state as it is, due or not: the last one of a sync (at least one per stream).
-    pub fn emit(&self, emitter: &Emitter) -> bool {
-        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        emitter.state(self.stream, &guard.0)
+    pub fn emit(&self) -> bool {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (state, checkpointer) = &mut *guard;
+        checkpointer.write(&*state)
     }
 }
 
@@ -213,7 +201,7 @@ impl RegionRead {
         while let Some(step) = plan.next_step() {
             let window = match step {
                 Step::Checkpoint(second) => {
-                    self.book.advance(&self.emitter, account, &region, second);
+                    self.book.advance(account, &region, second);
                     continue;
                 }
                 Step::Read(window) => window,
@@ -222,7 +210,7 @@ impl RegionRead {
                 WindowEnd::Drained { events } => {
                     total += events;
                     let second = plan.drained(window, events);
-                    self.book.advance(&self.emitter, account, &region, second);
+                    self.book.advance(account, &region, second);
                 }
                 WindowEnd::Split {
                     events,
@@ -460,6 +448,7 @@ pub async fn read_stream(
     kind: &'static LookupKind,
     context: Arc<ReadContext>,
     state: EventStreamState,
+    checkpointer: Checkpointer,
 ) -> ReadReport {
     let name = kind.name;
     let (config, emitter) = (&context.config, &context.emitter);
@@ -484,7 +473,7 @@ pub async fn read_stream(
         );
     }
     let range = SyncRange::new(config, !state.full_refresh, now_secs(), emitter);
-    let book = Arc::new(StateBook::new(name, state));
+    let book = Arc::new(StateBook::new(state, checkpointer));
     let warnings = Arc::new(AtomicU64::new(0));
     let outside = Arc::new(AtomicU64::new(0));
     let at_once = Arc::new(tokio::sync::Semaphore::new(ACCOUNT_REGIONS_AT_ONCE));
@@ -556,7 +545,7 @@ pub async fn read_stream(
             &format!("{name}: {dropped} events had an EventTime outside the range asked for and were dropped"),
         );
     }
-    book.emit(emitter);
+    book.emit();
     ReadReport {
         summary: Some(format!("{name}: records read: {}", counts.join(", "))),
         errors,

@@ -29,8 +29,9 @@ use crate::emit::{Emitter, LogLevel, RecordTail};
 use crate::error::{AwsFailure, AwsProblem, Error};
 use crate::protocol::AirbyteStream;
 use crate::protocol::SyncMode;
-use crate::streams::checkpoint::{CheckpointPace, CHECKPOINT_EVERY};
-use crate::streams::{catalog_entry, ReadContext, ReadReport, Stream, StreamRead};
+use crate::streams::checkpoint::{Checkpointer, CHECKPOINT_EVERY};
+use crate::streams::saved_state::resume;
+use crate::streams::{catalog_entry, stream_read, ReadContext, ReadReport, Stream, StreamRead};
 use crate::time::{format_epoch, now_millis};
 pub use cursor::FolderCursor;
 use file::{read_file, Decoding, FileRead};
@@ -96,7 +97,7 @@ impl Stream for EventFolderStream {
         context: &Arc<ReadContext>,
         mode: SyncMode,
         saved: Option<&Value>,
-    ) -> Result<StreamRead, String> {
+    ) -> Result<StreamRead, Error> {
         prepare(self.log_stream(), context, mode, saved)
     }
 }
@@ -107,16 +108,16 @@ fn prepare(
     context: &Arc<ReadContext>,
     mode: SyncMode,
     saved: Option<&Value>,
-) -> Result<StreamRead, String> {
-    let state = TrailState::<FolderCursor>::for_mode(mode, saved)?;
+) -> Result<StreamRead, Error> {
+    let state = resume::<TrailState<FolderCursor>>(stream.name, context, mode, saved)?;
     let context = context.clone();
-    Ok(Box::pin(async move {
+    Ok(stream_read(move |checkpointer| async move {
         let name = stream.name;
         let (logs, bucket) = match context.bucket().await {
             Ok(b) => b,
             Err(e) => return ReadReport::failed(e),
         };
-        match read(stream, bucket, logs, state, &context.emitter).await {
+        match read(stream, bucket, logs, state, &context.emitter, checkpointer).await {
             Ok(read) => ReadReport {
                 summary: Some(format!(
                     "{name}: {} records from {} files ({} MB of JSON; {} late files read by the late-file sweep, {} more landed late and are left to the next one); {} filtered out; {} files skipped, {} unreadable records skipped",
@@ -261,6 +262,7 @@ pub async fn read(
     logs: &TrailLogs,
     mut state: TrailState<FolderCursor>,
     emitter: &Arc<Emitter>,
+    mut checkpointer: Checkpointer,
 ) -> Result<TrailRead, Vec<Error>> {
     let name = stream.name;
     state.retarget(name, logs, emitter);
@@ -313,7 +315,6 @@ pub async fn read(
     let mut in_flight: HashMap<(usize, Pass, String), Arc<AtomicU64>> = HashMap::new();
     let mut errors: Vec<Error> = Vec::new();
     let mut total = TrailRead::default();
-    let mut pace = CheckpointPace::started(Instant::now(), emitter.bytes_written());
     // While a large file is read, the loop wakes this often to see whether a state is due.
     let mut tick = Instant::now() + CHECKPOINT_EVERY;
     let mut dirty = false;
@@ -437,17 +438,15 @@ pub async fn read(
             }
             else => break,
         }
-        if (dirty || !in_flight.is_empty()) && pace.due(Instant::now(), emitter.bytes_written()) {
+        if (dirty || !in_flight.is_empty()) && checkpointer.due() {
             for ((f, pass, key), written) in &in_flight {
                 readers[*f].written(*pass, key, written.load(Ordering::Acquire));
             }
-            let before = emitter.bytes_written();
-            checkpoint(name, &mut state, &folders, &readers, emitter);
-            pace.wrote(Instant::now(), before, emitter.bytes_written());
+            checkpoint(&mut state, &folders, &readers, &mut checkpointer);
             dirty = false;
         }
     }
-    checkpoint(name, &mut state, &folders, &readers, emitter);
+    checkpoint(&mut state, &folders, &readers, &mut checkpointer);
     total.left_to_sweep = readers.iter().map(FolderReader::left_to_sweep).sum();
     if errors.is_empty() {
         Ok(total)
@@ -539,11 +538,10 @@ fn in_words(secs: i64) -> String {
 }
 
 fn checkpoint(
-    name: &'static str,
     state: &mut TrailState,
     folders: &[LogFolder],
     readers: &[FolderReader],
-    emitter: &Emitter,
+    checkpointer: &mut Checkpointer,
 ) {
     for (folder, r) in folders.iter().zip(readers) {
         let cursor = r.cursor();
@@ -551,7 +549,7 @@ fn checkpoint(
             state.folders.insert(folder.path.clone(), cursor);
         }
     }
-    emitter.state(name, state);
+    checkpointer.write(state);
 }
 
 /// Warnings about one file: what was skipped and why.

@@ -17,7 +17,8 @@ use serde_json::{json, Map, Value};
 use super::cursor::{null_as_default, stamp_of};
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel};
-use crate::protocol::SyncMode;
+use crate::streams::saved_state::SavedState;
+use crate::streams::ReadContext;
 
 /// The version of the state this connector writes.
 pub const STATE_VERSION: u64 = 3;
@@ -356,24 +357,33 @@ impl<F: DeserializeOwned> TrailState<F> {
             full_refresh: e.full_refresh,
         })
     }
+}
 
-    /// The state a read in `mode` starts from: an incremental sync continues any state, a full
-    /// refresh only the state of an interrupted full refresh (passed back on retry).
-    pub fn for_mode(mode: SyncMode, saved: Option<&Value>) -> Result<TrailState<F>, String> {
-        let state = saved.map(TrailState::from_json).transpose()?;
-        Ok(match (mode, state) {
-            (SyncMode::Incremental, Some(s)) => TrailState {
-                full_refresh: false,
-                ..s
-            },
-            (SyncMode::FullRefresh, Some(s)) if s.full_refresh => s,
-            (mode, _) => TrailState {
-                bucket: String::new(),
-                prefix: String::new(),
-                folders: BTreeMap::new(),
-                full_refresh: mode == SyncMode::FullRefresh,
-            },
-        })
+/// A full refresh's cursors are those of the files it read: an incremental sync continues them
+/// as they are (late files are the late-file sweep's).
+impl<F: DeserializeOwned + Serialize> SavedState for TrailState<F> {
+    fn parse(saved: &Value, _: &'static str, _: &ReadContext) -> Result<Self, String> {
+        TrailState::from_json(saved)
+    }
+
+    fn fresh(full_refresh: bool) -> Self {
+        TrailState {
+            bucket: String::new(),
+            prefix: String::new(),
+            folders: BTreeMap::new(),
+            full_refresh,
+        }
+    }
+
+    fn written_by_full_refresh(&self) -> bool {
+        self.full_refresh
+    }
+
+    fn for_incremental(self, _: &ReadContext) -> Self {
+        TrailState {
+            full_refresh: false,
+            ..self
+        }
     }
 }
 

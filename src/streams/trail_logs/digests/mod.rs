@@ -10,7 +10,6 @@ pub mod verify;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -29,7 +28,7 @@ use crate::aws::RegionClient;
 use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordBatch};
 use crate::error::{AwsFailure, AwsProblem, Error};
-use crate::streams::checkpoint::CheckpointPace;
+use crate::streams::checkpoint::Checkpointer;
 use crate::time::now_millis;
 use verify::is_digest_file;
 
@@ -83,7 +82,7 @@ struct Shared {
 /// The state as digests complete, and when it was last written.
 struct Book {
     state: TrailState<DigestFolder>,
-    pace: CheckpointPace,
+    checkpointer: Checkpointer,
     totals: DigestRead,
 }
 
@@ -94,11 +93,15 @@ impl Shared {
         if folder != DigestFolder::default() {
             book.state.folders.insert(path.to_string(), folder);
         }
-        let now = Instant::now();
-        if force || book.pace.due(now, self.emitter.bytes_written()) {
-            let before = self.emitter.bytes_written();
-            self.emitter.state(self.name, &book.state);
-            book.pace.wrote(now, before, self.emitter.bytes_written());
+        let Book {
+            state,
+            checkpointer,
+            ..
+        } = &mut *book;
+        if force {
+            checkpointer.write(state);
+        } else {
+            checkpointer.offer(state);
         }
     }
 }
@@ -112,6 +115,7 @@ pub async fn read(
     keys: Arc<KeyRing>,
     mut state: TrailState<DigestFolder>,
     emitter: &Arc<Emitter>,
+    checkpointer: Checkpointer,
 ) -> Result<DigestRead, Vec<Error>> {
     state.retarget(name, logs, emitter);
     let listing_began = now_millis() / 1000;
@@ -152,7 +156,7 @@ pub async fn read(
         checks: check::SyncChecks::new(),
         book: Mutex::new(Book {
             state,
-            pace: CheckpointPace::started(Instant::now(), emitter.bytes_written()),
+            checkpointer,
             totals: DigestRead::default(),
         }),
     });
