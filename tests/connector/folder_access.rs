@@ -75,8 +75,7 @@ fn errors_of<'a>(run: &'a Run, stream: &str) -> Vec<&'a Value> {
 }
 
 #[test]
-fn item_8_an_account_folder_denied_listing_fails_alone_and_the_others_are_read_and_checkpointed()
-{
+fn item_8_an_account_folder_denied_listing_fails_alone_and_the_others_are_read_and_checkpointed() {
     let env = Env::new(Default::default());
     let s3 = S3Server::start_emulated();
     let corpus = seed(&s3);
@@ -89,6 +88,7 @@ fn item_8_an_account_folder_denied_listing_fails_alone_and_the_others_are_read_a
         status, "SUCCEEDED",
         "the other account is readable: {message}"
     );
+    eprintln!("check: {message}");
     for named in [DENIED_FOLDER, "s3:ListBucket", "NOT readable"] {
         assert!(message.contains(named), "check names {named}: {message}");
     }
@@ -103,9 +103,14 @@ fn item_8_an_account_folder_denied_listing_fails_alone_and_the_others_are_read_a
             "{stream}"
         );
         let errors = errors_of(&run, stream);
-        assert_eq!(errors.len(), 1, "{stream}: one error, the folder's: {errors:?}");
+        assert_eq!(
+            errors.len(),
+            1,
+            "{stream}: one error, the folder's: {errors:?}"
+        );
         assert_eq!(errors[0]["failure_type"], "config_error");
         let message = errors[0]["message"].as_str().unwrap();
+        eprintln!("{stream}: {message}");
         for named in [DENIED_FOLDER, "s3:ListBucket", "ListObjectsV2"] {
             assert!(message.contains(named), "{stream} names {named}: {message}");
         }
