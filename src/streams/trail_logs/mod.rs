@@ -118,7 +118,7 @@ fn prepare(
         match read(stream, bucket, logs, state, &context.emitter).await {
             Ok(read) => ReadReport {
                 summary: Some(format!(
-                    "{name}: {} records from {} files ({} MB of JSON; {} late files read by the late-file sweep, {} more landed late and are left to the next one); {} filtered out; {} files skipped, {} unreadable records skipped",
+                    "{name}: {} records from {} files ({} MB of JSON; {} late files read by the late-file sweep, {} more landed late and are left to the next one); {} filtered out; {} files skipped, {} unreadable records skipped{}",
                     read.records,
                     read.files,
                     read.uncompressed_bytes / 1_000_000,
@@ -126,7 +126,8 @@ fn prepare(
                     read.left_to_sweep,
                     read.filtered,
                     read.skipped_files,
-                    read.skipped_records
+                    read.skipped_records,
+                    plain_json_note(read.plain_json_files)
                 )),
                 errors: vec![],
             },
@@ -165,6 +166,8 @@ pub struct TrailRead {
     pub late_files: u64,
     /// Late files met by the folders' listings and left to the next sweep.
     pub left_to_sweep: u64,
+    /// Files of plain JSON under a `.json.gz` name, read as JSON.
+    pub plain_json_files: u64,
 }
 
 /// One page of a folder's listing: keys relative to the folder.
@@ -438,6 +441,10 @@ pub async fn read(
                         total.filtered += read.filtered;
                         total.uncompressed_bytes += read.uncompressed_bytes;
                         report_file(name, emitter, &full_key, &read);
+                        if read.plain_json {
+                            total.plain_json_files += 1;
+                            report_plain_json(name, emitter, &logs.bucket, &full_key, total.plain_json_files);
+                        }
                         if read.problem.is_some() {
                             total.skipped_files += 1;
                         }
@@ -567,6 +574,28 @@ pub(super) fn report_late(
             format_epoch(landed)
         ),
     );
+}
+
+/// A file of plain JSON under a `.json.gz` name (a copy tool that stores logs uncompressed but
+/// keeps their name): said for the first of a sync, the others are counted in the summary.
+fn report_plain_json(name: &str, emitter: &Emitter, bucket: &str, key: &str, nth: u64) {
+    if nth == 1 {
+        emitter.log(
+            LogLevel::Info,
+            &format!(
+                "{name}: s3://{bucket}/{key} is plain JSON, not gzip as its name says (stored uncompressed by a copy tool?): read as JSON; other such files are counted in the summary"
+            ),
+        );
+    }
+}
+
+/// The summary's words for the plain JSON files of a sync, if any.
+fn plain_json_note(files: u64) -> String {
+    match files {
+        0 => String::new(),
+        1 => "; 1 file of plain JSON under a .json.gz name read as JSON".into(),
+        n => format!("; {n} files of plain JSON under a .json.gz name read as JSON"),
+    }
 }
 
 /// A duration as a person says it: minutes, hours or days.
