@@ -209,6 +209,8 @@ fn is_plain_json(head: &[u8]) -> bool {
 }
 
 /// A file's bytes as the splitter reads them: gunzipped, or as they are for plain JSON.
+// One per file being decoded, on its thread: the gzip state's size costs nothing to carry.
+#[allow(clippy::large_enum_variant)]
 enum Body {
     Gzip(flate2::bufread::MultiGzDecoder<Chunks>),
     Plain(Chunks),
