@@ -128,6 +128,13 @@ fn item_8_an_account_folder_denied_listing_fails_alone_and_the_others_are_read_a
     let ids = event_ids(&run);
     assert_unique(&ids);
     assert_same_ids(&id_set(&ids), &ids_of(&corpus, READABLE));
+    // What was read is said, as for a sync without failures.
+    let summary = format!("{TRAIL_EVENTS}: {} records from", ids.len());
+    assert!(
+        run.logs().iter().any(|l| l.starts_with(&summary)),
+        "{:?}",
+        run.logs()
+    );
     let digests: Vec<&Value> = run
         .records()
         .into_iter()

@@ -116,7 +116,8 @@ fn prepare(
             Err(e) => return ReadReport::failed(e),
         };
         match read(stream, bucket, logs, state, &context.emitter).await {
-            Ok(read) => ReadReport {
+            // What was read is said even when some folders or files failed.
+            Ok((read, errors)) => ReadReport {
                 summary: Some(format!(
                     "{name}: {} records from {} files ({} MB of JSON; {} late files read by the late-file sweep, {} more landed late and are left to the next one); {} filtered out; {} files skipped, {} unreadable records skipped{}",
                     read.records,
@@ -129,7 +130,7 @@ fn prepare(
                     read.skipped_records,
                     plain_json_note(read.plain_json_files)
                 )),
-                errors: vec![],
+                errors,
             },
             Err(errors) => ReadReport {
                 summary: None,
@@ -284,14 +285,15 @@ pub fn provenance(bucket: &str, folder: &LogFolder, key: &str) -> Value {
 }
 
 /// Reads every new file of the bucket; the state is written as files complete. Failures of
-/// single folders or files are collected: the others are still read and checkpointed.
+/// single folders or files are collected, with what was read: the others are still read and
+/// checkpointed. `Err` when nothing could be read (the root cannot be listed, say).
 pub async fn read(
     stream: &LogStream,
     bucket: &BucketClient,
     logs: &TrailLogs,
     mut state: TrailState<FolderCursor>,
     emitter: &Arc<Emitter>,
-) -> Result<TrailRead, Vec<Error>> {
+) -> Result<(TrailRead, Vec<Error>), Vec<Error>> {
     let name = stream.name;
     state.retarget(name, logs, emitter);
     // Before any listing: every listing of this sync began at or after it.
@@ -486,11 +488,7 @@ pub async fn read(
     }
     checkpoint(name, &mut state, &folders, &readers, emitter);
     total.left_to_sweep = readers.iter().map(FolderReader::left_to_sweep).sum();
-    if errors.is_empty() {
-        Ok(total)
-    } else {
-        Err(errors)
-    }
+    Ok((total, errors))
 }
 
 /// What the folder count leaves out: the account or organization folders that could not be
