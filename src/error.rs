@@ -43,6 +43,17 @@ impl Service {
         }
     }
 
+    /// The IAM action a call needs, and the call when its name is not the action's
+    /// (`s3:ListBucket for ListObjectsV2`): a person searches the policy for the one and the
+    /// logs for the other.
+    fn permission_for(self, call: &str) -> String {
+        let permission = self.permission(call);
+        match permission.split_once(':') {
+            Some((_, action)) if action == call => permission,
+            _ => format!("{permission} for {call}"),
+        }
+    }
+
     /// The IAM action a call needs.
     fn permission(self, call: &str) -> String {
         match (self, call) {
@@ -168,7 +179,7 @@ impl fmt::Display for AwsFailure {
             AwsProblem::AccessDenied => write!(
                 f,
                 "no permission {}{code} in {region}: grant it to {grantee}.{} AWS said: {}",
-                self.service.permission(call),
+                self.service.permission_for(call),
                 match self.service {
                     // S3 denies a Requester Pays bucket's requests that do not say who pays.
                     Service::S3 => " A Requester Pays bucket also needs trail_logs.requester_pays set to true.",

@@ -2,7 +2,9 @@
 //! in `root/.bucket-….object-….metadata.json` sidecars): ListObjectsV2, GetObject, HeadObject,
 //! HeadBucket and GetBucketLocation with SigV4 and S3's XML errors. A listing walks only the
 //! directories under its prefix from its start key, so its cost follows the answer rather than
-//! the bucket; an optional delay per LIST stands in for real S3's latency in benchmarks.
+//! the bucket; an optional delay per LIST stands in for real S3's latency in benchmarks. Tests
+//! can deny ListBucket or GetObject under a prefix, as an IAM policy with an `s3:prefix`
+//! condition (or a resource ARN ending in `prefix*`) does.
 
 use std::cmp::Ordering as Cmp;
 use std::path::{Path, PathBuf};
@@ -49,6 +51,37 @@ pub struct S3Server {
     /// Requester Pays: a request that does not say `x-amz-request-payer: requester` is denied,
     /// as S3 denies it for anyone but the bucket's owner.
     requester_pays: Arc<AtomicBool>,
+    /// Prefixes under which a request is denied (`POST /_s3/deny`, `S3Server::deny`).
+    denials: Arc<std::sync::RwLock<Vec<Denial>>>,
+}
+
+/// An IAM action S3 can deny under a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Action {
+    /// `s3:ListBucket`: a ListObjectsV2 whose `prefix` parameter starts with the prefix. As
+    /// with IAM's `s3:prefix` condition, only the request's prefix counts: a listing of a
+    /// parent folder is allowed and shows the denied folder's keys.
+    ListBucket,
+    /// `s3:GetObject` (and HeadObject) of a key starting with the prefix.
+    GetObject,
+}
+
+impl S3Action {
+    /// The action as IAM names it (`s3:ListBucket`), or `None` for another name.
+    pub fn parse(name: &str) -> Option<S3Action> {
+        match name.trim_start_matches("s3:") {
+            "ListBucket" => Some(S3Action::ListBucket),
+            "GetObject" => Some(S3Action::GetObject),
+            _ => None,
+        }
+    }
+}
+
+/// A denial: `action` under `prefix` (a key prefix of the bucket, or every bucket's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Denial {
+    action: S3Action,
+    prefix: String,
 }
 
 /// One ListObjectsV2 request.
@@ -350,7 +383,33 @@ impl S3Server {
             stats: Arc::new(Stats::default()),
             clock_offset: Arc::default(),
             requester_pays: Arc::new(AtomicBool::new(false)),
+            denials: Arc::default(),
         }
+    }
+
+    /// Denies `action` under the key `prefix` from now on, answering as S3 answers a request
+    /// an IAM policy denies (403 `AccessDenied`).
+    pub fn deny(&self, action: S3Action, prefix: &str) {
+        let mut denials = self.denials.write().unwrap_or_else(|e| e.into_inner());
+        denials.push(Denial {
+            action,
+            prefix: prefix.to_string(),
+        });
+    }
+
+    /// Lifts every denial.
+    pub fn allow_all(&self) {
+        self.denials
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn denied(&self, action: S3Action, key: &str) -> bool {
+        let denials = self.denials.read().unwrap_or_else(|e| e.into_inner());
+        denials
+            .iter()
+            .any(|d| d.action == action && key.starts_with(&d.prefix))
     }
 
     /// Makes every bucket a Requester Pays bucket (or not).
@@ -418,6 +477,29 @@ impl S3Server {
                     xml(StatusCode::OK, format!("{{\"offset_seconds\": {n}}}"))
                 }
                 None => xml(StatusCode::BAD_REQUEST, "offset_seconds=N is needed".into()),
+            };
+        }
+        if raw_path == "/_s3/deny" {
+            // `action=ListBucket|GetObject&prefix=P`: denied under P from now on; no `action`:
+            // every denial is lifted.
+            let pairs = query_pairs(&query);
+            let param = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+            return match (param("action"), param("prefix")) {
+                (None, _) => {
+                    self.allow_all();
+                    xml(StatusCode::OK, "{\"denials\": 0}".into())
+                }
+                (Some(action), prefix) => match S3Action::parse(action) {
+                    Some(a) => {
+                        let prefix = prefix.map_or("", |p| p.as_str());
+                        self.deny(a, prefix);
+                        xml(StatusCode::OK, format!("{{\"denied\": \"{action}\"}}"))
+                    }
+                    None => xml(
+                        StatusCode::BAD_REQUEST,
+                        "action=ListBucket or action=GetObject is needed".into(),
+                    ),
+                },
             };
         }
         let headers = crate::http::header_pairs(&parts.headers);
@@ -509,6 +591,15 @@ impl S3Server {
                     .unwrap_or(1000)
                     .min(1000),
             };
+            if self.denied(S3Action::ListBucket, &request.prefix) {
+                return s3_error(
+                    StatusCode::FORBIDDEN,
+                    "AccessDenied",
+                    "Access Denied",
+                    &path,
+                    false,
+                );
+            }
             let url = param("encoding-type") == Some("url");
             let start_after = param("start-after").map(String::from);
             self.stats.lists.fetch_add(1, Ordering::Relaxed);
@@ -544,6 +635,15 @@ impl S3Server {
                     false,
                 ),
             };
+        }
+        if self.denied(S3Action::GetObject, &key) {
+            return s3_error(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "Access Denied",
+                &path,
+                head,
+            );
         }
         self.stats.gets.fetch_add(1, Ordering::Relaxed);
         let root = self.config.root.clone();

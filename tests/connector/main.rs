@@ -3,6 +3,7 @@
 mod allowed_hosts;
 mod check;
 mod faults;
+mod folder_access;
 mod hostile;
 mod hostile_digests;
 mod hostile_org;

@@ -126,6 +126,23 @@ impl S3Server {
         put_object_landed(self.root.path(), BUCKET, key, body, Some(landed)).unwrap();
     }
 
+    /// Denies `action` under `prefix` from now on, as an IAM policy does (the emulated server
+    /// only): S3 answers 403 `AccessDenied`.
+    pub fn deny(&self, action: cloudtrail_emulator::s3::S3Action, prefix: &str) {
+        self.emulated
+            .as_ref()
+            .expect("the emulated server denies")
+            .deny(action, prefix);
+    }
+
+    /// Lifts every denial (the emulated server only).
+    pub fn allow_all(&self) {
+        self.emulated
+            .as_ref()
+            .expect("the emulated server denies")
+            .allow_all();
+    }
+
     /// Moves S3's clock (the `Date` of its answers) `offset` seconds ahead of the real one
     /// (the emulator's server only).
     pub fn set_clock(&self, offset: i64) {

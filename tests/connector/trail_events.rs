@@ -874,3 +874,75 @@ fn a_trail_by_name_or_arn_finds_its_bucket_and_prefix() {
     assert_eq!(status, "FAILED");
     assert!(message.contains("trail_logs needs bucket"), "{message}");
 }
+
+/// Issue 26, item 12: some copy tools store log files uncompressed but keep the `.json.gz`
+/// name. The first bytes tell gzip (1f 8b) from JSON: such a file is read as JSON, said once
+/// in a LOG line and counted in the summary, and read exactly once across syncs.
+#[test]
+fn item_12_a_plain_json_file_named_json_gz_is_read_as_json_exactly_once() {
+    let env = Env::new(Default::default());
+    let s3 = S3Server::start_emulated();
+    let corpus = s3.seed(&spec(&["111122223333"], &["us-east-1"], 3, 10));
+    let folder = "AWSLogs/111122223333/CloudTrail/us-east-1/2025/11/24/";
+    let key = |stamp: &str, tag: &str| {
+        format!("{folder}111122223333_CloudTrail_us-east-1_20251124T{stamp}Z_{tag}.json.gz")
+    };
+    let plain = |ids: &[&str]| {
+        let records: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"eventID": id, "eventTime": "2025-11-24T16:55:00Z", "eventName": "GetObject", "readOnly": true}))
+            .collect();
+        // Pretty-printed and led by a newline, as a tool writing JSON for people does.
+        format!(
+            "\n{}",
+            serde_json::to_string_pretty(&json!({"Records": records})).unwrap()
+        )
+    };
+    let (first_key, second_key) = (
+        key("1700", "plainA0000000001"),
+        key("1705", "plainB0000000002"),
+    );
+    s3.put(&first_key, plain(&["p1", "p2", "p3"]).as_bytes());
+    s3.put(&second_key, plain(&["p4"]).as_bytes());
+    let config = s3.config(&env, json!({}));
+
+    let first = read(&env, &config, None);
+    assert_eq!(first.code, Some(0), "{}", first.stdout);
+    let mut expected = id_set(&corpus_ids(&corpus));
+    expected.extend(["p1", "p2", "p3", "p4"].map(String::from));
+    assert_same_ids(&id_set(&event_ids(&first)), &expected);
+    let logs = first.logs();
+    let said: Vec<&String> = logs.iter().filter(|l| l.contains("plain JSON")).collect();
+    assert_eq!(
+        said.len(),
+        2,
+        "said once, and counted in the summary: {said:?}"
+    );
+    // Files are read several at a time: either may be the first.
+    assert!(
+        said[0].contains(&first_key) || said[0].contains(&second_key),
+        "{said:?}"
+    );
+    assert!(
+        said[1].contains("2 files of plain JSON under a .json.gz name"),
+        "{said:?}"
+    );
+    assert!(
+        logs.iter()
+            .filter(|l| l.contains(&first_key) || l.contains(&second_key))
+            .all(|l| l.contains("read as JSON")),
+        "no file is called broken: {logs:?}"
+    );
+
+    // A later delivery, plain too: read once; nothing of the first sync again.
+    let third_key = key("1710", "plainC0000000003");
+    s3.put(&third_key, plain(&["p5", "p6"]).as_bytes());
+    let second = read(&env, &config, Some(&first.last_state()));
+    assert_eq!(second.code, Some(0), "{}", second.stdout);
+    assert_eq!(event_ids(&second), ["p5", "p6"]);
+    let mut all = event_ids(&first);
+    all.extend(event_ids(&second));
+    assert_unique(&all);
+    let third = read(&env, &config, Some(&second.last_state()));
+    assert!(event_ids(&third).is_empty(), "{:?}", event_ids(&third));
+}

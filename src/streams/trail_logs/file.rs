@@ -1,6 +1,8 @@
 //! Reading one log file: GetObject streamed chunk by chunk into a decoder thread that gunzips,
 //! splits `Records` and writes each record as a RECORD line around its original bytes, in
-//! batches. A download cut short is fetched again, skipping the records already written.
+//! batches. A download cut short is fetched again, skipping the records already written. Some
+//! copy tools store log files uncompressed but keep the `.json.gz` name: the first bytes tell
+//! gzip from JSON, and such a file is read as it is.
 
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +51,8 @@ pub struct FileRead {
     pub problem: Option<String>,
     /// Records the event filter left out.
     pub filtered: u64,
+    /// The file is plain JSON, not gzip, whatever its name says: read as it is.
+    pub plain_json: bool,
 }
 
 /// How a stream's files are decoded: the shape records are checked against, and the event
@@ -72,6 +76,7 @@ impl FileRead {
         self.dropped += more.dropped;
         self.unreadable += more.unreadable;
         self.filtered += more.filtered;
+        self.plain_json |= more.plain_json;
         let room = UNREADABLE_NAMED.saturating_sub(self.unreadable_named.len());
         self.unreadable_named
             .extend(more.unreadable_named.into_iter().take(room));
@@ -104,6 +109,35 @@ impl Chunks {
             broken: None,
         };
         (tx, chunks)
+    }
+
+    /// The body's first `n` bytes (fewer when it is shorter), without consuming them: joins the
+    /// first chunks when they are smaller.
+    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+        while self.chunk.len() - self.pos < n {
+            let next = match self.batch.pop() {
+                Some(chunk) => chunk,
+                None => match self.rx.blocking_recv() {
+                    Some(Ok(mut batch)) => {
+                        batch.reverse();
+                        self.batch = batch;
+                        continue;
+                    }
+                    Some(Err(e)) => {
+                        self.broken = Some(e.clone());
+                        return Err(io::Error::other(format!("download interrupted: {e}")));
+                    }
+                    None => break,
+                },
+            };
+            self.bytes += next.len() as u64;
+            let mut joined = Vec::with_capacity(self.chunk.len() - self.pos + next.len());
+            joined.extend_from_slice(&self.chunk[self.pos..]);
+            joined.extend_from_slice(&next);
+            self.chunk = Bytes::from(joined);
+            self.pos = 0;
+        }
+        Ok(&self.chunk[self.pos..])
     }
 
     /// Compressed bytes read, and why the download broke, if it did.
@@ -160,6 +194,55 @@ thread_local! {
 /// Buffers grown beyond this (by a huge record) are not kept.
 const KEPT_BUFFER: usize = super::scan::SHARED_WINDOW;
 
+/// Bytes looked at to tell gzip from JSON: the gzip magic, or JSON's `{` after whitespace.
+const SNIFFED: usize = 64;
+
+/// Whether a body's first bytes are JSON rather than gzip: not the gzip magic (1f 8b), and
+/// `{` first once a UTF-8 byte order mark and whitespace are passed. Anything else is left to
+/// the gzip decoder, which names it as not gzip.
+fn is_plain_json(head: &[u8]) -> bool {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return false;
+    }
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// A file's bytes as the splitter reads them: gunzipped, or as they are for plain JSON.
+// One per file being decoded, on its thread: the gzip state's size costs nothing to carry.
+#[allow(clippy::large_enum_variant)]
+enum Body {
+    Gzip(flate2::bufread::MultiGzDecoder<Chunks>),
+    Plain(Chunks),
+}
+
+impl Body {
+    /// Gzip, unless the first bytes say JSON (a download broken before them: gzip, and the
+    /// break is found by the read).
+    fn sniffed(mut chunks: Chunks) -> Body {
+        match chunks.peek(SNIFFED) {
+            Ok(head) if is_plain_json(head) => Body::Plain(chunks),
+            _ => Body::Gzip(flate2::bufread::MultiGzDecoder::new(chunks)),
+        }
+    }
+
+    fn into_chunks(self) -> Chunks {
+        match self {
+            Body::Gzip(decoder) => decoder.into_inner(),
+            Body::Plain(chunks) => chunks,
+        }
+    }
+}
+
+impl Read for Body {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Body::Gzip(decoder) => decoder.read(out),
+            Body::Plain(chunks) => chunks.read(out),
+        }
+    }
+}
+
 /// What one pass of the decoder did.
 struct Decoded {
     read: FileRead,
@@ -179,10 +262,12 @@ fn decode(
     let shape = &*decoding.shape;
     let (window, out) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     let mut out = RecordBatch::with_buffer(name, out);
-    let mut splitter =
-        RecordSplitter::with_window(flate2::bufread::MultiGzDecoder::new(chunks), window)
-            .filtering(decoding.filter.clone());
-    let mut read = FileRead::default();
+    let body = Body::sniffed(chunks);
+    let mut read = FileRead {
+        plain_json: matches!(body, Body::Plain(_)),
+        ..FileRead::default()
+    };
+    let mut splitter = RecordSplitter::with_window(body, window).filtering(decoding.filter.clone());
     let mut elements = 0u64;
     let mut scratch = Vec::new();
     let mut changes = Vec::new();
@@ -257,7 +342,7 @@ fn decode(
     if window.len() <= KEPT_BUFFER && out.capacity() <= KEPT_BUFFER {
         BUFFERS.with(|b| *b.borrow_mut() = (window, out));
     }
-    let chunks = decoder.into_inner();
+    let chunks = decoder.into_chunks();
     read.compressed_bytes = chunks.bytes;
     let broken = chunks.broken.clone();
     if broken.is_none() {
@@ -416,5 +501,50 @@ pub async fn read_file(
             ),
         );
         retry.pause_after(broke(cause), |_, _| {}).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_bytes_tell_gzip_from_plain_json() {
+        for (head, plain) in [
+            (&[0x1f, 0x8b, 0x08, 0x00][..], false),
+            (b"{\"Records\":[]}", true),
+            (b"\n  \t{\"Records\"", true),
+            (b"\xef\xbb\xbf{\"Records\"", true),
+            (b"not gzip at all", false),
+            (b"[{\"eventID\":1}]", false),
+            (b"", false),
+            (b"   ", false),
+        ] {
+            assert_eq!(
+                is_plain_json(head),
+                plain,
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+
+    /// Chunks of one byte each: the peek joins them, and the bytes read after it are the
+    /// body's, whole and in order.
+    #[test]
+    fn a_peek_over_tiny_chunks_keeps_every_byte() {
+        let (tx, mut chunks) = Chunks::channel();
+        let body = b"  {\"Records\":[{\"eventID\":\"a\"}]}";
+        let batch: Vec<Bytes> = body.iter().map(|b| Bytes::copy_from_slice(&[*b])).collect();
+        tx.try_send(Ok(batch)).unwrap();
+        drop(tx);
+        assert_eq!(chunks.peek(4).unwrap(), b"  {\"");
+        let Body::Plain(mut chunks) = Body::sniffed(chunks) else {
+            panic!("JSON after whitespace is plain");
+        };
+        let mut read = Vec::new();
+        chunks.read_to_end(&mut read).unwrap();
+        assert_eq!(read, body);
+        assert_eq!(chunks.outcome(), (body.len() as u64, None));
     }
 }

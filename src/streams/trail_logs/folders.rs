@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 use crate::aws::call::RetryBudget;
 use crate::aws::s3::{BucketClient, Listing};
 use crate::config::TrailLogs;
-use crate::error::{AwsFailure, Error};
+use crate::error::{AwsFailure, AwsProblem, Error};
 
 /// One account-region folder of event files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,74 +83,148 @@ fn wanted(filter: &Option<Vec<String>>, name: &str) -> bool {
     filter.as_ref().is_none_or(|f| f.iter().any(|x| x == name))
 }
 
-/// Every account-region folder of the `kinds` to read, in key order.
-pub async fn discover(
+/// An account's folder under the root: `AWSLogs/[o-…/]<account>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFolder {
+    pub organization_id: Option<String>,
+    pub account: String,
+    /// The key prefix, ending with `/`.
+    pub path: String,
+}
+
+/// The account folders to read, in key order, narrowed by the filters, and the failures of the
+/// organization folders that could not be listed (their accounts fail alone). `Err` when the
+/// root itself cannot be listed: then nothing can be read.
+pub async fn account_folders(
     bucket: &BucketClient,
     logs: &TrailLogs,
-    kinds: &[&str],
-) -> Result<Vec<LogFolder>, Error> {
+    budget: RetryBudget,
+) -> Result<(Vec<AccountFolder>, Vec<AwsFailure>), AwsFailure> {
     let root = logs.root();
-    let budget = RetryBudget::SYNC_FIRST_CONTACT;
-    // (organization, account, account folder path)
-    let mut accounts: Vec<(Option<String>, String, String)> = Vec::new();
+    let mut accounts = Vec::new();
     let mut orgs = Vec::new();
-    for name in subfolders(bucket, &root, budget)
-        .await
-        .map_err(Error::aws)?
-    {
+    let mut unlisted = Vec::new();
+    for name in subfolders(bucket, &root, budget).await? {
         match root_entry(&name) {
-            RootEntry::Account if logs.organization_ids.is_none() => {
-                accounts.push((None, name.clone(), format!("{root}{name}/")))
-            }
+            RootEntry::Account if logs.organization_ids.is_none() => accounts.push(AccountFolder {
+                organization_id: None,
+                path: format!("{root}{name}/"),
+                account: name,
+            }),
             RootEntry::Organization if wanted(&logs.organization_ids, &name) => orgs.push(name),
             _ => {}
         }
     }
     for org in orgs {
         let org_root = format!("{root}{org}/");
-        for name in subfolders(bucket, &org_root, budget)
-            .await
-            .map_err(Error::aws)?
-        {
+        let names = match subfolders(bucket, &org_root, budget).await {
+            Ok(names) => names,
+            Err(f) if f.problem == AwsProblem::Stopped => return Err(f),
+            Err(f) => {
+                unlisted.push(f);
+                continue;
+            }
+        };
+        for name in names {
             if root_entry(&name) == RootEntry::Account {
-                accounts.push((
-                    Some(org.clone()),
-                    name.clone(),
-                    format!("{org_root}{name}/"),
-                ));
+                accounts.push(AccountFolder {
+                    organization_id: Some(org.clone()),
+                    path: format!("{org_root}{name}/"),
+                    account: name,
+                });
             }
         }
     }
-    accounts.retain(|(_, account, _)| wanted(&logs.accounts, account));
+    accounts.retain(|a| wanted(&logs.accounts, &a.account));
+    Ok((accounts, unlisted))
+}
+
+/// What discovery found: the folders to read, and the parts of the bucket below the root that
+/// could not be listed (an account's folder denied by a policy, say), one failure per account
+/// or organization: each fails alone, the other folders are read.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub folders: Vec<LogFolder>,
+    pub unlisted: Vec<AwsFailure>,
+    /// Account folders whose listing gave an answer (with or without folders of the kinds).
+    pub listed_accounts: usize,
+}
+
+impl Discovered {
+    /// The stream's errors for the folders that could not be listed; `Err` when nothing at all
+    /// could be: the stream then fails whole, without a state, as when the root is denied.
+    pub fn unlisted_errors(&mut self, stream: &str) -> Result<Vec<Error>, Vec<Error>> {
+        let errors: Vec<Error> = self
+            .unlisted
+            .drain(..)
+            .map(|f| Error::aws(f).for_stream(stream))
+            .collect();
+        if self.listed_accounts == 0 && !errors.is_empty() {
+            Err(errors)
+        } else {
+            Ok(errors)
+        }
+    }
+}
+
+/// Every account-region folder of the `kinds` to read, in key order. A failure to list the
+/// root is the stream's (`Err`); below it, an account or organization folder that cannot be
+/// listed is named in `unlisted` and the others are read.
+pub async fn discover(
+    bucket: &BucketClient,
+    logs: &TrailLogs,
+    kinds: &[&str],
+) -> Result<Discovered, Error> {
+    let budget = RetryBudget::SYNC_FIRST_CONTACT;
+    let (accounts, mut unlisted) = account_folders(bucket, logs, budget)
+        .await
+        .map_err(Error::aws)?;
 
     let limit = Arc::new(Semaphore::new(CONCURRENT_LISTINGS));
     let mut listings = JoinSet::new();
-    for (index, (org, account, path)) in accounts.into_iter().enumerate() {
-        for kind in kinds {
+    for (index, account) in accounts.iter().enumerate() {
+        for (nth_kind, kind) in kinds.iter().enumerate() {
             let bucket = bucket.clone();
             let limit = limit.clone();
-            let (org, account) = (org.clone(), account.clone());
-            let kind_root = format!("{path}{kind}/");
+            let trail_root = format!("{}{kind}/", account.path);
             listings.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let trail_root = kind_root;
                 let regions = subfolders(&bucket, &trail_root, budget).await;
-                (index, org, account, trail_root, regions)
+                (index, nth_kind, trail_root, regions)
             });
         }
     }
     let mut folders = Vec::new();
+    // Per account: whether a listing of it answered, and whether one failed (said once: a
+    // policy denying the account's folder denies each of its kinds alike).
+    let mut answered = vec![false; accounts.len()];
+    let mut failed = vec![None; accounts.len()];
     while let Some(done) = listings.join_next().await {
-        let (index, org, account, trail_root, regions) =
+        let (index, nth_kind, trail_root, regions) =
             done.map_err(|e| Error::Internal(format!("a folder listing stopped: {e}")))?;
-        for region in regions.map_err(Error::aws)? {
+        let regions = match regions {
+            Ok(regions) => regions,
+            Err(f) if f.problem == AwsProblem::Stopped => return Err(Error::aws(f)),
+            Err(f) => {
+                // The first kind's (`CloudTrail` for trail_events), whatever order the
+                // listings end in.
+                let first = &mut failed[index];
+                if first.as_ref().is_none_or(|(kind, _)| nth_kind < *kind) {
+                    *first = Some((nth_kind, f));
+                }
+                continue;
+            }
+        };
+        answered[index] = true;
+        let account = &accounts[index];
+        for region in regions {
             if wanted(&logs.regions, &region) {
                 folders.push((
                     index,
                     LogFolder {
                         path: format!("{trail_root}{region}/"),
-                        organization_id: org.clone(),
-                        account: account.clone(),
+                        organization_id: account.organization_id.clone(),
+                        account: account.account.clone(),
                         region,
                     },
                 ));
@@ -158,7 +232,12 @@ pub async fn discover(
         }
     }
     folders.sort_by(|a, b| (a.0, &a.1.path).cmp(&(b.0, &b.1.path)));
-    Ok(folders.into_iter().map(|(_, f)| f).collect())
+    unlisted.extend(failed.into_iter().flatten().map(|(_, f)| f));
+    Ok(Discovered {
+        folders: folders.into_iter().map(|(_, f)| f).collect(),
+        unlisted,
+        listed_accounts: answered.iter().filter(|a| **a).count(),
+    })
 }
 
 #[cfg(test)]

@@ -36,8 +36,8 @@ use crate::time::{format_epoch, now_millis};
 pub use cursor::FolderCursor;
 use file::{read_file, Decoding, FileRead};
 pub use folder_reader::{FolderReader, ListRange, Pass};
-pub use folders::discover;
 pub use folders::LogFolder;
+pub use folders::{account_folders, discover};
 use landing::{lateness, SweepPlan};
 pub use provenance::{LogFileColumns, PROVENANCE_COLUMNS};
 use scan::Shape;
@@ -118,9 +118,10 @@ fn prepare(
             Err(e) => return ReadReport::failed(e),
         };
         match read(stream, bucket, logs, state, &context.emitter, checkpointer).await {
-            Ok(read) => ReadReport {
+            // What was read is said even when some folders or files failed.
+            Ok((read, errors)) => ReadReport {
                 summary: Some(format!(
-                    "{name}: {} records from {} files ({} MB of JSON; {} late files read by the late-file sweep, {} more landed late and are left to the next one); {} filtered out; {} files skipped, {} unreadable records skipped",
+                    "{name}: {} records from {} files ({} MB of JSON; {} late files read by the late-file sweep, {} more landed late and are left to the next one); {} filtered out; {} files skipped, {} unreadable records skipped{}",
                     read.records,
                     read.files,
                     read.uncompressed_bytes / 1_000_000,
@@ -128,9 +129,10 @@ fn prepare(
                     read.left_to_sweep,
                     read.filtered,
                     read.skipped_files,
-                    read.skipped_records
+                    read.skipped_records,
+                    plain_json_note(read.plain_json_files)
                 )),
-                errors: vec![],
+                errors,
             },
             Err(errors) => ReadReport {
                 summary: None,
@@ -167,6 +169,8 @@ pub struct TrailRead {
     pub late_files: u64,
     /// Late files met by the folders' listings and left to the next sweep.
     pub left_to_sweep: u64,
+    /// Files of plain JSON under a `.json.gz` name, read as JSON.
+    pub plain_json_files: u64,
 }
 
 /// One page of a folder's listing: keys relative to the folder.
@@ -255,7 +259,8 @@ pub fn provenance(bucket: &str, folder: &LogFolder, key: &str) -> Value {
 }
 
 /// Reads every new file of the bucket; the state is written as files complete. Failures of
-/// single folders or files are collected: the others are still read and checkpointed.
+/// single folders or files are collected, with what was read: the others are still read and
+/// checkpointed. `Err` when nothing could be read (the root cannot be listed, say).
 pub async fn read(
     stream: &LogStream,
     bucket: &BucketClient,
@@ -263,21 +268,25 @@ pub async fn read(
     mut state: TrailState<FolderCursor>,
     emitter: &Arc<Emitter>,
     mut checkpointer: Checkpointer,
-) -> Result<TrailRead, Vec<Error>> {
+) -> Result<(TrailRead, Vec<Error>), Vec<Error>> {
     let name = stream.name;
     state.retarget(name, logs, emitter);
     // Before any listing: every listing of this sync began at or after it.
     let listing_began = now_millis() / 1000;
-    let folders = discover(bucket, logs, stream.kinds)
+    let mut discovered = discover(bucket, logs, stream.kinds)
         .await
         .map_err(|e| vec![e])?;
+    // A folder that cannot be listed fails alone: the others are read and checkpointed.
+    let mut errors = discovered.unlisted_errors(name)?;
+    let folders = discovered.folders;
     emitter.log(
         LogLevel::Info,
         &format!(
-            "{name}: {} account-region folders under s3://{}/{}",
+            "{name}: {} account-region folders under s3://{}/{}{}",
             folders.len(),
             logs.bucket,
-            logs.root()
+            logs.root(),
+            unlisted_note(errors.len())
         ),
     );
     let cursors: Vec<FolderCursor> = folders
@@ -313,7 +322,6 @@ pub async fn read(
     let mut reading: JoinSet<(Queued, Result<FileRead, AwsFailure>)> = JoinSet::new();
     // Files being read, with how many of their elements are out.
     let mut in_flight: HashMap<(usize, Pass, String), Arc<AtomicU64>> = HashMap::new();
-    let mut errors: Vec<Error> = Vec::new();
     let mut total = TrailRead::default();
     // While a large file is read, the loop wakes this often to see whether a state is due.
     let mut tick = Instant::now() + CHECKPOINT_EVERY;
@@ -409,6 +417,10 @@ pub async fn read(
                         total.filtered += read.filtered;
                         total.uncompressed_bytes += read.uncompressed_bytes;
                         report_file(name, emitter, &full_key, &read);
+                        if read.plain_json {
+                            total.plain_json_files += 1;
+                            report_plain_json(name, emitter, &logs.bucket, &full_key, total.plain_json_files);
+                        }
                         if read.problem.is_some() {
                             total.skipped_files += 1;
                         }
@@ -448,10 +460,16 @@ pub async fn read(
     }
     checkpoint(&mut state, &folders, &readers, &mut checkpointer);
     total.left_to_sweep = readers.iter().map(FolderReader::left_to_sweep).sum();
-    if errors.is_empty() {
-        Ok(total)
-    } else {
-        Err(errors)
+    Ok((total, errors))
+}
+
+/// What the folder count leaves out: the account or organization folders that could not be
+/// listed (each named in a TRACE error at the end).
+pub(super) fn unlisted_note(unlisted: usize) -> String {
+    match unlisted {
+        0 => String::new(),
+        1 => "; 1 account or organization folder cannot be listed and is left out (its error follows)".into(),
+        n => format!("; {n} account or organization folders cannot be listed and are left out (their errors follow)"),
     }
 }
 
@@ -528,6 +546,28 @@ pub(super) fn report_late(
     );
 }
 
+/// A file of plain JSON under a `.json.gz` name (a copy tool that stores logs uncompressed but
+/// keeps their name): said for the first of a sync, the others are counted in the summary.
+fn report_plain_json(name: &str, emitter: &Emitter, bucket: &str, key: &str, nth: u64) {
+    if nth == 1 {
+        emitter.log(
+            LogLevel::Info,
+            &format!(
+                "{name}: s3://{bucket}/{key} is plain JSON, not gzip as its name says (stored uncompressed by a copy tool?): read as JSON; other such files are counted in the summary"
+            ),
+        );
+    }
+}
+
+/// The summary's words for the plain JSON files of a sync, if any.
+fn plain_json_note(files: u64) -> String {
+    match files {
+        0 => String::new(),
+        1 => "; 1 file of plain JSON under a .json.gz name read as JSON".into(),
+        n => format!("; {n} files of plain JSON under a .json.gz name read as JSON"),
+    }
+}
+
 /// A duration as a person says it: minutes, hours or days.
 fn in_words(secs: i64) -> String {
     match secs {
@@ -598,12 +638,15 @@ fn report_file(name: &str, emitter: &Emitter, key: &str, read: &FileRead) {
     }
 }
 
-/// `check`: can the bucket's trail folder be listed with these credentials?
-pub async fn probe(
-    name: &str,
-    bucket: &BucketClient,
-    logs: &TrailLogs,
-) -> Result<String, AwsFailure> {
+/// Account folders `check` lists at once (one LIST each, about 30 ms on S3: an organization
+/// of 1,000 accounts takes about half a second).
+const PROBES_AT_ONCE: usize = 64;
+
+/// `check`: can the bucket's trail folder, and each account's folder under it, be listed with
+/// these credentials? A policy may deny one account's folder (an `s3:prefix` condition) while
+/// allowing the root: such folders are named with what to grant. `Err` (the message) when
+/// nothing can be read: the root, or every account folder, is refused.
+pub async fn probe(name: &str, bucket: &BucketClient, logs: &TrailLogs) -> Result<String, String> {
     let root = logs.root();
     let listing = Listing {
         max_keys: Some(1),
@@ -611,8 +654,46 @@ pub async fn probe(
     };
     let (page, _) = bucket
         .list_page(&root, &listing, RetryBudget::CHECK)
-        .await?;
-    let readable = if page.contents().is_empty() {
+        .await
+        .map_err(|f| f.to_string())?;
+    let (accounts, mut refused) = account_folders(bucket, logs, RetryBudget::CHECK)
+        .await
+        .map_err(|f| f.to_string())?;
+    let at_once = Arc::new(tokio::sync::Semaphore::new(PROBES_AT_ONCE));
+    let mut probes = JoinSet::new();
+    for (index, account) in accounts.iter().enumerate() {
+        let (bucket, at_once, path) = (bucket.clone(), at_once.clone(), account.path.clone());
+        let listing = Listing {
+            folders_only: true,
+            ..listing.clone()
+        };
+        probes.spawn(async move {
+            let _permit = at_once.acquire_owned().await;
+            let listed = bucket.list_page(&path, &listing, RetryBudget::CHECK).await;
+            (index, listed.err())
+        });
+    }
+    let mut failed: Vec<(usize, AwsFailure)> = Vec::new();
+    while let Some(done) = probes.join_next().await {
+        let (index, failure) = done.map_err(|e| format!("a folder probe stopped: {e}"))?;
+        failed.extend(failure.map(|f| (index, f)));
+    }
+    failed.sort_by_key(|(index, _)| *index);
+    let readable_accounts = accounts.len() - failed.len();
+    let unreadable_accounts = failed.len();
+    refused.extend(failed.into_iter().map(|(_, f)| f));
+    let not_readable = refused
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if readable_accounts == 0 && !refused.is_empty() {
+        return Err(format!(
+            "s3://{}/{root} is readable, but no account folder under it is: NOT readable: {not_readable}",
+            logs.bucket
+        ));
+    }
+    let mut readable = if page.contents().is_empty() {
         format!(
             "{name}: s3://{}/{root} is readable but holds no log files yet",
             logs.bucket
@@ -620,6 +701,17 @@ pub async fn probe(
     } else {
         format!("{name}: s3://{}/{root} is readable", logs.bucket)
     };
+    if !refused.is_empty() {
+        let orgs = match refused.len() - unreadable_accounts {
+            0 => String::new(),
+            1 => ", nor is 1 organization folder".into(),
+            n => format!(", nor are {n} organization folders"),
+        };
+        readable.push_str(&format!(
+            "; {readable_accounts} of {} account folders are readable{orgs}. A sync reads the others and fails these alone until the permission is granted. NOT readable: {not_readable}",
+            accounts.len()
+        ));
+    }
     Ok(format!("{readable}; {}", sweep_cost(logs)))
 }
 

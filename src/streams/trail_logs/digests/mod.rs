@@ -119,16 +119,20 @@ pub async fn read(
 ) -> Result<DigestRead, Vec<Error>> {
     state.retarget(name, logs, emitter);
     let listing_began = now_millis() / 1000;
-    let folders = discover(bucket, logs, &["CloudTrail-Digest"])
+    let mut discovered = discover(bucket, logs, &["CloudTrail-Digest"])
         .await
         .map_err(|e| vec![e])?;
+    // A folder that cannot be listed fails alone: the others are read and checkpointed.
+    let unlisted = discovered.unlisted_errors(name)?;
+    let folders = discovered.folders;
     emitter.log(
         LogLevel::Info,
         &format!(
-            "{name}: {} account-region digest folders under s3://{}/{}",
+            "{name}: {} account-region digest folders under s3://{}/{}{}",
             folders.len(),
             logs.bucket,
-            logs.root()
+            logs.root(),
+            super::unlisted_note(unlisted.len())
         ),
     );
     let cursors: Vec<FolderCursor> = folders
@@ -169,7 +173,7 @@ pub async fn read(
             read_folder(&shared, &folder).await
         });
     }
-    let mut errors: Vec<Error> = Vec::new();
+    let mut errors: Vec<Error> = unlisted;
     // One refusal (ListPublicKeys denied in a region) fails every digest alike: said once.
     let mut said = std::collections::HashSet::new();
     while let Some(done) = readers.join_next().await {
