@@ -45,7 +45,7 @@ pub struct FolderCursor {
     pub first_to: Option<i64>,
     /// The sweep the folder is in, while it is not finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sweep: Option<super::landing::SweepCursor>,
+    pub sweep: Option<SweepCursor>,
 }
 
 /// States written by hand or by tools may say `null` for an empty collection.
@@ -281,6 +281,46 @@ impl FolderProgress {
 pub(super) fn key_at(time: i64, tag: u32) -> String {
     let head = "111122223333_CloudTrail_eu-west-1_";
     format!("{}_{tag:016}.json.gz", key_up_to_time(head, time, false))
+}
+
+/// A folder's part in a sweep that a sync began: the sweep's watermark, whether its listing
+/// gave its last page, and the files read so far (as a narrow cursor keeps them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepCursor {
+    /// The sweep reads files landed up to this time (S3's clock, epoch seconds).
+    pub to: i64,
+    /// Every file listed up to this key has been read (or was not the sweep's).
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub done: BTreeSet<String>,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub partial: BTreeMap<String, u64>,
+}
+
+impl SweepCursor {
+    /// The sweep's files read so far, as a cursor the folder reader moves.
+    pub fn keys(&self) -> FolderCursor {
+        FolderCursor {
+            after: self.after.clone(),
+            done: self.done.clone(),
+            partial: self.partial.clone(),
+            ..FolderCursor::default()
+        }
+    }
+
+    pub fn with_keys(to: i64, keys: &FolderCursor) -> SweepCursor {
+        SweepCursor {
+            to,
+            after: keys.after.clone(),
+            done: keys.done.clone(),
+            partial: keys.partial.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! one is due or under way, its late-file sweep; which listed files each reads; the folder's
 //! cursor as a checkpoint writes it. The streams only list, fetch and write.
 
+use super::cursor::SweepCursor;
 use super::cursor::{FolderCursor, FolderProgress};
-use super::landing::{narrow_reads, past_range, sweep_range, sweep_reads, SweepCursor, SweepPlan};
+use super::landing::{narrow_reads, past_range, sweep_range, sweep_reads, SweepPlan};
 use crate::aws::s3::Listed;
 
 /// The two listings of a folder in a sync.

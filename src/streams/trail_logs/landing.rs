@@ -6,11 +6,7 @@
 //! yet) reads every late file landed up to the sync's watermark, and its first sweep starts
 //! there. The state keeps a few watermarks per folder, no key set that grows with the horizon.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use serde::{Deserialize, Serialize};
-
-use super::cursor::{delivery_time, null_as_default, FolderCursor};
+use super::cursor::{delivery_time, FolderCursor, SweepCursor};
 use crate::time::utc;
 
 /// Uploads still in flight: S3 gives an object the time its upload began, so an object may
@@ -70,46 +66,6 @@ pub fn past_range(key: &str, last_day: &str) -> bool {
     key.get(..last_day.len()).is_some_and(|day| day > last_day)
 }
 
-/// A folder's part in a sweep that a sync began: the sweep's watermark, whether its listing
-/// gave its last page, and the files read so far (as a narrow cursor keeps them).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SweepCursor {
-    /// The sweep reads files landed up to this time (S3's clock, epoch seconds).
-    pub to: i64,
-    /// Every file listed up to this key has been read (or was not the sweep's).
-    #[serde(default)]
-    pub after: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub done: BTreeSet<String>,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub partial: BTreeMap<String, u64>,
-}
-
-impl SweepCursor {
-    /// The sweep's files read so far, as a cursor the folder reader moves.
-    pub fn keys(&self) -> FolderCursor {
-        FolderCursor {
-            after: self.after.clone(),
-            done: self.done.clone(),
-            partial: self.partial.clone(),
-            ..FolderCursor::default()
-        }
-    }
-
-    pub fn with_keys(to: i64, keys: &FolderCursor) -> SweepCursor {
-        SweepCursor {
-            to,
-            after: keys.after.clone(),
-            done: keys.done.clone(),
-            partial: keys.partial.clone(),
-        }
-    }
-}
-
 /// What a sync does about late files: the watermark of S3's clock it reads up to, and whether
 /// folders whose last sweep is older than the interval sweep now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +114,8 @@ impl SweepPlan {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::super::cursor::key_at;
     use super::super::folder_reader::FolderReader;
     use super::*;

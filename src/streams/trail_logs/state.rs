@@ -409,7 +409,7 @@ impl<F> TrailState<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::streams::trail_logs::landing::SweepCursor;
+    use crate::streams::trail_logs::cursor::SweepCursor;
     use crate::streams::trail_logs::FolderCursor;
     use proptest::prelude::*;
 

@@ -1,8 +1,23 @@
 //! Whether `trail_events` writes a record, decided from the members the scanner noted while it
 //! walked the record (`Picks`), before anything is built.
 
-use super::json::{Picks, PICKED};
 use crate::config::{EventCategory, EventFilter};
+
+/// The record members an event filter decides on, noted while the record is scanned so that a
+/// filtered record is never built.
+pub const PICKED: [&[u8]; 4] = [b"eventSource", b"eventName", b"readOnly", b"eventCategory"];
+
+/// Where each `PICKED` member's value is (start and end in the scanned buffer, then in the
+/// record's bytes); the first of a repeated name counts, as in the slow path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Picks(pub [Option<(usize, usize)>; 4]);
+
+impl Picks {
+    /// The spans moved to be relative to a record starting at `from`.
+    pub fn relative_to(self, from: usize) -> Picks {
+        Picks(self.0.map(|p| p.map(|(a, b)| (a - from, b - from))))
+    }
+}
 
 /// A string member's value, from its JSON text (unescaped only when it holds escapes; `None`
 /// when absent or not a string).

@@ -2,7 +2,7 @@
 //! escapes, numbers, nesting) and checks each declared member against its shape, a word at a time
 //! through strings.
 
-use super::filter::member_keeps;
+use super::filter::{member_keeps, Picks, PICKED};
 use super::shape::{is_date_time, Shape};
 use crate::config::EventFilter;
 #[cfg(test)]
@@ -59,22 +59,6 @@ pub(super) struct Scanner<'a> {
     pub(super) picks: Picks,
     /// Refuses a record as soon as a picked member decides it.
     pub(super) filter: Option<&'a EventFilter>,
-}
-
-/// The record members an event filter decides on, noted while the record is scanned so that a
-/// filtered record is never built.
-pub const PICKED: [&[u8]; 4] = [b"eventSource", b"eventName", b"readOnly", b"eventCategory"];
-
-/// Where each `PICKED` member's value is (start and end in the scanned buffer, then in the
-/// record's bytes); the first of a repeated name counts, as in the slow path.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Picks(pub [Option<(usize, usize)>; 4]);
-
-impl Picks {
-    /// The spans moved to be relative to a record starting at `from`.
-    pub fn relative_to(self, from: usize) -> Picks {
-        Picks(self.0.map(|p| p.map(|(a, b)| (a - from, b - from))))
-    }
 }
 
 type Step = Result<(), Stop>;

@@ -14,7 +14,7 @@ use std::io::{self, Read};
 use std::sync::{Mutex, MutexGuard};
 
 pub use filter::keeps;
-pub use json::Picks;
+pub use filter::Picks;
 use json::{to_special, Scanner, Stop};
 
 use crate::config::EventFilter;
