@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::entries::{read_head, stream_entries, Element, Head, Unfit};
 use super::hash::{hash_digest, read_digest, Content, HashOnce, Hashed};
+use super::record::{DigestLogFile, LogFileStatus, TrailDigest};
 use super::verify::{
     chain_link, chain_of, in_log_folders, log_folders_of, parse_time, select_key,
     signature_verifies, signing_string, unusable_key, DigestFile, KeyProblem, ALGORITHM,
@@ -20,7 +21,6 @@ use super::verify::{
 use super::Shared;
 use crate::aws::s3::BucketClient;
 use crate::error::{AwsFailure, AwsProblem};
-use crate::streams::trail_digests::{DigestLogFile, LogFileStatus, TrailDigest};
 use crate::streams::trail_logs::LogFileColumns;
 use crate::streams::trail_logs::LogFolder;
 use crate::time::format_epoch;
@@ -194,19 +194,7 @@ pub(super) async fn check_digest(
 /// `claimedDigestS3Object`.
 fn fill_native(record: &mut TrailDigest, d: &DigestFile) {
     record.claimed_digest_s3_object = d.digest_s3_object.clone();
-    record.digest_s3_bucket = d.digest_s3_bucket.clone();
-    record.aws_account_id = d.aws_account_id.clone();
-    record.digest_start_time = d.digest_start_time.clone();
-    record.digest_end_time = d.digest_end_time.clone();
-    record.digest_public_key_fingerprint = d.digest_public_key_fingerprint.clone();
-    record.digest_signature_algorithm = d.digest_signature_algorithm.clone();
-    record.newest_event_time = d.newest_event_time.clone();
-    record.oldest_event_time = d.oldest_event_time.clone();
-    record.previous_digest_s3_bucket = d.previous_digest_s3_bucket.clone();
-    record.previous_digest_s3_object = d.previous_digest_s3_object.clone();
-    record.previous_digest_hash_value = d.previous_digest_hash_value.clone();
-    record.previous_digest_hash_algorithm = d.previous_digest_hash_algorithm.clone();
-    record.previous_digest_signature = d.previous_digest_signature.clone();
+    record.fields = d.fields.clone();
 }
 
 /// Whether the digest's signature verifies; what does not is added to `problems`.
@@ -226,12 +214,15 @@ async fn check_signature(
         problems.push("the digest has no signature: its S3 metadata lacks x-amz-meta-signature or x-amz-meta-signature-algorithm".into());
         return Ok(false);
     };
-    if algorithm != ALGORITHM || digest.digest_signature_algorithm.as_deref() != Some(ALGORITHM) {
+    if algorithm != ALGORITHM
+        || digest.fields.digest_signature_algorithm.as_deref() != Some(ALGORITHM)
+    {
         problems.push(format!(
             "the digest is signed with {} (the file says {}), not {ALGORITHM}",
             shown(algorithm),
             shown(
                 digest
+                    .fields
                     .digest_signature_algorithm
                     .as_deref()
                     .unwrap_or("nothing")
@@ -239,17 +230,17 @@ async fn check_signature(
         ));
         return Ok(false);
     }
-    if digest.digest_s3_bucket.as_deref() != Some(bucket)
+    if digest.fields.digest_s3_bucket.as_deref() != Some(bucket)
         || digest.digest_s3_object.as_deref() != Some(full_key)
     {
         problems.push(format!(
             "the digest says it was delivered to s3://{}/{} but was read at s3://{bucket}/{full_key}: a moved or copied digest is not valid",
-            shown(digest.digest_s3_bucket.as_deref().unwrap_or("?")),
+            shown(digest.fields.digest_s3_bucket.as_deref().unwrap_or("?")),
             shown(digest.digest_s3_object.as_deref().unwrap_or("?"))
         ));
         return Ok(false);
     }
-    let Some(end) = digest.digest_end_time.as_deref() else {
+    let Some(end) = digest.fields.digest_end_time.as_deref() else {
         problems.push("the digest has no digestEndTime".into());
         return Ok(false);
     };
@@ -260,7 +251,7 @@ async fn check_signature(
         ));
         return Ok(false);
     };
-    let Some(fingerprint) = digest.digest_public_key_fingerprint.as_deref() else {
+    let Some(fingerprint) = digest.fields.digest_public_key_fingerprint.as_deref() else {
         problems.push("the digest names no public key (digestPublicKeyFingerprint)".into());
         return Ok(false);
     };
@@ -303,7 +294,7 @@ async fn check_signature(
         bucket,
         full_key,
         sha256,
-        digest.previous_digest_signature.as_deref(),
+        digest.fields.previous_digest_signature.as_deref(),
     );
     if signature_verifies(&key.der, message.as_bytes(), signature) {
         Ok(true)
@@ -327,18 +318,19 @@ async fn check_chain(
     link: Option<&String>,
     problems: &mut Vec<String>,
 ) -> Result<Option<bool>, AwsFailure> {
-    let Some(previous_signature) = digest.previous_digest_signature.as_deref() else {
+    let Some(previous_signature) = digest.fields.previous_digest_signature.as_deref() else {
         return Ok(None);
     };
     let bucket = &shared.bucket;
     let (Some(previous_key), Some(previous_hash)) = (
-        digest.previous_digest_s3_object.as_deref(),
-        digest.previous_digest_hash_value.as_deref(),
+        digest.fields.previous_digest_s3_object.as_deref(),
+        digest.fields.previous_digest_hash_value.as_deref(),
     ) else {
         problems.push("the digest carries a previous signature but names no previous digest (previousDigestS3Object, previousDigestHashValue)".into());
         return Ok(Some(false));
     };
     if let Some(other) = digest
+        .fields
         .previous_digest_s3_bucket
         .as_deref()
         .filter(|b| *b != bucket.bucket)

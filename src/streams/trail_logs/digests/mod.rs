@@ -6,6 +6,7 @@
 mod check;
 mod entries;
 pub mod hash;
+mod record;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ use crate::emit::{Emitter, LogLevel, RecordBatch};
 use crate::error::{AwsFailure, AwsProblem, Error};
 use crate::streams::checkpoint::Checkpointer;
 use crate::time::now_millis;
+pub use record::TrailDigest;
 use verify::is_digest_file;
 
 /// What the state keeps per digest folder: the folder's cursor, and per chain (trail, and

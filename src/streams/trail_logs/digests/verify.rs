@@ -8,6 +8,7 @@ use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::record::DigestFields;
 use crate::aws::public_keys::PublicKey;
 
 /// A digest file's fields, as CloudTrail writes them (all optional: a tampered or foreign file
@@ -16,20 +17,10 @@ use crate::aws::public_keys::PublicKey;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DigestFile {
-    pub aws_account_id: Option<String>,
-    pub digest_start_time: Option<String>,
-    pub digest_end_time: Option<String>,
-    pub digest_s3_bucket: Option<String>,
     pub digest_s3_object: Option<String>,
-    pub digest_public_key_fingerprint: Option<String>,
-    pub digest_signature_algorithm: Option<String>,
-    pub newest_event_time: Option<String>,
-    pub oldest_event_time: Option<String>,
-    pub previous_digest_s3_bucket: Option<String>,
-    pub previous_digest_s3_object: Option<String>,
-    pub previous_digest_hash_value: Option<String>,
-    pub previous_digest_hash_algorithm: Option<String>,
-    pub previous_digest_signature: Option<String>,
+    /// Read as they are into the record.
+    #[serde(flatten)]
+    pub fields: DigestFields,
     #[serde(default)]
     pub log_files: EntryCount,
 }
