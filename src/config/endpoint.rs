@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::validate::present;
+use super::fields::present;
 use crate::error::Error;
 
 /// What stands in the place of a URL's user name and password in messages.

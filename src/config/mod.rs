@@ -2,6 +2,8 @@
 //! spec), and `Config`, validated once at the boundary; after that the types carry the guarantees.
 
 mod endpoint;
+#[macro_use]
+mod fields;
 mod organization;
 mod raw;
 mod secret;
@@ -13,8 +15,9 @@ use std::path::Path;
 use crate::error::Error;
 
 pub use endpoint::redact_userinfo;
+pub use fields::DEFAULT_ROLE_SESSION_NAME;
 pub use organization::{is_account_id, Organization};
-pub use raw::{RawConfig, DEFAULT_ROLE_SESSION_NAME};
+pub use raw::RawConfig;
 pub use secret::{unfit_character, Secret};
 pub use trail_logs::{
     is_bucket_name, trail_arn_region, EventCategory, EventFilter, TrailLogs, BUCKET_NAME_RULE,

@@ -5,10 +5,10 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::fields::Minutes;
 use super::organization::RawOrganization;
 use super::secret::Secret;
 use super::trail_logs::RawTrailLogs;
-use super::validate::Minutes;
 
 /// The region read when neither `aws_region_name` nor `regions` is set.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -28,15 +28,6 @@ pub const DEFAULT_REQUESTS_PER_SECOND: u8 = 2;
 /// The slowest pace accepted: a page a day. Slower, a sync would wait longer than any sync
 /// runs before its first page (1e-9 is a page every 32 years).
 pub const MIN_REQUESTS_PER_SECOND: f64 = 1.0 / 86_400.0;
-
-/// The session name when `role_session_name` is not set; a macro so that the field's doc
-/// comment, a literal, can name it.
-macro_rules! default_role_session_name {
-    () => {
-        "airbyte-source-aws-cloudtrail"
-    };
-}
-pub const DEFAULT_ROLE_SESSION_NAME: &str = default_role_session_name!();
 
 /// AWS CloudTrail
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::endpoint::endpoint_url;
+use super::fields::{credential_source, is_region_name, present, role, Minutes};
 use super::secret::Secret;
-use super::validate::{credential_source, is_region_name, present, role, Minutes};
 use super::{CredentialSource, Role};
 use crate::error::Error;
 use crate::time;
