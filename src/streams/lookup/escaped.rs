@@ -291,25 +291,6 @@ fn escaped_value<'t>(e: &mut Escaped<'t>, kind: Kind, depth: u32) -> Option<Opti
     })
 }
 
-/// Writes a record's string from its escaped span: the answer's escapes taken off (the record's
-/// own stay), so it is the record's string literal, valid JSON.
-pub fn write_escaped(span: &str, out: &mut Vec<u8>) {
-    let b = span.as_bytes();
-    out.push(b'"');
-    let mut at = 0;
-    while let Some(found) = memchr::memchr(b'\\', &b[at..]) {
-        let i = at + found;
-        out.extend_from_slice(&b[at..i]);
-        // Every backslash of the span starts one of the answer's escapes: `\\`, `\"` or `\/`.
-        if let Some(&c) = b.get(i + 1) {
-            out.push(c);
-        }
-        at = i + 2;
-    }
-    out.extend_from_slice(&b[at..]);
-    out.push(b'"');
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

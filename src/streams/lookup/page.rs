@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::reader::{name_text, Invalid, Literal, Read, Reader, Surrogates};
+use super::reader::{
+    name_text, unescape_into, unicode_escape, Invalid, Literal, Read, Reader, Surrogates,
+};
 use super::record::{Columns, Value};
 use crate::json_words::{hex4, string_specials};
 
@@ -464,62 +466,6 @@ fn unescape_string(r: &mut Reader, out: &mut Vec<u8>) -> Read<(Literal, bool)> {
                 i += 1;
             }
         }
-    }
-}
-
-/// Unescapes `inner`, the content of a JSON string literal already checked by the parser, into
-/// `out`; false (and `out` untouched) when it has no escapes, so it can be used as it is.
-pub fn unescape_into(inner: &str, out: &mut String) -> bool {
-    let bytes = inner.as_bytes();
-    let Some(first) = memchr::memchr(b'\\', bytes) else {
-        return false;
-    };
-    out.clear();
-    out.reserve(inner.len());
-    let mut at = 0;
-    let mut next = Some(first);
-    while let Some(i) = next {
-        out.push_str(&inner[at..i]);
-        let (c, used) = match bytes.get(i + 1) {
-            Some(b'"') => ('"', 2),
-            Some(b'\\') => ('\\', 2),
-            Some(b'/') => ('/', 2),
-            Some(b'b') => ('\u{8}', 2),
-            Some(b'f') => ('\u{c}', 2),
-            Some(b'n') => ('\n', 2),
-            Some(b'r') => ('\r', 2),
-            Some(b't') => ('\t', 2),
-            Some(b'u') => unicode_escape(&inner[i..]),
-            // Not reached: the parser refused such a literal.
-            _ => ('\u{fffd}', 1),
-        };
-        out.push(c);
-        at = i + used;
-        next = memchr::memchr(b'\\', &bytes[at..]).map(|j| at + j);
-    }
-    out.push_str(&inner[at..]);
-    true
-}
-
-/// `\uXXXX` (a surrogate pair when followed by `\uXXXX`) at the start of `s`: the character and
-/// how many bytes it took. A lone surrogate becomes U+FFFD, as serde_json reads it.
-fn unicode_escape(s: &str) -> (char, usize) {
-    let hex = |from: usize| {
-        s.get(from..from + 4)
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-    };
-    let Some(high) = hex(2) else {
-        return ('\u{fffd}', 2);
-    };
-    if !(0xD800..0xDC00).contains(&high) {
-        return (char::from_u32(high).unwrap_or('\u{fffd}'), 6);
-    }
-    match (s.get(6..8), hex(8)) {
-        (Some("\\u"), Some(low)) if (0xDC00..0xE000).contains(&low) => {
-            let c = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-            (char::from_u32(c).unwrap_or('\u{fffd}'), 12)
-        }
-        _ => ('\u{fffd}', 6),
     }
 }
 

@@ -13,7 +13,7 @@ use super::columns::{EventResource, LookupColumns};
 use super::insight_events::InsightEvent;
 use super::lenient::Text;
 use super::management_events::ManagementEvent;
-use super::page::unescape_into;
+use super::reader::unescape_into;
 
 /// The members of a LookupEvents answer the streams use; others are ignored, as the SDK does.
 #[derive(Debug, Deserialize)]
