@@ -70,7 +70,65 @@ tokio::task_local! {
     static MEMBER: SharedCredentialsProvider;
 }
 
+/// Which of a region's quotas a call counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    /// LookupEvents: 2 per second per account and region.
+    Lookup,
+    /// The control-plane calls (DescribeTrails, GetTrailStatus, ListPublicKeys…): 10 per second.
+    Control,
+}
+
 impl RegionClient {
+    /// `call` to this client's region (and account), as its failures describe it.
+    pub fn site(&self, call: &'static str) -> call::CallSite {
+        call::CallSite {
+            service: crate::error::Service::CloudTrail,
+            account: self.account.clone(),
+            target: None,
+            region: self.region.clone(),
+            call,
+            endpoint: self.endpoint.clone(),
+        }
+    }
+
+    /// `call` sent by `send` (made with `client`) with the account's credentials, paced by
+    /// `quota` and retried within `budget`.
+    pub async fn call<T, E, Fut>(
+        &self,
+        call: &'static str,
+        quota: Quota,
+        budget: call::RetryBudget,
+        mut send: impl FnMut() -> Fut,
+    ) -> Result<T, crate::error::AwsFailure>
+    where
+        Fut: std::future::Future<
+            Output = Result<
+                T,
+                aws_sdk_cloudtrail::error::SdkError<
+                    E,
+                    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+                >,
+            >,
+        >,
+        E: aws_sdk_cloudtrail::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let pacer = match quota {
+            Quota::Lookup => &self.pacer,
+            Quota::Control => &self.control_pacer,
+        };
+        let site = self.site(call);
+        call::call_with_retries(
+            pacer,
+            &self.stop,
+            budget,
+            &site,
+            |_, _| {},
+            || self.send(send()),
+        )
+        .await
+    }
+
     /// Sends `call` (made with `client`) signed with the account's credentials.
     pub async fn send<T>(&self, call: impl std::future::Future<Output = T>) -> T {
         match &self.member {

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use aws_sdk_cloudtrail::primitives::DateTime;
 use tokio::sync::Mutex;
 
-use super::call::{call_with_retries, CallSite, RetryBudget};
-use super::RegionClient;
+use super::call::RetryBudget;
+use super::{Quota, RegionClient};
 use crate::config::Config;
-use crate::error::{AwsFailure, Service};
+use crate::error::AwsFailure;
 use crate::time::DAY_SECS;
 
 /// A public key of `ListPublicKeys`.
@@ -81,14 +81,6 @@ pub async fn list_public_keys(
     to: i64,
     budget: RetryBudget,
 ) -> Result<Vec<PublicKey>, AwsFailure> {
-    let site = CallSite {
-        service: Service::CloudTrail,
-        account: None,
-        target: None,
-        region: client.region.clone(),
-        call: "ListPublicKeys",
-        endpoint: client.endpoint.clone(),
-    };
     let mut keys = Vec::new();
     let mut token: Option<String> = None;
     // A handful of keys per region: a token that keeps coming back is not followed forever.
@@ -99,15 +91,11 @@ pub async fn list_public_keys(
             .start_time(DateTime::from_secs(from))
             .end_time(DateTime::from_secs(to))
             .set_next_token(token.clone());
-        let page = call_with_retries(
-            &client.control_pacer,
-            &client.stop,
-            budget,
-            &site,
-            |_, _| {},
-            || request.clone().send(),
-        )
-        .await?;
+        let page = client
+            .call("ListPublicKeys", Quota::Control, budget, || {
+                request.clone().send()
+            })
+            .await?;
         for key in page.public_key_list() {
             let (Some(fingerprint), Some(value)) = (key.fingerprint(), key.value()) else {
                 continue;

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::{runtime, Outcome};
-use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
-use crate::aws::{self, Reach, RegionClient};
+use crate::aws::call::RetryBudget;
+use crate::aws::{self, Quota, Reach, RegionClient};
 use crate::config::Config;
 use crate::emit::Emitter;
-use crate::error::{AwsFailure, AwsProblem, Error, Service};
+use crate::error::{AwsFailure, AwsProblem, Error};
 use crate::protocol::{ConnectionStatus, Message, Status};
 use crate::streams::lookup::read::lookup_attribute;
 use crate::streams::lookup::{INSIGHT_EVENTS, MANAGEMENT_EVENTS};
@@ -249,40 +249,24 @@ async fn probe(
     client: RegionClient,
     filter: Option<aws_sdk_cloudtrail::types::LookupAttribute>,
 ) -> (Option<String>, Probed) {
-    let site = |call| CallSite {
-        service: Service::CloudTrail,
-        account: client.account.clone(),
-        target: None,
-        region: client.region.clone(),
-        call,
-        endpoint: client.endpoint.clone(),
-    };
     let request = client
         .client
         .lookup_events()
         .max_results(1)
         .set_lookup_attributes(filter.map(|a| vec![a]));
-    let events = call_with_retries(
-        &client.pacer,
-        &client.stop,
-        RetryBudget::CHECK,
-        &site("LookupEvents"),
-        |_, _| {},
-        || client.send(request.clone().send()),
-    )
-    .await
-    .map(|_| ());
+    let events = client
+        .call("LookupEvents", Quota::Lookup, RetryBudget::CHECK, || {
+            request.clone().send()
+        })
+        .await
+        .map(|_| ());
     let request = client.client.describe_trails().include_shadow_trails(false);
-    let trails = call_with_retries(
-        &client.control_pacer,
-        &client.stop,
-        RetryBudget::CHECK,
-        &site("DescribeTrails"),
-        |_, _| {},
-        || client.send(request.clone().send()),
-    )
-    .await
-    .map(|_| ());
+    let trails = client
+        .call("DescribeTrails", Quota::Control, RetryBudget::CHECK, || {
+            request.clone().send()
+        })
+        .await
+        .map(|_| ());
     (
         client.account.clone(),
         (client.region.clone(), events, trails),

@@ -3,26 +3,19 @@
 //! selectors — where its logs go, and what it records.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::Trail;
 use schemars::JsonSchema;
 use serde::Serialize;
-
-use std::future::Future;
-
-use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-
-use std::sync::Arc;
-
 use serde_json::Value;
 
 use super::{catalog_entry, stream_read, ReadContext, ReadReport, Stream, StreamRead};
-use crate::aws::call::{call_with_retries, CallSite, RetryBudget};
-use crate::aws::RegionClient;
+use crate::aws::call::RetryBudget;
+use crate::aws::{Quota, RegionClient};
 use crate::emit::{Emitter, LogLevel, RecordBatch};
-use crate::error::{AwsFailure, Error, Service};
+use crate::error::{AwsFailure, Error};
 use crate::protocol::{AirbyteStream, SyncMode};
 use crate::schema::schema_for;
 use crate::time::now_millis;
@@ -208,35 +201,6 @@ impl TrailRecord {
     }
 }
 
-/// A control-plane call through the region's control pacer and the one retry layer.
-async fn control_call<T, E, Fut>(
-    client: &RegionClient,
-    call: &'static str,
-    send: impl FnMut() -> Fut,
-) -> Result<T, AwsFailure>
-where
-    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let site = CallSite {
-        service: Service::CloudTrail,
-        account: client.account.clone(),
-        target: None,
-        region: client.region.clone(),
-        call,
-        endpoint: client.endpoint.clone(),
-    };
-    call_with_retries(
-        &client.control_pacer,
-        &client.stop,
-        RetryBudget::SYNC,
-        &site,
-        |_, _| {},
-        send,
-    )
-    .await
-}
-
 /// Reads the inventory of every region (of every account); returns the number of records and
 /// the failures. DescribeTrails failing in a region (of an account) fails the stream after the
 /// others are read; a trail whose status or selectors cannot be read is still emitted, with the
@@ -246,10 +210,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
     let mut errors = Vec::new();
     for (i, client) in clients.iter().enumerate() {
         let request = client.client.describe_trails().include_shadow_trails(true);
-        let out = match control_call(client, "DescribeTrails", || {
-            client.send(request.clone().send())
-        })
-        .await
+        let out = match client
+            .call("DescribeTrails", Quota::Control, RetryBudget::SYNC, || {
+                request.clone().send()
+            })
+            .await
         {
             Ok(out) => out,
             Err(f) => {
@@ -285,10 +250,11 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
         };
 
         let request = client.client.get_trail_status().name(&arn);
-        match control_call(client, "GetTrailStatus", || {
-            client.send(request.clone().send())
-        })
-        .await
+        match client
+            .call("GetTrailStatus", Quota::Control, RetryBudget::SYNC, || {
+                request.clone().send()
+            })
+            .await
         {
             Ok(s) => {
                 record.is_logging = s.is_logging();
@@ -306,10 +272,14 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
         }
 
         let request = client.client.get_event_selectors().trail_name(&arn);
-        match control_call(client, "GetEventSelectors", || {
-            client.send(request.clone().send())
-        })
-        .await
+        match client
+            .call(
+                "GetEventSelectors",
+                Quota::Control,
+                RetryBudget::SYNC,
+                || request.clone().send(),
+            )
+            .await
         {
             Ok(s) => {
                 record.event_selectors = Some(
@@ -358,10 +328,14 @@ pub async fn read(clients: &[RegionClient], emitter: &Emitter) -> (u64, Vec<Erro
         }
 
         let request = client.client.get_insight_selectors().trail_name(&arn);
-        match control_call(client, "GetInsightSelectors", || {
-            client.send(request.clone().send())
-        })
-        .await
+        match client
+            .call(
+                "GetInsightSelectors",
+                Quota::Control,
+                RetryBudget::SYNC,
+                || request.clone().send(),
+            )
+            .await
         {
             Ok(s) => {
                 record.insights_enabled = Some(true);

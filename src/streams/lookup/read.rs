@@ -15,12 +15,12 @@ use super::event_key::EventKey;
 use super::page::{Page, PageBuffers};
 use super::window::{LookupWindow, RegionPlan, Step};
 use super::LookupKind;
-use crate::aws::call::{CallSite, Retry, RetryBudget};
+use crate::aws::call::{Retry, RetryBudget};
 use crate::aws::raw::{keeping_body, BufferPool, Slot, BODIES};
 use crate::aws::RegionClient;
 use crate::config::Config;
 use crate::emit::{Emitter, LogLevel, RecordBatch, RecordTail};
-use crate::error::{AwsProblem, Error, Service};
+use crate::error::{AwsProblem, Error};
 use crate::streams::checkpoint::Checkpointer;
 use crate::streams::{ReadContext, ReadReport};
 use crate::time::{format_epoch, now_millis, now_secs, DAY_SECS};
@@ -240,14 +240,7 @@ impl RegionRead {
         window: LookupWindow,
         plan: &RegionPlan<EventIds>,
     ) -> Result<WindowEnd, Error> {
-        let site = CallSite {
-            service: Service::CloudTrail,
-            account: self.client.account.clone(),
-            target: None,
-            region: self.client.region.clone(),
-            call: "LookupEvents",
-            endpoint: self.client.endpoint.clone(),
-        };
+        let site = self.client.site("LookupEvents");
         let mut emitted = EventIds::default();
         let mut token: Option<String> = None;
         let mut guard = crate::aws::pages::PageGuard::default();
