@@ -26,6 +26,7 @@ use crate::emit::{Emitter, LogLevel, StreamStatus};
 use crate::error::Error;
 use crate::protocol::{AirbyteStream, SyncMode};
 use checkpoint::Checkpointer;
+use saved_state::{resume, SavedState};
 
 /// What a stream's read ended with.
 #[derive(Debug, Default)]
@@ -45,28 +46,38 @@ impl ReadReport {
     }
 }
 
-/// A stream's read, ready to run once given its checkpointer: its state is already parsed and
-/// checked.
+/// A stream's read, ready to run once given its checkpointer: its state is already resumed.
 pub type StreamRead = Box<dyn FnOnce(Checkpointer) -> ReadFuture + Send>;
 pub type ReadFuture = Pin<Box<dyn Future<Output = ReadReport> + Send>>;
 
-/// A read from `future`, which writes its states through the checkpointer it is given.
-pub fn stream_read<F, R>(read: R) -> StreamRead
-where
-    R: FnOnce(Checkpointer) -> F + Send + 'static,
-    F: Future<Output = ReadReport> + Send + 'static,
-{
-    Box::new(move |checkpointer| Box::pin(read(checkpointer)))
+/// Every stream: a new stream is a new implementation of this (and its line in `offered`), not
+/// a branch in `read`. The framework resumes its state (`saved_state::resume`) and hands its
+/// read the checkpointer it writes its states through.
+pub trait Stream: Send + Sync + 'static {
+    /// What the stream keeps between syncs.
+    type State: SavedState + Send + 'static;
+
+    fn name(&self) -> &'static str;
+
+    fn catalog_entry(&self) -> AirbyteStream;
+
+    /// The read from `state`, writing its states through `checkpointer`.
+    fn read(
+        &'static self,
+        context: Arc<ReadContext>,
+        state: Self::State,
+        checkpointer: Checkpointer,
+    ) -> ReadFuture;
 }
 
-/// Every stream: a new stream is a new implementation of this, not a branch in `read`.
-pub trait Stream: Send + Sync {
+/// A stream as `discover` and `read` take it: its state's type left out.
+pub trait OfferedStream: Send + Sync {
     fn name(&self) -> &'static str;
 
     fn catalog_entry(&self) -> AirbyteStream;
 
     /// Checks `saved` (the stream's state from the input, if any) before anything is read and
-    /// returns the read, from the state `saved_state::resume` gives.
+    /// returns the read from the state it resumes.
     fn prepare(
         &'static self,
         context: &Arc<ReadContext>,
@@ -75,9 +86,32 @@ pub trait Stream: Send + Sync {
     ) -> Result<StreamRead, Error>;
 }
 
+impl<S: Stream> OfferedStream for S {
+    fn name(&self) -> &'static str {
+        Stream::name(self)
+    }
+
+    fn catalog_entry(&self) -> AirbyteStream {
+        Stream::catalog_entry(self)
+    }
+
+    fn prepare(
+        &'static self,
+        context: &Arc<ReadContext>,
+        mode: SyncMode,
+        saved: Option<&Value>,
+    ) -> Result<StreamRead, Error> {
+        let state = resume::<S::State>(Stream::name(self), context, mode, saved)?;
+        let context = context.clone();
+        Ok(Box::new(move |checkpointer| {
+            self.read(context, state, checkpointer)
+        }))
+    }
+}
+
 /// The streams offered for `config`, in catalog order: the S3 streams only with `trail_logs`.
-pub fn offered(config: &Config) -> Vec<&'static dyn Stream> {
-    let mut streams: Vec<&'static dyn Stream> = vec![
+pub fn offered(config: &Config) -> Vec<&'static dyn OfferedStream> {
+    let mut streams: Vec<&'static dyn OfferedStream> = vec![
         &lookup::MANAGEMENT_EVENTS,
         &lookup::INSIGHT_EVENTS,
         &trails::TRAILS,

@@ -47,3 +47,26 @@ pub fn resume<S: SavedState>(
         (SyncMode::FullRefresh, _) => S::fresh(true),
     })
 }
+
+/// The state of a stream read whole every time (full refresh only): `{}`, which only marks the
+/// stream as synced, as the protocol expects. Whatever was saved is ignored.
+#[derive(Debug, Default, Serialize)]
+pub struct NoState {}
+
+impl SavedState for NoState {
+    fn parse(_: &Value, _: &'static str, _: &ReadContext) -> Result<Self, String> {
+        Ok(NoState {})
+    }
+
+    fn fresh(_: bool) -> Self {
+        NoState {}
+    }
+
+    fn written_by_full_refresh(&self) -> bool {
+        false
+    }
+
+    fn for_incremental(self, _: &ReadContext) -> Self {
+        self
+    }
+}

@@ -6,13 +6,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::saved_state::resume;
+use super::checkpoint::Checkpointer;
 use super::trail_logs::digests::{self, DigestFolder, TrailDigest};
 use super::trail_logs::TrailState;
-use super::{catalog_entry, stream_read, ReadContext, ReadReport, Stream, StreamRead};
+use super::{catalog_entry, ReadContext, ReadFuture, ReadReport, Stream};
 use crate::aws::public_keys::KeyRing;
-use crate::error::Error;
-use crate::protocol::{AirbyteStream, SyncMode};
+use crate::protocol::AirbyteStream;
 use crate::schema::schema_for;
 
 pub const NAME: &str = "trail_digests";
@@ -26,6 +25,8 @@ pub fn schema() -> Value {
 }
 
 impl Stream for TrailDigests {
+    type State = TrailState<DigestFolder>;
+
     fn name(&self) -> &'static str {
         NAME
     }
@@ -40,15 +41,13 @@ impl Stream for TrailDigests {
         )
     }
 
-    fn prepare(
+    fn read(
         &'static self,
-        context: &Arc<ReadContext>,
-        mode: SyncMode,
-        saved: Option<&Value>,
-    ) -> Result<StreamRead, Error> {
-        let state = resume::<TrailState<DigestFolder>>(NAME, context, mode, saved)?;
-        let context = context.clone();
-        Ok(stream_read(move |checkpointer| async move {
+        context: Arc<ReadContext>,
+        state: TrailState<DigestFolder>,
+        checkpointer: Checkpointer,
+    ) -> ReadFuture {
+        Box::pin(async move {
             let (logs, bucket) = match context.bucket().await {
                 Ok(b) => b,
                 Err(e) => return ReadReport::failed(e),
@@ -78,7 +77,7 @@ impl Stream for TrailDigests {
                     errors,
                 },
             }
-        }))
+        })
     }
 }
 

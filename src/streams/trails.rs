@@ -9,14 +9,15 @@ use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::Trail;
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::Value;
 
-use super::{catalog_entry, stream_read, ReadContext, ReadReport, Stream, StreamRead};
+use super::checkpoint::Checkpointer;
+use super::saved_state::NoState;
+use super::{catalog_entry, ReadContext, ReadFuture, ReadReport, Stream};
 use crate::aws::call::RetryBudget;
 use crate::aws::{Quota, RegionClient};
 use crate::emit::{Emitter, LogLevel, RecordBatch};
 use crate::error::{AwsFailure, Error};
-use crate::protocol::{AirbyteStream, SyncMode};
+use crate::protocol::AirbyteStream;
 use crate::schema::schema_for;
 use crate::time::now_millis;
 
@@ -29,6 +30,8 @@ pub struct Trails;
 pub static TRAILS: Trails = Trails;
 
 impl Stream for Trails {
+    type State = NoState;
+
     fn name(&self) -> &'static str {
         NAME
     }
@@ -37,14 +40,13 @@ impl Stream for Trails {
         catalog_entry(NAME, schema_for::<TrailRecord>(), "TrailArn", None, false)
     }
 
-    fn prepare(
+    fn read(
         &'static self,
-        context: &Arc<ReadContext>,
-        _: SyncMode,
-        _: Option<&Value>,
-    ) -> Result<StreamRead, Error> {
-        let context = context.clone();
-        Ok(stream_read(move |mut checkpointer| async move {
+        context: Arc<ReadContext>,
+        state: NoState,
+        mut checkpointer: Checkpointer,
+    ) -> ReadFuture {
+        Box::pin(async move {
             let connection = match context.cloudtrail().await {
                 Ok(c) => c,
                 Err(e) => return ReadReport::failed(e),
@@ -57,12 +59,12 @@ impl Stream for Trails {
                     .map(|e| e.clone().for_stream(NAME)),
             );
             // Full refresh: the state only marks the stream as synced, as the protocol expects.
-            checkpointer.write(&serde_json::json!({}));
+            checkpointer.write(&state);
             ReadReport {
                 summary: Some(format!("{NAME}: {n} trails")),
                 errors,
             }
-        }))
+        })
     }
 }
 

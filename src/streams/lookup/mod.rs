@@ -22,12 +22,11 @@ use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
-use super::saved_state::resume;
-use super::{catalog_entry, stream_read, ReadContext, Stream, StreamRead};
+use super::checkpoint::Checkpointer;
+use super::{catalog_entry, ReadContext, ReadFuture, Stream};
 use crate::config::LOOKUP_KEYS;
 use crate::emit::{RecordBatch, RecordTail};
-use crate::error::Error;
-use crate::protocol::{AirbyteStream, SyncMode};
+use crate::protocol::AirbyteStream;
 use crate::schema::schema_for;
 use columns::write_lookup_columns;
 use cursor::EventStreamState;
@@ -101,6 +100,8 @@ impl LookupKind {
 }
 
 impl Stream for LookupKind {
+    type State = EventStreamState;
+
     fn name(&self) -> &'static str {
         self.name
     }
@@ -115,16 +116,12 @@ impl Stream for LookupKind {
         )
     }
 
-    fn prepare(
+    fn read(
         &'static self,
-        context: &Arc<ReadContext>,
-        mode: SyncMode,
-        saved: Option<&Value>,
-    ) -> Result<StreamRead, Error> {
-        let state = resume::<EventStreamState>(self.name, context, mode, saved)?;
-        let context = context.clone();
-        Ok(stream_read(move |checkpointer| {
-            read::read_stream(self, context, state, checkpointer)
-        }))
+        context: Arc<ReadContext>,
+        state: EventStreamState,
+        checkpointer: Checkpointer,
+    ) -> ReadFuture {
+        Box::pin(read::read_stream(self, context, state, checkpointer))
     }
 }

@@ -28,10 +28,8 @@ use crate::config::TrailLogs;
 use crate::emit::{Emitter, LogLevel, RecordTail};
 use crate::error::{AwsFailure, AwsProblem, Error};
 use crate::protocol::AirbyteStream;
-use crate::protocol::SyncMode;
 use crate::streams::checkpoint::{Checkpointer, CHECKPOINT_EVERY};
-use crate::streams::saved_state::resume;
-use crate::streams::{catalog_entry, stream_read, ReadContext, ReadReport, Stream, StreamRead};
+use crate::streams::{catalog_entry, ReadContext, ReadFuture, ReadReport, Stream};
 use crate::time::{format_epoch, now_millis};
 pub use cursor::FolderCursor;
 use file::{read_file, Decoding, FileRead};
@@ -78,6 +76,8 @@ impl EventFolderStream {
 }
 
 impl Stream for EventFolderStream {
+    type State = TrailState<FolderCursor>;
+
     fn name(&self) -> &'static str {
         self.name
     }
@@ -92,54 +92,50 @@ impl Stream for EventFolderStream {
         )
     }
 
-    fn prepare(
+    fn read(
         &'static self,
-        context: &Arc<ReadContext>,
-        mode: SyncMode,
-        saved: Option<&Value>,
-    ) -> Result<StreamRead, Error> {
-        prepare(self.log_stream(), context, mode, saved)
+        context: Arc<ReadContext>,
+        state: TrailState<FolderCursor>,
+        checkpointer: Checkpointer,
+    ) -> ReadFuture {
+        Box::pin(read_stream(self.log_stream(), context, state, checkpointer))
     }
 }
 
-/// The read of a log-folder stream from its saved state (see `Stream::prepare`).
-fn prepare(
+/// The read of a log-folder stream, with its summary.
+async fn read_stream(
     stream: &'static LogStream,
-    context: &Arc<ReadContext>,
-    mode: SyncMode,
-    saved: Option<&Value>,
-) -> Result<StreamRead, Error> {
-    let state = resume::<TrailState<FolderCursor>>(stream.name, context, mode, saved)?;
-    let context = context.clone();
-    Ok(stream_read(move |checkpointer| async move {
-        let name = stream.name;
-        let (logs, bucket) = match context.bucket().await {
-            Ok(b) => b,
-            Err(e) => return ReadReport::failed(e),
-        };
-        match read(stream, bucket, logs, state, &context.emitter, checkpointer).await {
-            // What was read is said even when some folders or files failed.
-            Ok((read, errors)) => ReadReport {
-                summary: Some(format!(
-                    "{name}: {} records from {} files ({} MB of JSON; {} late files read by the late-file sweep, {} more landed late and are left to the next one); {} filtered out; {} files skipped, {} unreadable records skipped{}",
-                    read.records,
-                    read.files,
-                    read.uncompressed_bytes / 1_000_000,
-                    read.late_files,
-                    read.left_to_sweep,
-                    read.filtered,
-                    read.skipped_files,
-                    read.skipped_records,
-                    plain_json_note(read.plain_json_files)
-                )),
-                errors,
-            },
-            Err(errors) => ReadReport {
-                summary: None,
-                errors,
-            },
-        }
-    }))
+    context: Arc<ReadContext>,
+    state: TrailState<FolderCursor>,
+    checkpointer: Checkpointer,
+) -> ReadReport {
+    let name = stream.name;
+    let (logs, bucket) = match context.bucket().await {
+        Ok(b) => b,
+        Err(e) => return ReadReport::failed(e),
+    };
+    match read(stream, bucket, logs, state, &context.emitter, checkpointer).await {
+        // What was read is said even when some folders or files failed.
+        Ok((read, errors)) => ReadReport {
+            summary: Some(format!(
+                "{name}: {} records from {} files ({} MB of JSON; {} late files read by the late-file sweep, {} more landed late and are left to the next one); {} filtered out; {} files skipped, {} unreadable records skipped{}",
+                read.records,
+                read.files,
+                read.uncompressed_bytes / 1_000_000,
+                read.late_files,
+                read.left_to_sweep,
+                read.filtered,
+                read.skipped_files,
+                read.skipped_records,
+                plain_json_note(read.plain_json_files)
+            )),
+            errors,
+        },
+        Err(errors) => ReadReport {
+            summary: None,
+            errors,
+        },
+    }
 }
 
 /// Files read at once. A GET waits tens of milliseconds for its first byte and CloudTrail
