@@ -174,8 +174,10 @@ fn garbled_answers_and_an_answer_slower_than_the_timeout_are_retried() {
 #[test]
 fn a_long_throttled_wait_is_reported_as_rate_limited() {
     let env = Env::with_events(&["us-east-1"], 200, 600, 0);
+    // Long enough for the sixth attempt, whatever the jitter (its pause, 4 to 8 s, is over the
+    // 3 s that make a wait RATE_LIMITED): the backoffs before it add up to at most 7.75 s.
     env.emulator.set_faults(Faults {
-        throttle_storm_secs: 6.0,
+        throttle_storm_secs: 12.0,
         ..Faults::default()
     });
     let config = env.config(json!({}));
