@@ -356,6 +356,7 @@ impl Error {
                 failure.code.as_deref().unwrap_or("-"),
                 failure.detail
             ),
+            Error::State { .. } => format!("State({:?})", self.to_string()),
             other => format!("{other:?}"),
         }
     }

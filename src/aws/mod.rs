@@ -73,7 +73,7 @@ tokio::task_local! {
 /// Which of a region's quotas a call counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quota {
-    /// LookupEvents: 2 per second per account and region.
+    /// LookupEvents: `requests_per_second` per account and region (AWS allows 2).
     Lookup,
     /// The control-plane calls (DescribeTrails, GetTrailStatus, ListPublicKeys…): 10 per second.
     Control,

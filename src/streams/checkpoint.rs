@@ -85,15 +85,21 @@ impl Checkpointer {
     }
 
     /// Writes `state` now, due or not (a sync's last, or before a pause); whether it was written
-    /// (not when it is the state already written).
+    /// (not when it is the state already written: the attempt still counts for the pace, so an
+    /// unchanged state is not built again at every turn).
     pub fn write(&mut self, state: &impl Serialize) -> bool {
         let before = self.emitter.bytes_written();
         let written = self.emitter.state(self.stream, state);
-        if written {
-            self.pace
-                .wrote(Instant::now(), before, self.emitter.bytes_written());
-        }
+        self.pace
+            .wrote(Instant::now(), before, self.emitter.bytes_written());
         written
+    }
+
+    /// The first state is due at once (a stream whose first progress is worth saving early: a
+    /// LookupEvents window took seconds of its quota).
+    pub fn first_due_now(mut self) -> Checkpointer {
+        self.pace = CheckpointPace::default();
+        self
     }
 }
 

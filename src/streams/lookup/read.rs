@@ -96,7 +96,7 @@ pub struct StateBook {
 impl StateBook {
     pub fn new(state: EventStreamState, checkpointer: Checkpointer) -> Self {
         StateBook {
-            state: Mutex::new((state, checkpointer)),
+            state: Mutex::new((state, checkpointer.first_due_now())),
         }
     }
 

@@ -37,7 +37,7 @@ pub use folder_reader::{FolderReader, ListRange, Pass};
 pub use folders::LogFolder;
 pub use folders::{account_folders, discover};
 use landing::{lateness, SweepPlan};
-pub use provenance::{LogFileColumns, PROVENANCE_COLUMNS};
+pub use provenance::{provenance_names, LogFileColumns};
 use scan::Shape;
 pub use state::TrailState;
 
@@ -69,7 +69,7 @@ impl EventFolderStream {
         self.log.get_or_init(|| LogStream {
             name: self.name,
             kinds: self.kinds,
-            shape: Arc::new(Shape::from_schema(&(self.schema)()).reserving(&PROVENANCE_COLUMNS)),
+            shape: Arc::new(Shape::from_schema(&(self.schema)()).reserving(&provenance_names())),
             filtered: self.filtered,
         })
     }

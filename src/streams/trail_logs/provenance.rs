@@ -40,17 +40,19 @@ impl LogFileColumns {
 
 /// The names of the provenance columns: a record's own values of them are removed (the RECORD
 /// would name them twice).
-pub static PROVENANCE_COLUMNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+pub static PROVENANCE_COLUMNS: LazyLock<Vec<String>> = LazyLock::new(|| {
     let schema = schema_for::<LogFileColumns>();
     let properties = schema["properties"]
         .as_object()
         .cloned()
         .unwrap_or_default();
-    properties
-        .keys()
-        .map(|name| &*Box::leak(name.clone().into_boxed_str()))
-        .collect()
+    properties.keys().cloned().collect()
 });
+
+/// `PROVENANCE_COLUMNS` as the scanner takes them.
+pub fn provenance_names() -> Vec<&'static str> {
+    PROVENANCE_COLUMNS.iter().map(String::as_str).collect()
+}
 
 #[cfg(test)]
 mod tests {
@@ -71,7 +73,7 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        let mut want = PROVENANCE_COLUMNS.to_vec();
+        let mut want = provenance_names();
         names.sort_unstable();
         want.sort_unstable();
         assert_eq!(names, want);

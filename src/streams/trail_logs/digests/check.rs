@@ -194,7 +194,7 @@ pub(super) async fn check_digest(
 /// `claimedDigestS3Object`.
 fn fill_native(record: &mut TrailDigest, d: &DigestFile) {
     record.claimed_digest_s3_object = d.digest_s3_object.clone();
-    record.fields = d.fields.clone();
+    record.fields = d.clone();
 }
 
 /// Whether the digest's signature verifies; what does not is added to `problems`.
@@ -214,15 +214,12 @@ async fn check_signature(
         problems.push("the digest has no signature: its S3 metadata lacks x-amz-meta-signature or x-amz-meta-signature-algorithm".into());
         return Ok(false);
     };
-    if algorithm != ALGORITHM
-        || digest.fields.digest_signature_algorithm.as_deref() != Some(ALGORITHM)
-    {
+    if algorithm != ALGORITHM || digest.digest_signature_algorithm.as_deref() != Some(ALGORITHM) {
         problems.push(format!(
             "the digest is signed with {} (the file says {}), not {ALGORITHM}",
             shown(algorithm),
             shown(
                 digest
-                    .fields
                     .digest_signature_algorithm
                     .as_deref()
                     .unwrap_or("nothing")
@@ -230,17 +227,17 @@ async fn check_signature(
         ));
         return Ok(false);
     }
-    if digest.fields.digest_s3_bucket.as_deref() != Some(bucket)
+    if digest.digest_s3_bucket.as_deref() != Some(bucket)
         || digest.digest_s3_object.as_deref() != Some(full_key)
     {
         problems.push(format!(
             "the digest says it was delivered to s3://{}/{} but was read at s3://{bucket}/{full_key}: a moved or copied digest is not valid",
-            shown(digest.fields.digest_s3_bucket.as_deref().unwrap_or("?")),
+            shown(digest.digest_s3_bucket.as_deref().unwrap_or("?")),
             shown(digest.digest_s3_object.as_deref().unwrap_or("?"))
         ));
         return Ok(false);
     }
-    let Some(end) = digest.fields.digest_end_time.as_deref() else {
+    let Some(end) = digest.digest_end_time.as_deref() else {
         problems.push("the digest has no digestEndTime".into());
         return Ok(false);
     };
@@ -251,7 +248,7 @@ async fn check_signature(
         ));
         return Ok(false);
     };
-    let Some(fingerprint) = digest.fields.digest_public_key_fingerprint.as_deref() else {
+    let Some(fingerprint) = digest.digest_public_key_fingerprint.as_deref() else {
         problems.push("the digest names no public key (digestPublicKeyFingerprint)".into());
         return Ok(false);
     };
@@ -294,7 +291,7 @@ async fn check_signature(
         bucket,
         full_key,
         sha256,
-        digest.fields.previous_digest_signature.as_deref(),
+        digest.previous_digest_signature.as_deref(),
     );
     if signature_verifies(&key.der, message.as_bytes(), signature) {
         Ok(true)
@@ -318,19 +315,18 @@ async fn check_chain(
     link: Option<&String>,
     problems: &mut Vec<String>,
 ) -> Result<Option<bool>, AwsFailure> {
-    let Some(previous_signature) = digest.fields.previous_digest_signature.as_deref() else {
+    let Some(previous_signature) = digest.previous_digest_signature.as_deref() else {
         return Ok(None);
     };
     let bucket = &shared.bucket;
     let (Some(previous_key), Some(previous_hash)) = (
-        digest.fields.previous_digest_s3_object.as_deref(),
-        digest.fields.previous_digest_hash_value.as_deref(),
+        digest.previous_digest_s3_object.as_deref(),
+        digest.previous_digest_hash_value.as_deref(),
     ) else {
         problems.push("the digest carries a previous signature but names no previous digest (previousDigestS3Object, previousDigestHashValue)".into());
         return Ok(Some(false));
     };
     if let Some(other) = digest
-        .fields
         .previous_digest_s3_bucket
         .as_deref()
         .filter(|b| *b != bucket.bucket)

@@ -417,7 +417,7 @@ mod tests {
         let head = read_head(&gz(json.as_bytes())).unwrap();
         assert_eq!(head.file.log_files.0, Some(3));
         assert_eq!(
-            head.file.fields.digest_end_time.as_deref(),
+            head.file.digest_end_time.as_deref(),
             Some("2025-11-24T17:00:00Z")
         );
         assert_eq!(

@@ -2,8 +2,9 @@
 //! (its signature, its link to the previous digest, the hash of every log file it lists).
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::verify::DigestFile;
 use crate::schema::Timestamp;
 use crate::streams::trail_logs::LogFileColumns;
 
@@ -20,7 +21,7 @@ pub struct TrailDigest {
     pub claimed_digest_s3_object: Option<String>,
     /// The digest's own fields, as it writes them.
     #[serde(flatten)]
-    pub fields: DigestFields,
+    pub fields: DigestFile,
     /// The log files delivered in the digest's window, each with its verdict, in the digest's
     /// order (at most 3 MB of them: `problems` says when some are left out).
     pub log_files: Vec<DigestLogFile>,
@@ -73,41 +74,4 @@ pub enum LogFileStatus {
     Modified,
     Missing,
     Unreadable,
-}
-
-/// A digest file's native fields other than its key and its log files, as CloudTrail writes
-/// them (all optional: a tampered or foreign file may lack any): read from the file and written
-/// into the record as they are.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DigestFields {
-    /// The bucket the digest says it was delivered to.
-    pub digest_s3_bucket: Option<String>,
-    /// The account whose logs the digest covers.
-    pub aws_account_id: Option<String>,
-    /// Start of the delivery window the digest covers (UTC).
-    #[schemars(with = "Option<Timestamp>")]
-    pub digest_start_time: Option<String>,
-    /// End of the delivery window the digest covers (UTC).
-    #[schemars(with = "Option<Timestamp>")]
-    pub digest_end_time: Option<String>,
-    /// Fingerprint of the public key that verifies the signature (from `ListPublicKeys`).
-    pub digest_public_key_fingerprint: Option<String>,
-    /// `SHA256withRSA`.
-    pub digest_signature_algorithm: Option<String>,
-    /// Newest event of the listed log files (UTC; null for a digest without files).
-    #[schemars(with = "Option<Timestamp>")]
-    pub newest_event_time: Option<String>,
-    /// Oldest event of the listed log files (UTC; null for a digest without files).
-    #[schemars(with = "Option<Timestamp>")]
-    pub oldest_event_time: Option<String>,
-    /// Bucket of the previous digest (null for a digest that starts a chain).
-    pub previous_digest_s3_bucket: Option<String>,
-    /// Key of the previous digest (null for a digest that starts a chain).
-    pub previous_digest_s3_object: Option<String>,
-    /// Hex SHA-256 of the previous digest's uncompressed content.
-    pub previous_digest_hash_value: Option<String>,
-    pub previous_digest_hash_algorithm: Option<String>,
-    /// Hex signature of the previous digest.
-    pub previous_digest_signature: Option<String>,
 }

@@ -5,23 +5,56 @@
 
 use aws_lc_rs::digest::{digest, SHA256};
 use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+use schemars::JsonSchema;
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use super::record::DigestFields;
+use crate::schema::Timestamp;
+
 use crate::aws::public_keys::PublicKey;
 
 /// A digest file's fields, as CloudTrail writes them (all optional: a tampered or foreign file
-/// may lack any). `logFiles` is only counted here: its entries are streamed one by one
-/// (`entries.rs`), so a digest of a million entries never holds them all.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// may lack any), read straight from the file (no `flatten`: it would hold every member it does
+/// not know in memory) and written into the record as they are, but for its key (the record's
+/// `claimedDigestS3Object`) and `logFiles`, which is only counted here: its entries are streamed
+/// one by one (`entries.rs`), so a digest of a million entries never holds them all.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DigestFile {
+    #[serde(skip_serializing)]
+    #[schemars(skip)]
     pub digest_s3_object: Option<String>,
-    /// Read as they are into the record.
-    #[serde(flatten)]
-    pub fields: DigestFields,
-    #[serde(default)]
+    /// The bucket the digest says it was delivered to.
+    pub digest_s3_bucket: Option<String>,
+    /// The account whose logs the digest covers.
+    pub aws_account_id: Option<String>,
+    /// Start of the delivery window the digest covers (UTC).
+    #[schemars(with = "Option<Timestamp>")]
+    pub digest_start_time: Option<String>,
+    /// End of the delivery window the digest covers (UTC).
+    #[schemars(with = "Option<Timestamp>")]
+    pub digest_end_time: Option<String>,
+    /// Fingerprint of the public key that verifies the signature (from `ListPublicKeys`).
+    pub digest_public_key_fingerprint: Option<String>,
+    /// `SHA256withRSA`.
+    pub digest_signature_algorithm: Option<String>,
+    /// Newest event of the listed log files (UTC; null for a digest without files).
+    #[schemars(with = "Option<Timestamp>")]
+    pub newest_event_time: Option<String>,
+    /// Oldest event of the listed log files (UTC; null for a digest without files).
+    #[schemars(with = "Option<Timestamp>")]
+    pub oldest_event_time: Option<String>,
+    /// Bucket of the previous digest (null for a digest that starts a chain).
+    pub previous_digest_s3_bucket: Option<String>,
+    /// Key of the previous digest (null for a digest that starts a chain).
+    pub previous_digest_s3_object: Option<String>,
+    /// Hex SHA-256 of the previous digest's uncompressed content.
+    pub previous_digest_hash_value: Option<String>,
+    pub previous_digest_hash_algorithm: Option<String>,
+    /// Hex signature of the previous digest.
+    pub previous_digest_signature: Option<String>,
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
     pub log_files: EntryCount,
 }
 

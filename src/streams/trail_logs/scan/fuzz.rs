@@ -208,7 +208,7 @@ fn some_filter(rng: &mut fastrand::Rng) -> EventFilter {
 #[test]
 fn the_splitter_agrees_with_serde_json_on_mutated_trail_files() {
     let shape = Shape::from_schema(&crate::streams::trail_events::schema())
-        .reserving(&crate::streams::trail_logs::PROVENANCE_COLUMNS);
+        .reserving(&crate::streams::trail_logs::provenance_names());
     let seeds = seeds();
     let mut rng = fastrand::Rng::with_seed(1);
     for seed in &seeds {
