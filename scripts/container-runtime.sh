@@ -103,9 +103,10 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 STAND_IN="a stand-in made by scripts/container-runtime.sh (no registry could be reached)"
 
 present() { docker image inspect "$1" > /dev/null 2>&1; }
-# podman 4.3's Docker API refuses the commit the Docker client sends ("Decode(): EOF") and leaves
-# each imported tarball in /var/tmp: where podman is the engine, podman itself commits and imports
-# (same storage).
+# podman 4.3's Docker API refuses the commit the Docker client sends ("Decode(): EOF"), leaves
+# each imported tarball in /var/tmp, and now and then refuses to attach to a container it has just
+# created ("unable to upgrade to tcp, received 409"): where podman is the engine, podman itself
+# runs, commits and imports (same storage).
 engine=(docker)
 quiet=()
 if docker version --format '{{range .Server.Components}}{{.Name}} {{end}}' 2> /dev/null | grep -qi podman \
@@ -196,7 +197,7 @@ make_rust() {
     tc=/usr/local/rustup/toolchains/$version-x86_64-unknown-linux-gnu
     container=rust-stand-in-$$
     say "$RUST_IMAGE from $DEBIAN_IMAGE and the toolchain at $sysroot"
-    docker run --name "$container" --network host \
+    "${engine[@]}" run --name "$container" --network host \
         -v "$sysroot:/toolchain:ro" -v /etc/ssl/certs/ca-certificates.crt:/machine-ca.crt:ro \
         "docker.io/library/$DEBIAN_IMAGE" sh -euc "
             apt-get update -qq
@@ -214,7 +215,7 @@ make_rust() {
         --change "ENV RUST_VERSION=$version" \
         --change "LABEL stand-in=\"$RUST_IMAGE: $STAND_IN, with this machine's Rust toolchain and CA bundle\"" \
         "$container" "docker.io/library/$RUST_IMAGE" > /dev/null
-    docker rm "$container" > /dev/null
+    "${engine[@]}" rm "$container" > /dev/null
 }
 
 for image in "$DEBIAN_IMAGE" "$RUST_IMAGE"; do
