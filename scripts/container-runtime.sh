@@ -73,9 +73,13 @@ EOF
     # A service left from an earlier session that no longer answers: its socket would be in the way.
     rm -f /var/run/docker.sock
     mkdir -p .tools
-    say "starting podman system service on unix:///var/run/docker.sock (log: .tools/podman-service.log)"
-    # (Without the lock's descriptor, which would hold the lock as long as the service lives.)
-    setsid nohup podman system service --time=0 unix:///var/run/docker.sock > .tools/podman-service.log 2>&1 < /dev/null 9>&- &
+    log=$(pwd)/.tools/podman-service.log
+    say "starting podman system service on unix:///var/run/docker.sock (log: $log)"
+    # From /, not from this checkout: the service outlives the run, and once a checkout it was
+    # started in is deleted it can no longer attach to containers ("unable to upgrade to tcp,
+    # received 409"). (Without the lock's descriptor, which would hold the lock as long as the
+    # service lives.)
+    (cd / && exec setsid nohup podman system service --time=0 unix:///var/run/docker.sock > "$log" 2>&1 < /dev/null 9>&-) &
     for _ in $(seq 1 60); do
         engine_answers && break
         sleep 0.5
