@@ -107,10 +107,9 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 STAND_IN="a stand-in made by scripts/container-runtime.sh (no registry could be reached)"
 
 present() { docker image inspect "$1" > /dev/null 2>&1; }
-# podman 4.3's Docker API refuses the commit the Docker client sends ("Decode(): EOF"), leaves
-# each imported tarball in /var/tmp, and now and then refuses to attach to a container it has just
-# created ("unable to upgrade to tcp, received 409"): where podman is the engine, podman itself
-# runs, commits and imports (same storage).
+# podman 4.3's Docker API refuses the commit the Docker client sends ("Decode(): EOF") and leaves
+# each imported tarball in /var/tmp: where podman is the engine, podman itself runs, commits and
+# imports (same storage).
 engine=(docker)
 quiet=()
 if docker version --format '{{range .Server.Components}}{{.Name}} {{end}}' 2> /dev/null | grep -qi podman \
