@@ -67,19 +67,8 @@ def platform_run(args, files=None, *, image=IMAGE, timeout=600):
                 "--security-opt", "no-new-privileges", "--network", "host",
                 "-v", f"{config_dir}:/config:ro", "--entrypoint", "sh", image,
                 "-c", f'eval "$AIRBYTE_ENTRYPOINT {args}"']
-        out = docker_run(argv, timeout)
-    return out.returncode, [json.loads(line) for line in out.stdout.splitlines()], out.stderr
-
-
-def docker_run(argv, timeout):
-    """`docker run …` (argv), run again when the engine refused to attach to the container it had
-    just created before starting it (podman 4.3's Docker API, now and then: "unable to upgrade to
-    tcp, received 409"): the command never ran, so running it again repeats nothing."""
-    for _ in range(3):
         out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        if out.returncode == 0 or out.stdout or "unable to upgrade to tcp" not in out.stderr:
-            return out
-    return out
+    return out.returncode, [json.loads(line) for line in out.stdout.splitlines()], out.stderr
 
 
 def last_states(messages):
