@@ -73,6 +73,30 @@ impl SigningKey {
     }
 }
 
+/// A DER RSAPublicKey with a `bits`-bit modulus, for keys of sizes CloudTrail never uses (not a
+/// real key: nothing it signs verifies).
+pub fn sized_key(bits: usize) -> Vec<u8> {
+    let len = bits.div_ceil(8);
+    let mut modulus = vec![0xa5u8; len];
+    modulus[0] = 1 << ((bits - 1) % 8);
+    modulus[len - 1] |= 1;
+    if modulus[0] & 0x80 != 0 {
+        modulus.insert(0, 0);
+    }
+    let der = |tag: u8, body: &[u8]| {
+        let mut out = vec![tag];
+        let n = body.len();
+        if n < 128 {
+            out.push(n as u8);
+        } else {
+            out.extend([0x82, (n >> 8) as u8, n as u8]);
+        }
+        out.extend_from_slice(body);
+        out
+    };
+    der(0x30, &[der(0x02, &modulus), der(0x02, &[1, 0, 1])].concat())
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use cloudtrail_emulator::digests::{
-    digest_key, put_object_with_metadata, sha256_hex, signing_string, SigningKey,
+    digest_key, put_object_with_metadata, sha256_hex, signing_string, sized_key, SigningKey,
 };
 use cloudtrail_emulator::records::iso8601;
 use cloudtrail_emulator::trail_logs::gzip;
@@ -717,29 +717,6 @@ fn fixed_digest(hour: u32, fingerprint: &str) -> (String, String) {
     (key, body)
 }
 
-/// A DER RSAPublicKey with a `bits`-bit modulus (not a real key: nothing it signs verifies).
-fn odd_sized_key(bits: usize) -> Vec<u8> {
-    let len = bits.div_ceil(8);
-    let mut modulus = vec![0xa5u8; len];
-    modulus[0] = 1 << ((bits - 1) % 8);
-    modulus[len - 1] |= 1;
-    if modulus[0] & 0x80 != 0 {
-        modulus.insert(0, 0);
-    }
-    let der = |tag: u8, body: &[u8]| {
-        let mut out = vec![tag];
-        let n = body.len();
-        if n < 128 {
-            out.push(n as u8);
-        } else {
-            out.extend([0x82, (n >> 8) as u8, n as u8]);
-        }
-        out.extend_from_slice(body);
-        out
-    };
-    der(0x30, &[der(0x02, &modulus), der(0x02, &[1, 0, 1])].concat())
-}
-
 #[test]
 fn a_signature_by_a_key_cloudtrail_never_uses_says_so() {
     use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY};
@@ -749,7 +726,7 @@ fn a_signature_by_a_key_cloudtrail_never_uses_says_so() {
     let cases: [(u32, &str, Vec<u8>, String); 4] = [
         (17, "rsa-512-key", decode(KEY_512), SIGNATURE_512.into()),
         (18, "rsa-1024-key", decode(KEY_1024), SIGNATURE_1024.into()),
-        (19, "rsa-16383-key", odd_sized_key(16383), "00".repeat(2048)),
+        (19, "rsa-16383-key", sized_key(16383), "00".repeat(2048)),
         (
             20,
             "not-der-key",

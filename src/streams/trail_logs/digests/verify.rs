@@ -348,7 +348,7 @@ pub fn parse_time(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cloudtrail_emulator::digests::SigningKey;
+    use cloudtrail_emulator::digests::{sized_key, SigningKey};
     use proptest::prelude::*;
 
     /// The X.509 SubjectPublicKeyInfo of a PKCS#1 RSA key, as one AWS sample shows keys.
@@ -449,29 +449,6 @@ mod tests {
             "notes/111122223333_CloudTrail-Digest_eu-west-1_t_h_20251124T170000Z.json.gz"
         ));
         assert!(!is_digest_file("2025/11/24/x.json.gz"));
-    }
-
-    /// A DER RSAPublicKey with a `bits`-bit modulus.
-    fn sized_key(bits: usize) -> Vec<u8> {
-        let len = bits.div_ceil(8);
-        let mut modulus = vec![0xa5u8; len];
-        modulus[0] = 1 << ((bits - 1) % 8);
-        modulus[len - 1] |= 1;
-        if modulus[0] & 0x80 != 0 {
-            modulus.insert(0, 0);
-        }
-        let der = |tag: u8, body: &[u8]| {
-            let mut out = vec![tag];
-            let n = body.len();
-            if n < 128 {
-                out.push(n as u8);
-            } else {
-                out.extend([0x82, (n >> 8) as u8, n as u8]);
-            }
-            out.extend_from_slice(body);
-            out
-        };
-        der(0x30, &[der(0x02, &modulus), der(0x02, &[1, 0, 1])].concat())
     }
 
     #[test]
