@@ -359,6 +359,17 @@ fn xml(status: StatusCode, body: String) -> Answer {
 }
 
 /// An S3 error answer; HEAD answers carry no body, as S3's.
+/// S3's 403 for a request the bucket policy (or a missing requester-pays header) refuses.
+fn access_denied(resource: &str, head: bool) -> Answer {
+    s3_error(
+        StatusCode::FORBIDDEN,
+        "AccessDenied",
+        "Access Denied",
+        resource,
+        head,
+    )
+}
+
 fn s3_error(status: StatusCode, code: &str, message: &str, resource: &str, head: bool) -> Answer {
     let body = match head {
         true => String::new(),
@@ -532,13 +543,7 @@ impl S3Server {
         }
         let payer = sigv4::header(&headers, "x-amz-request-payer");
         if self.requester_pays.load(Ordering::Relaxed) && payer != Some("requester") {
-            return s3_error(
-                StatusCode::FORBIDDEN,
-                "AccessDenied",
-                "Access Denied",
-                &path,
-                head,
-            );
+            return access_denied(&path, head);
         }
         let trimmed = path.trim_start_matches('/');
         let (bucket, key) = trimmed.split_once('/').unwrap_or((trimmed, ""));
@@ -592,13 +597,7 @@ impl S3Server {
                     .min(1000),
             };
             if self.denied(S3Action::ListBucket, &request.prefix) {
-                return s3_error(
-                    StatusCode::FORBIDDEN,
-                    "AccessDenied",
-                    "Access Denied",
-                    &path,
-                    false,
-                );
+                return access_denied(&path, false);
             }
             let url = param("encoding-type") == Some("url");
             let start_after = param("start-after").map(String::from);
@@ -637,13 +636,7 @@ impl S3Server {
             };
         }
         if self.denied(S3Action::GetObject, &key) {
-            return s3_error(
-                StatusCode::FORBIDDEN,
-                "AccessDenied",
-                "Access Denied",
-                &path,
-                head,
-            );
+            return access_denied(&path, head);
         }
         self.stats.gets.fetch_add(1, Ordering::Relaxed);
         let root = self.config.root.clone();
